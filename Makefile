@@ -1,0 +1,41 @@
+# YOROZU backend. `make run` serves on the embedded store in ./var; `make test` is what CI runs.
+GO      ?= go
+DATA    ?= ./var
+ADDR    ?= 127.0.0.1:8080
+PKGS    ?= ./...
+BENCH   ?= .
+BENCHTIME ?= 1x
+
+.PHONY: run build test test-race bench lint fmt fuzz esdb-test
+
+build:
+	$(GO) build -o bin/yorozu ./cmd/yorozu
+
+run: build
+	./bin/yorozu serve --data $(DATA) --addr $(ADDR)
+
+# Unit, conformance (embedded + throwaway PostgreSQL), HTTP and durability tests.
+test: lint
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+test-race:
+	$(GO) test -race -count=1 -timeout 60m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -timeout 60m $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecodeForm -fuzztime 60s ./domain/order/
+
+# Runs the event-store conformance suite against a real EventStoreDB (see docs/eventstoredb.md).
+esdb-test:
+	@test -n "$$YOROZU_TEST_ESDB_URL" || { echo "set YOROZU_TEST_ESDB_URL=esdb://localhost:2113?tls=false"; exit 2; }
+	$(GO) test -count=1 -v -run Conformance ./adapters/eventstore/esdb/

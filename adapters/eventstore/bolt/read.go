@@ -1,0 +1,167 @@
+package bolt
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"yorozu/domain/event"
+)
+
+// ctxCheckEvery is how many records a long read decodes between two looks at its context.
+const ctxCheckEvery = 4096
+
+// streamEntry is one event of a stream found in a version index, before its record is read.
+type streamEntry struct {
+	version, position uint64
+	log               *bbolt.Bucket
+}
+
+func readStream(ctx context.Context, tx *bbolt.Tx, stream string, from uint64, limit int) ([]event.Record, error) {
+	v := tx.Bucket(bucketStreams).Get([]byte(stream))
+	if v == nil {
+		return nil, nil
+	}
+	m, err := decodeMeta(v)
+	if err != nil {
+		return nil, err
+	}
+	from = max(from, m.first, 1)
+	if m.deleted || from > m.lastVersion {
+		return nil, nil
+	}
+
+	var entries []streamEntry
+	if !event.TimePartitioned(stream) {
+		entries = versionEntries(tx.Bucket(bucketVersions), tx.Bucket(bucketLog), m.id, from, limit, nil)
+	} else {
+		// The stream's events are spread over days; each day holds an ascending run of them.
+		days := tx.Bucket(bucketDays)
+		err := days.ForEachBucket(func(k []byte) error {
+			b := days.Bucket(k)
+			entries = versionEntries(b.Bucket(bucketVersions), b.Bucket(bucketLog), m.id, from, limit, entries)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(entries, func(a, b streamEntry) int { return cmp.Compare(a.version, b.version) })
+		if limit > 0 && len(entries) > limit {
+			entries = entries[:limit]
+		}
+	}
+
+	out := make([]event.Record, 0, len(entries))
+	for i, e := range entries {
+		if i%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		val := e.log.Get(u64Key(e.position))
+		if val == nil {
+			return nil, fmt.Errorf("%w: %q version %d indexed at position %d, which holds nothing", errCorrupt, stream, e.version, e.position)
+		}
+		rec, err := decodeRecord(val, e.position)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// versionEntries appends to dst up to limit (all if <= 0) entries of stream number num from
+// version `from` on, found in one version index.
+func versionEntries(versions, log *bbolt.Bucket, num, from uint64, limit int, dst []streamEntry) []streamEntry {
+	prefix := u64Key(num)
+	c := versions.Cursor()
+	n := 0
+	for k, v := c.Seek(versionKey(num, from)); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if limit > 0 && n == limit {
+			break
+		}
+		dst = append(dst, streamEntry{version: beUint64(k[8:]), position: beUint64(v), log: log})
+		n++
+	}
+	return dst
+}
+
+// logCursor walks one partition's log from a position on.
+type logCursor struct {
+	c    *bbolt.Cursor
+	pos  uint64
+	val  []byte
+	done bool
+}
+
+func (lc *logCursor) set(k, v []byte) {
+	if k == nil {
+		lc.done = true
+		return
+	}
+	lc.pos, lc.val = beUint64(k), v
+}
+
+func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]event.Record, error) {
+	if after == ^uint64(0) {
+		return nil, nil
+	}
+	start := u64Key(after + 1)
+	var cursors []*logCursor
+	open := func(log *bbolt.Bucket) {
+		lc := &logCursor{c: log.Cursor()}
+		lc.set(lc.c.Seek(start))
+		if !lc.done {
+			cursors = append(cursors, lc)
+		}
+	}
+	open(tx.Bucket(bucketLog))
+	days := tx.Bucket(bucketDays)
+	err := days.ForEachBucket(func(k []byte) error {
+		b := days.Bucket(k)
+		if r := b.Get(keyRange); len(r) == 16 && beUint64(r[8:]) <= after {
+			return nil // the whole day is behind the reader
+		}
+		open(b.Bucket(bucketLog))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	size := limit
+	if size <= 0 || size > 4096 {
+		size = 4096
+	}
+	out := make([]event.Record, 0, size)
+	for limit <= 0 || len(out) < limit {
+		// Merge by position. There is one cursor per partition that still has events after the
+		// reader (the main log and a few days), so a linear pick is cheaper than a heap.
+		var next *logCursor
+		for _, lc := range cursors {
+			if !lc.done && (next == nil || lc.pos < next.pos) {
+				next = lc
+			}
+		}
+		if next == nil {
+			break
+		}
+		if len(out)%ctxCheckEvery == ctxCheckEvery-1 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		rec, err := decodeRecord(next.val, next.pos)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+		next.set(next.c.Next())
+	}
+	return out, nil
+}

@@ -1,0 +1,316 @@
+// Package bolt is the embedded event store: the default event log of `yorozu serve`, kept in one
+// bbolt file (DIR/events.db) that a single process owns.
+//
+// # Layout
+//
+// Top-level buckets:
+//
+//	meta      "format" → 1, "position" → last global position, "stream" → last stream number
+//	streams   stream name → stream number, last version, last hash, deleted flag, first kept version
+//	log       position → record                       (streams that are not time-partitioned)
+//	versions  stream number + version → position       (same streams)
+//	ids       event ID → stream number, version, position  (same streams)
+//	days      UTC day → bucket with the same three (log, versions, ids) plus "range" → lowest and
+//	          highest position in the day, for the events of time-partitioned streams
+//	          (event.TimePartitioned: telemetry), by the UTC day of RecordedAt
+//
+// Positions and versions are big-endian keys, so bbolt's key order is numeric order and reading
+// the global log is a cursor walk. A record is a compact binary encoding of the envelope with
+// Data kept byte for byte (see codec.go).
+//
+// # Why telemetry lives in day buckets
+//
+// ExpireBefore must drop a day of telemetry at the cost of freeing its pages, never by deleting
+// its rows one by one (with bbolt that would rewrite every leaf of every index it touches). So
+// everything a telemetry event puts anywhere, its record, its place in its stream and its ID, is
+// inside the bucket of its day, and expiry is one DeleteBucket per day: the global log, the
+// version index and the ID index of that day go together, and nothing else refers to them.
+// What remains of an expired stream is its row in streams (last version and hash), which is what
+// lets the next append continue the chain.
+//
+// The price is paid by readers of the global log, which merge the main log with every day that
+// holds positions after the reader's (ReadAll, in position order; a day whose range ends before
+// is skipped without being opened), and by the ID check, which looks into every live day (about
+// 90 with three months of retention).
+//
+// # Writes
+//
+// Appends go through a groupcommit.Writer: concurrent appends share one bbolt transaction and so
+// one fsync (bbolt syncs on every commit; NoSync is never set). In it each append is checked
+// against the stream as left by the appends before it in the same transaction, sealed with
+// event.Seal onto the previous hash, and numbered from the position counter kept in the file,
+// so positions follow commit order. DeleteStream, TruncateBefore and ExpireBefore are their own
+// transactions; bbolt runs one writer at a time.
+//
+// # IDs of removed events
+//
+// The ID index keeps the entries of truncated and deleted events (24 bytes each), so that a late
+// retry of a batch whose events were truncated is still recognised instead of appended twice, and
+// an event ID is never reused. Entries of telemetry events go with their day.
+package bolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"yorozu/adapters/eventstore/catchup"
+	"yorozu/adapters/eventstore/groupcommit"
+	"yorozu/domain/event"
+)
+
+// FileName is the name of the event log inside the data directory.
+const FileName = "events.db"
+
+// ErrLocked: the file is held by another open store (another process, most likely a second
+// `yorozu serve` on the same data directory).
+var ErrLocked = errors.New("bolt event store: file is in use by another process")
+
+// MaxStreamName is the longest stream name Append accepts, in bytes.
+const MaxStreamName = 1024
+
+const formatVersion = 1
+
+var (
+	bucketMeta     = []byte("meta")
+	bucketStreams  = []byte("streams")
+	bucketLog      = []byte("log")
+	bucketVersions = []byte("versions")
+	bucketIDs      = []byte("ids")
+	bucketDays     = []byte("days")
+
+	keyFormat   = []byte("format")
+	keyPosition = []byte("position")
+	keyStream   = []byte("stream")
+	keyRange    = []byte("range")
+)
+
+// Options tune a store. The zero value is ready to use.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the file before it
+	// fails with ErrLocked. Default 1s.
+	LockTimeout time.Duration
+	// MaxBatch is the most appends that share one transaction. Default 256.
+	MaxBatch int
+}
+
+func (o Options) withDefaults() Options {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	return o
+}
+
+// Store is the bbolt event store. It implements event.Store and is safe for concurrent use.
+type Store struct {
+	db     *bbolt.DB
+	writer *groupcommit.Writer
+	signal catchup.Signal
+	head   atomic.Uint64
+	closed atomic.Bool
+}
+
+var _ event.Store = (*Store)(nil)
+
+// OpenDir opens (creating if needed) the store of the data directory dir, in dir/events.db.
+func OpenDir(dir string, opts Options) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("bolt event store: %w", err)
+	}
+	return Open(filepath.Join(dir, FileName), opts)
+}
+
+// Open opens (creating if needed) the store in the file at path.
+func Open(path string, opts Options) (*Store, error) {
+	opts = opts.withDefaults()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: opts.LockTimeout,
+		// The array freelist slows down badly once retention has freed many pages.
+		FreelistType: bbolt.FreelistMapType,
+	})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt event store: open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	var head uint64
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketStreams, bucketLog, bucketVersions, bucketIDs, bucketDays} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keyFormat); {
+		case v == nil:
+			if err := meta.Put(keyFormat, u64Key(formatVersion)); err != nil {
+				return err
+			}
+		case len(v) != 8 || beUint64(v) != formatVersion:
+			return fmt.Errorf("bolt event store: %s has an unknown format", path)
+		}
+		head = counter(meta, keyPosition)
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bolt event store: open %s: %w", path, err)
+	}
+	s.head.Store(head)
+	s.writer = groupcommit.New(s.commit, opts.MaxBatch)
+	return s, nil
+}
+
+// Append implements event.Store.
+func (s *Store) Append(ctx context.Context, stream string, expected event.ExpectedVersion, drafts []event.Draft) (event.AppendResult, error) {
+	if s.closed.Load() {
+		return event.AppendResult{}, event.ErrClosed
+	}
+	if err := event.ValidateDrafts(stream, drafts); err != nil {
+		return event.AppendResult{}, err
+	}
+	if len(stream) > MaxStreamName {
+		return event.AppendResult{}, fmt.Errorf("%w: stream name longer than %d bytes", event.ErrInvalidDraft, MaxStreamName)
+	}
+	a := &groupcommit.Append{Stream: stream, Expected: expected, Drafts: drafts}
+	if err := s.writer.Do(ctx, a); err != nil {
+		return event.AppendResult{}, err
+	}
+	return a.Result, nil
+}
+
+// commit is the groupcommit.CommitFunc: one bbolt transaction for the whole batch.
+func (s *Store) commit(batch []*groupcommit.Append) error {
+	var last uint64
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		w := newWriteTx(tx)
+		for _, a := range batch {
+			res, refused, err := w.append(a.Stream, a.Expected, a.Drafts)
+			if err != nil {
+				return err
+			}
+			a.Result, a.Err = res, refused
+		}
+		last = w.position
+		return w.finish()
+	})
+	if err != nil {
+		return s.mapErr(err)
+	}
+	s.head.Store(last)
+	s.signal.Notify()
+	return nil
+}
+
+// ReadStream implements event.Store.
+func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]event.Record, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	var out []event.Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = readStream(ctx, tx, stream, from, limit)
+		return err
+	})
+	return out, s.mapErr(err)
+}
+
+// ReadAll implements event.Store.
+func (s *Store) ReadAll(ctx context.Context, after event.Position, limit int) ([]event.Record, error) {
+	if err := s.usable(ctx); err != nil {
+		return nil, err
+	}
+	var out []event.Record
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		out, err = readAll(ctx, tx, uint64(after), limit)
+		return err
+	})
+	return out, s.mapErr(err)
+}
+
+// Head implements event.Store. It is the highest position ever assigned, so it never goes back,
+// even when the event at it was deleted since.
+func (s *Store) Head(ctx context.Context) (event.Position, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, err
+	}
+	return event.Position(s.head.Load()), nil
+}
+
+// Subscribe implements event.Store. Only this process can write the file, so the commit signal
+// alone wakes subscribers; there is no polling.
+func (s *Store) Subscribe(ctx context.Context, after event.Position, fn func(event.Record) error) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	return catchup.Subscribe(ctx, s, &s.signal, 0, after, fn)
+}
+
+// DeleteStream implements event.Store. The stream keeps a tombstone row, so that later appends
+// fail with event.ErrStreamDeleted, and the ID index keeps its event IDs (see the package doc).
+func (s *Store) DeleteStream(ctx context.Context, stream string) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) }))
+}
+
+// TruncateBefore implements event.Store.
+func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint64) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) }))
+}
+
+// ExpireBefore implements event.Store: it deletes the day buckets of the UTC days before the one
+// that contains cutoff.
+func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
+}
+
+// Close implements event.Store. Appends already queued are committed first.
+func (s *Store) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return event.ErrClosed
+	}
+	s.writer.Close()
+	// Wake subscribers: their next read fails with ErrClosed and ends them.
+	s.signal.Notify()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("bolt event store: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) usable(ctx context.Context) error {
+	if s.closed.Load() {
+		return event.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// mapErr turns bbolt's "not open" (a Close raced with the call) into event.ErrClosed.
+func (s *Store) mapErr(err error) error {
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) || errors.Is(err, bolterrors.ErrTxClosed) {
+		return event.ErrClosed
+	}
+	return err
+}

@@ -1,0 +1,39 @@
+package commands
+
+import (
+	"context"
+
+	"yorozu/domain/access"
+)
+
+// AddStaff registers a staff member (yorozu staff add). The outcome's Result is the
+// access.Enrollment holding the TOTP secret, shown once.
+type AddStaff struct {
+	Meta
+	StaffID  string `json:"staffId"`
+	Role     string `json:"role"`
+	Password string `json:"password"` // travels only in memory; the event keeps an argon2id hash
+}
+
+// AddStaffHandler handles AddStaff.
+type AddStaffHandler struct{ deps AccessDeps }
+
+// NewAddStaffHandler builds the handler.
+func NewAddStaffHandler(d AccessDeps) AddStaffHandler { return AddStaffHandler{deps: d} }
+
+// Handle implements the use case.
+func (h AddStaffHandler) Handle(ctx context.Context, cmd AddStaff) (Outcome, error) {
+	role, err := access.ParseRole(cmd.Role)
+	if err != nil {
+		return Outcome{}, err
+	}
+	var enrollment access.Enrollment
+	out, err := execute(ctx, h.deps.Deps, cmd.Meta, access.StaffStream(cmd.StaffID), access.Staff{}, foldStaff,
+		func(s access.Staff, _ uint64) ([]any, error) {
+			es, en, err := h.deps.Policy.AddStaff(s, access.NewStaff{ID: cmd.StaffID, Role: role, Password: cmd.Password}, h.deps.Random)
+			enrollment = en
+			return accessEvents(es), err
+		})
+	out.Result = enrollment
+	return out, err
+}

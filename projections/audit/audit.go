@@ -1,0 +1,184 @@
+// Package audit is the audit-trail projection (SPEC 9): every stored event with its envelope,
+// linked to the customer number it concerns, queryable by customer number, stream, actor, type
+// and recorded time.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"yorozu/domain/event"
+	"yorozu/projections/readmodel"
+)
+
+// Name is the projection's checkpoint key: part of the storage schema.
+const Name = "audit"
+
+const (
+	eventsCollection  = "events"
+	streamsCollection = "streams"
+)
+
+// InstantLayout is the fixed-width UTC form times are stored in, so that they compare as strings.
+const InstantLayout = "2006-01-02T15:04:05.000000Z"
+
+// Entry is one event of the trail, as the API shows it (SPEC 12 history item, plus links).
+type Entry struct {
+	EventID        string          `json:"eventId"`
+	Type           string          `json:"type"`
+	SchemaVersion  int             `json:"schemaVersion"`
+	Stream         string          `json:"stream"`
+	StreamVersion  uint64          `json:"streamVersion"`
+	Position       uint64          `json:"position"`
+	EffectiveAt    string          `json:"effectiveAt"`
+	RecordedAt     string          `json:"recordedAt"`
+	Actor          string          `json:"actor"`
+	CommandID      string          `json:"commandId,omitempty"`
+	CorrelationID  string          `json:"correlationId,omitempty"`
+	CausationID    string          `json:"causationId,omitempty"`
+	CustomerNumber string          `json:"customerNumber,omitempty"`
+	Hash           string          `json:"hash"`
+	PrevHash       string          `json:"prevHash"`
+	Data           json.RawMessage `json:"data"`
+}
+
+// streamLink remembers which customer a stream belongs to, and the events seen before that was
+// known (an order is received before acceptance gives it a customer number).
+type streamLink struct {
+	CustomerNumber string   `json:"customerNumber,omitempty"`
+	Unlinked       []string `json:"unlinked,omitempty"`
+}
+
+// Projection builds the trail.
+type Projection struct{}
+
+// Name implements projections.Projection.
+func (Projection) Name() string { return Name }
+
+// HandleRecord implements projections.RecordProjection.
+func (Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
+	var link streamLink
+	raw, found, err := tx.Get(ctx, streamsCollection, r.Stream)
+	if err != nil {
+		return err
+	}
+	if found {
+		if err := json.Unmarshal(raw, &link); err != nil {
+			return err
+		}
+	}
+	cn := customerNumberOf(r)
+	linkChanged := false
+	switch {
+	case cn != "" && link.CustomerNumber == "":
+		// The stream just learnt its customer: give the earlier events the link too.
+		for _, id := range link.Unlinked {
+			if err := relink(ctx, tx, id, cn); err != nil {
+				return err
+			}
+		}
+		link = streamLink{CustomerNumber: cn}
+		linkChanged = true
+	case cn == "" && link.CustomerNumber != "":
+		cn = link.CustomerNumber
+	case cn == "" && link.CustomerNumber == "":
+		link.Unlinked = append(link.Unlinked, r.ID.String())
+		linkChanged = true
+	}
+	if linkChanged {
+		if err := tx.Put(ctx, streamsCollection, r.Stream, link); err != nil {
+			return err
+		}
+	}
+	return tx.Put(ctx, eventsCollection, r.ID.String(), EntryOf(r, cn))
+}
+
+func relink(ctx context.Context, tx readmodel.Tx, id, cn string) error {
+	raw, ok, err := tx.Get(ctx, eventsCollection, id)
+	if err != nil || !ok {
+		return err
+	}
+	var e Entry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return err
+	}
+	e.CustomerNumber = cn
+	return tx.Put(ctx, eventsCollection, id, e)
+}
+
+// customerNumberOf finds the customer number an event names in its data, if any.
+func customerNumberOf(r event.Record) string {
+	var probe struct {
+		CustomerNumber string `json:"customerNumber"`
+	}
+	if json.Unmarshal(r.Data, &probe) != nil {
+		return ""
+	}
+	return probe.CustomerNumber
+}
+
+// EntryOf renders a record as a trail entry.
+func EntryOf(r event.Record, customerNumber string) Entry {
+	return Entry{
+		EventID:        r.ID.String(),
+		Type:           r.Type,
+		SchemaVersion:  r.SchemaVersion,
+		Stream:         r.Stream,
+		StreamVersion:  r.StreamVersion,
+		Position:       uint64(r.Position),
+		EffectiveAt:    r.EffectiveAt.UTC().Format(InstantLayout),
+		RecordedAt:     r.RecordedAt.UTC().Format(InstantLayout),
+		Actor:          r.Actor,
+		CommandID:      r.CommandID,
+		CorrelationID:  r.CorrelationID,
+		CausationID:    r.CausationID,
+		CustomerNumber: customerNumber,
+		Hash:           r.Hash.String(),
+		PrevHash:       r.PrevHash.String(),
+		Data:           r.Data,
+	}
+}
+
+// Filter selects trail entries. Zero fields do not filter.
+type Filter struct {
+	CustomerNumber string
+	Stream         string
+	Actor          string
+	Type           string
+	// From and To bound the recorded time: From <= recordedAt < To.
+	From, To time.Time
+	After    string
+	Limit    int
+}
+
+// Query reads the trail in log order.
+func Query(ctx context.Context, models readmodel.Store, f Filter) ([]Entry, string, error) {
+	q := readmodel.Query{Collection: eventsCollection, After: f.After, Limit: f.Limit}
+	eq := func(field, v string) {
+		if v != "" {
+			q.Where = append(q.Where, readmodel.Cond{Field: field, Op: readmodel.Eq, Value: v})
+		}
+	}
+	eq("customerNumber", f.CustomerNumber)
+	eq("stream", f.Stream)
+	eq("actor", f.Actor)
+	eq("type", f.Type)
+	if !f.From.IsZero() {
+		q.Where = append(q.Where, readmodel.Cond{Field: "recordedAt", Op: readmodel.Gte, Value: f.From.UTC().Format(InstantLayout)})
+	}
+	if !f.To.IsZero() {
+		q.Where = append(q.Where, readmodel.Cond{Field: "recordedAt", Op: readmodel.Lt, Value: f.To.UTC().Format(InstantLayout)})
+	}
+	page, err := models.Find(ctx, Name, q)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Entry, len(page.Docs))
+	for i, d := range page.Docs {
+		if err := json.Unmarshal(d, &out[i]); err != nil {
+			return nil, "", err
+		}
+	}
+	return out, page.Next, nil
+}
