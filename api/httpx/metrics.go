@@ -52,17 +52,24 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error)
 	return c, nil
 }
 
-// Middleware observes every request it wraps.
+// Middleware observes every request it wraps; like AccessLog it may sit inside or outside
+// Recover.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := newRecorder(w)
+		returned := false
 		defer func() {
+			status := rec.statusOr(http.StatusOK)
+			if !returned {
+				status = panicStatus(rec)
+			}
 			route, method := routeOf(r), metricMethod(r.Method)
-			m.requests.WithLabelValues(route, method, strconv.Itoa(rec.statusOr(http.StatusOK))).Inc()
+			m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 			m.duration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 		}()
 		next.ServeHTTP(rec, r)
+		returned = true
 	})
 }
 

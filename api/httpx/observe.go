@@ -113,7 +113,8 @@ func LoggerFrom(ctx context.Context) *slog.Logger {
 
 // AccessLog writes one structured line per request when it ends: method, route template, path,
 // status, size, duration, request ID, principal and, if WriteError was used, the error. Server
-// errors are logged at level Error, the rest at Info.
+// errors are logged at level Error, the rest at Info. Put it inside RequestID; it may sit
+// inside or outside Recover (a panic passing through is logged as a 500).
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
@@ -128,11 +129,15 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 			}
 			r = r.WithContext(context.WithValue(r.Context(), loggerKey, reqLogger))
 			rec := newRecorder(w)
+			returned := false
 			defer func() {
 				status := rec.statusOr(http.StatusOK)
 				st.mu.Lock()
 				err, principal := st.err, st.principal
 				st.mu.Unlock()
+				if !returned { // a panic is passing through to a Recover further out
+					status, err = panicStatus(rec), panicError{}
+				}
 				attrs := []any{
 					"method", r.Method, "route", routeOf(r), "path", r.URL.Path, "status", status,
 					"bytes", rec.bytes, "durationMs", float64(time.Since(start).Microseconds()) / 1000,
@@ -151,6 +156,7 @@ func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 				reqLogger.Log(r.Context(), level, "http request", attrs...)
 			}()
 			next.ServeHTTP(rec, r)
+			returned = true
 		})
 	}
 }
@@ -164,6 +170,16 @@ func routeOf(r *http.Request) string {
 		}
 	}
 	return "unmatched"
+}
+
+// panicStatus is the status a request that panicked ends with: 500 from Recover, or, if part
+// of the response was sent, what was sent before net/http cut the connection. Observers that
+// sit outside Recover see it without recovering, so the panic keeps its stack.
+func panicStatus(rec *recorder) int {
+	if rec.started() {
+		return rec.status
+	}
+	return http.StatusInternalServerError
 }
 
 // recorder notes the status and size of a response while passing it through.

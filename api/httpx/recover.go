@@ -35,7 +35,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 				}
 				// Drop what the handler had set (Location, ETag, ...) for an answer it never gave.
 				for k := range w.Header() {
-					if k != HeaderRequestID {
+					if k != http.CanonicalHeaderKey(HeaderRequestID) {
 						w.Header().Del(k)
 					}
 				}

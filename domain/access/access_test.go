@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -427,4 +428,33 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+func TestDirectoryIsSafeForConcurrentUse(t *testing.T) {
+	dir := access.NewDirectory()
+	if err := dir.Apply(access.StaffAdded{StaffID: "sato", Role: access.RoleOperator}, 1); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 500 {
+			in := access.StaffLoggedIn{StaffID: "sato", TOTPStep: int64(i + 1), SessionTokenHash: access.TokenHash(fmt.Sprint(i)), ExpiresAt: t0.Add(time.Hour)}
+			if err := dir.Apply(in, uint64(i+2)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for i := range 500 {
+		_, _ = dir.Authenticate(fmt.Sprint(i), t0)
+		_, _ = dir.Staff("sato")
+		if i%100 == 0 {
+			dir.PruneSessions(t0)
+		}
+	}
+	<-done
+	if _, err := dir.Authenticate("499", t0); err != nil {
+		t.Fatalf("last session: %v", err)
+	}
 }

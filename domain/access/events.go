@@ -19,10 +19,14 @@ const SchemaVersion = 1
 
 // Event types, as stored in the envelope.
 const (
-	TypeStaffAdded     = "StaffAdded"
-	TypeStaffLoggedIn  = "StaffLoggedIn"
-	TypeLoginFailed    = "StaffLoginFailed"
-	TypeAPIKeyCreated  = "APIKeyCreated"
+	TypeStaffAdded    = "StaffAdded"
+	TypeStaffLoggedIn = "StaffLoggedIn"
+	TypeLoginFailed   = "StaffLoginFailed"
+	TypeAPIKeyCreated = "APIKeyCreated"
+)
+
+// Stream categories (the part before the first '-').
+const (
 	staffStreamPrefix  = "staff-"
 	apiKeyStreamPrefix = "apikey-"
 )

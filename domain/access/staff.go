@@ -54,6 +54,8 @@ type Policy struct {
 	Password PasswordParams
 	// MaxFailures refused logins in a row lock the account for Lockout (defaults
 	// DefaultMaxFailures and DefaultLockout; a negative MaxFailures turns the lockout off).
+	// Refusals are counted from the LoginFailed events of the stream: a caller that does not
+	// append them gets no lockout.
 	MaxFailures int
 	Lockout     time.Duration
 }

@@ -29,10 +29,10 @@ var (
 
 // Field error codes (the `code` of SPEC 12's `errors: [{field, code, message}]`).
 const (
-	CodeRequired   = "required"
-	CodeOutOfRange = "outOfRange"
-	CodeFormat     = "format"
-	CodeDuplicate  = "duplicate"
+	CodeRequired      = "required"
+	CodeOutOfRange    = "outOfRange"
+	CodeInvalidFormat = "invalidFormat"
+	CodeDuplicate     = "duplicate"
 )
 
 // FieldError is one broken rule, with the field as a JSON path (e.g. `options[2].additionalIds`).

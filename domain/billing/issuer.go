@@ -15,7 +15,7 @@ func NewIssuer(name, registrationNumber string) (Issuer, error) {
 		errs.add("name", CodeRequired, "the issuer's name is required")
 	}
 	if !validRegistrationNumber(registrationNumber) {
-		errs.add("registrationNumber", CodeFormat, "registration number %q must be T followed by 13 digits", registrationNumber)
+		errs.add("registrationNumber", CodeInvalidFormat, "registration number %q must be T followed by 13 digits", registrationNumber)
 	}
 	if err := errs.err(); err != nil {
 		return Issuer{}, err

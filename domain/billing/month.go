@@ -38,13 +38,26 @@ func ParseMonth(s string) (Month, error) {
 // MonthOf returns the month that contains d.
 func MonthOf(d calendar.Date) Month { return Month{year: d.Year(), month: d.Month()} }
 
-func (m Month) Year() int           { return m.year }
-func (m Month) Month() time.Month   { return m.month }
-func (m Month) IsZero() bool        { return m == Month{} }
-func (m Month) Next() Month         { return m.add(1) }
-func (m Month) Prev() Month         { return m.add(-1) }
+// Year returns the year of m.
+func (m Month) Year() int { return m.year }
+
+// Month returns the month of the year of m.
+func (m Month) Month() time.Month { return m.month }
+
+// IsZero reports whether m is the zero Month ("no month").
+func (m Month) IsZero() bool { return m == Month{} }
+
+// Next returns the following month (2025-12 → 2026-01).
+func (m Month) Next() Month { return m.add(1) }
+
+// Prev returns the preceding month (2026-01 → 2025-12).
+func (m Month) Prev() Month { return m.add(-1) }
+
+// Before reports whether m is an earlier month than o.
 func (m Month) Before(o Month) bool { return m.Compare(o) < 0 }
-func (m Month) After(o Month) bool  { return m.Compare(o) > 0 }
+
+// After reports whether m is a later month than o.
+func (m Month) After(o Month) bool { return m.Compare(o) > 0 }
 
 func (m Month) add(n int) Month {
 	i := m.index() + n
@@ -88,6 +101,7 @@ func (m Month) MarshalText() ([]byte, error) {
 	return []byte(m.String()), nil
 }
 
+// UnmarshalText reads `YYYY-MM`.
 func (m *Month) UnmarshalText(b []byte) error {
 	p, err := ParseMonth(string(b))
 	if err != nil {

@@ -55,9 +55,15 @@ func TestCheckAgainstContract(t *testing.T) {
 		{"adding IDs from none (新規利用)", order.TypeChange,
 			func(f *order.Form) { f.IDsAfterChange = num(10) }, func(c *order.ContractFacts) { c.AdditionalIDs, c.WebFiltering = 0, false }, nil},
 		{"removing IDs to a smaller count", order.TypeChange,
-			func(f *order.Form) { f.HealthCheckIDChange = idChange(order.IDChangeRemove); f.IDsAfterChange = num(10) }, nil, nil},
+			func(f *order.Form) {
+				f.HealthCheckIDChange = idChange(order.IDChangeRemove)
+				f.IDsAfterChange = num(10)
+			}, nil, nil},
 		{"removing IDs to a larger count", order.TypeChange,
-			func(f *order.Form) { f.HealthCheckIDChange = idChange(order.IDChangeRemove); f.IDsAfterChange = num(20) }, nil,
+			func(f *order.Form) {
+				f.HealthCheckIDChange = idChange(order.IDChangeRemove)
+				f.IDsAfterChange = num(20)
+			}, nil,
 			order.FieldErrors{{Field: "idsAfterChange", Code: order.CodeNotDecreased}}},
 		{"ending IDs on a contract without additional IDs", order.TypeChange,
 			func(f *order.Form) { f.HealthCheckIDChange = idChange(order.IDChangeEnd); f.IDsAfterChange = nil },
@@ -81,7 +87,11 @@ func TestCheckAgainstContract(t *testing.T) {
 			func(f *order.Form) { keepIDs(f); f.Changes.WebFiltering = flag(true); f.WebFiltering = use() },
 			func(c *order.ContractFacts) { c.AdditionalIDs, c.WebFiltering = 10, false }, nil},
 		{"turning web filtering on together with the first 10 additional IDs", order.TypeChange,
-			func(f *order.Form) { f.IDsAfterChange = num(10); f.Changes.WebFiltering = flag(true); f.WebFiltering = use() },
+			func(f *order.Form) {
+				f.IDsAfterChange = num(10)
+				f.Changes.WebFiltering = flag(true)
+				f.WebFiltering = use()
+			},
 			func(c *order.ContractFacts) { c.AdditionalIDs, c.WebFiltering = 0, false }, nil},
 		{"turning web filtering on when it is on", order.TypeChange,
 			func(f *order.Form) { f.Changes.WebFiltering = flag(true); f.WebFiltering = use() }, nil,

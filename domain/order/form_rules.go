@@ -39,10 +39,12 @@ func (c *formCheck) per(cols string) presence {
 	return c.perC(cols, presence{})
 }
 
+// tableColumn is the column of each order type in the SPEC table.
+var tableColumn = map[Type]int{TypeNew: 0, TypeChange: 1, TypeCancel: 2, TypeSimpleChange: 3}
+
 // perC is per for a row with C letters; cond is what the related choice asks of this form.
 func (c *formCheck) perC(cols string, cond presence) presence {
-	column := map[Type]int{TypeNew: 0, TypeChange: 1, TypeCancel: 2, TypeSimpleChange: 3}
-	i, ok := column[c.typ]
+	i, ok := tableColumn[c.typ]
 	if !ok {
 		return presence{}
 	}

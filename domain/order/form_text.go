@@ -3,11 +3,12 @@ package order
 import (
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
+
+	"yorozu/domain/calendar"
 )
 
 // The value rules of the form table, one small function per kind of value. Each returns nil for a
@@ -259,68 +260,20 @@ func choice[T ~string](values ...T) textRule {
 	}
 }
 
-// formDate: a real date written YYYY/M/D.
+// formDate: a real date written YYYY/M/D, as calendar.ParseFormDate reads it (four-digit year
+// from 1000; month and day of one or two digits, a leading zero accepted).
 func formDate(s string) *problem {
-	if _, _, _, ok := ParseFormDate(s); !ok {
+	if _, err := calendar.ParseFormDate(s); err != nil {
 		return problemf(CodeInvalidDate, "must be a real date written YYYY/M/D, like 2026/4/1")
 	}
 	return nil
 }
 
-// ParseFormDate reads a form date: YYYY/M/D with a four-digit year from 1000, a month and a day of
-// one or two digits (a leading zero is accepted: 2026/04/01 is 2026/4/1), and the date must exist
-// in the Gregorian calendar. ok is false for anything else.
-func ParseFormDate(s string) (year int, month time.Month, day int, ok bool) {
-	parts := strings.Split(s, "/")
-	if len(parts) != 3 {
-		return 0, 0, 0, false
-	}
-	y, m, d := parts[0], parts[1], parts[2]
-	if len(y) != 4 || y[0] == '0' || !isDigits(y) ||
-		len(m) < 1 || len(m) > 2 || !isDigits(m) ||
-		len(d) < 1 || len(d) > 2 || !isDigits(d) {
-		return 0, 0, 0, false
-	}
-	year, month, day = atoi(y), time.Month(atoi(m)), atoi(d)
-	if month < time.January || month > time.December || day < 1 || day > daysIn(year, month) {
-		return 0, 0, 0, false
-	}
-	return year, month, day, true
-}
-
-// atoi reads a short string of ASCII digits (already checked).
-func atoi(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	return n
-}
-
-func daysIn(year int, month time.Month) int {
-	switch month {
-	case time.February:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case time.April, time.June, time.September, time.November:
-		return 30
-	}
-	return 31
-}
-
 // dateBefore reports whether form date a is before form date b; both must parse.
 func dateBefore(a, b string) bool {
-	ay, am, ad, _ := ParseFormDate(a)
-	by, bm, bd, _ := ParseFormDate(b)
-	if ay != by {
-		return ay < by
-	}
-	if am != bm {
-		return am < bm
-	}
-	return ad < bd
+	da, errA := calendar.ParseFormDate(a)
+	db, errB := calendar.ParseFormDate(b)
+	return errA == nil && errB == nil && da.Compare(db) < 0
 }
 
 // intRange: lo to hi inclusive.

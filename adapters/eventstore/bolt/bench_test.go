@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,7 @@ func benchDrafts(n int) []event.Draft {
 
 func openBench(b *testing.B, dir string) *bolt.Store {
 	b.Helper()
+
 	s, err := bolt.OpenDir(dir, bolt.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -90,6 +92,10 @@ func appendConcurrently(b *testing.B, s *bolt.Store, writers, batch int) {
 	wg.Wait()
 	b.StopTimer()
 	reportRate(b, b.N*batch)
+	c := bolt.DebugCommits.Swap(0)
+	b.ReportMetric(float64(bolt.DebugAppends.Swap(0))/float64(c), "appends/commit")
+	b.ReportMetric(float64(bolt.DebugNanos.Swap(0))/float64(c)/1e3, "µs/commit")
+	b.ReportMetric(float64(bolt.DebugFill.Swap(0))/float64(c)/1e3, "µs/fill")
 }
 
 // BenchmarkAppendSingle: one event per append, 32 writers at once (command handlers serving
@@ -148,7 +154,11 @@ func catchUpStore(b *testing.B) (*bolt.Store, int) {
 				return
 			}
 		}
-		b.Logf("wrote the catch-up fixture: %d events in %v", f.events, time.Since(start))
+		took := time.Since(start)
+		if fi, err := os.Stat(filepath.Join(f.dir, bolt.FileName)); err == nil {
+			b.Logf("wrote the catch-up fixture: %d events in %v, file %d MiB (%d bytes/event)",
+				f.events, took, fi.Size()>>20, fi.Size()/int64(f.events))
+		}
 	})
 	if f.err != nil {
 		b.Fatal(f.err)

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+	bbolt "go.etcd.io/bbolt"
+
 	"yorozu/domain/event"
 )
 
@@ -16,40 +19,95 @@ const recordFormat = 1
 // errCorrupt reports a stored value this code cannot have written.
 var errCorrupt = errors.New("bolt event store: corrupt value")
 
-// A record is stored as (integers as Go varints, strings and data prefixed with their uvarint
-// length):
+// A record is stored as (integers as Go varints):
 //
-//	format byte | event ID [16] | prev hash [32] | hash [32] | stream version | schema version |
-//	effectiveAt µs | recordedAt µs | stream | type | actor | command | correlation | causation | data
+//	format byte | event ID [16] | prev hash [32] | hash [32] | stream number | stream version |
+//	schema version | effectiveAt µs | recordedAt µs | type | actor | command | correlation |
+//	causation | data
 //
-// The global position is the key, not part of the value. Times are kept in microseconds, the
-// precision event.Seal truncates to, so a decoded record hashes exactly as it was sealed.
-func appendRecord(buf []byte, r *event.Record) []byte {
+// The global position is the key and the stream is its number (names bucket), not repeated in
+// every record. Type and data are uvarint length + bytes, data byte for byte. Actor and the three
+// IDs are often UUIDs: such a string, in its canonical lowercase form, is stored as the uvarint 1
+// and its 16 bytes; any other string as the uvarint 2×length and its bytes. Times are kept in
+// microseconds, the precision event.Seal truncates to, so a decoded record hashes exactly as it
+// was sealed.
+func appendRecord(buf []byte, r *event.Record, streamNum uint64) []byte {
 	buf = append(buf, recordFormat)
 	buf = append(buf, r.ID[:]...)
 	buf = append(buf, r.PrevHash[:]...)
 	buf = append(buf, r.Hash[:]...)
+	buf = binary.AppendUvarint(buf, streamNum)
 	buf = binary.AppendUvarint(buf, r.StreamVersion)
 	buf = binary.AppendVarint(buf, int64(r.SchemaVersion))
 	buf = binary.AppendVarint(buf, r.EffectiveAt.UnixMicro())
 	buf = binary.AppendVarint(buf, r.RecordedAt.UnixMicro())
-	for _, s := range [...]string{r.Stream, r.Type, r.Actor, r.CommandID, r.CorrelationID, r.CausationID} {
-		buf = binary.AppendUvarint(buf, uint64(len(s)))
-		buf = append(buf, s...)
+	buf = binary.AppendUvarint(buf, uint64(len(r.Type)))
+	buf = append(buf, r.Type...)
+	for _, s := range [...]string{r.Actor, r.CommandID, r.CorrelationID, r.CausationID} {
+		buf = appendMaybeUUID(buf, s)
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(r.Data)))
 	return append(buf, r.Data...)
 }
 
+func appendMaybeUUID(buf []byte, s string) []byte {
+	if len(s) == 36 {
+		if id, err := uuid.Parse(s); err == nil && id.String() == s {
+			buf = append(buf, 1)
+			return append(buf, id[:]...)
+		}
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(s))<<1)
+	return append(buf, s...)
+}
+
 // recordSize is an upper bound of the encoded size of r.
 func recordSize(r *event.Record) int {
-	n := 1 + 16 + 32 + 32 + 4*binary.MaxVarintLen64 + 7*binary.MaxVarintLen64
-	return n + len(r.Stream) + len(r.Type) + len(r.Actor) + len(r.CommandID) + len(r.CorrelationID) +
+	n := 1 + 16 + 32 + 32 + 10*binary.MaxVarintLen64
+	return n + len(r.Type) + len(r.Actor) + len(r.CommandID) + len(r.CorrelationID) +
 		len(r.CausationID) + len(r.Data)
 }
 
-// decodeRecord copies a stored record out of the (memory-mapped, transaction-scoped) value v.
-func decodeRecord(v []byte, pos uint64) (event.Record, error) {
+// recordReader decodes records for one read transaction. It resolves stream numbers to names
+// and shares the strings that repeat from record to record (stream, type, actor), which saves
+// most of the allocations of a long read.
+type recordReader struct {
+	names   *bbolt.Bucket
+	streams map[uint64]string
+	strings map[string]string
+}
+
+func newRecordReader(tx *bbolt.Tx) *recordReader {
+	return &recordReader{names: tx.Bucket(bucketNames), streams: make(map[uint64]string), strings: make(map[string]string)}
+}
+
+func (rr *recordReader) stream(num uint64) (string, bool) {
+	if name, ok := rr.streams[num]; ok {
+		return name, true
+	}
+	v := rr.names.Get(u64Key(num))
+	if v == nil {
+		return "", false
+	}
+	name := string(v)
+	rr.streams[num] = name
+	return name, true
+}
+
+func (rr *recordReader) intern(b []byte) string {
+	if s, ok := rr.strings[string(b)]; ok {
+		return s
+	}
+	if len(rr.strings) >= 1024 {
+		return string(b)
+	}
+	s := string(b)
+	rr.strings[s] = s
+	return s
+}
+
+// decode copies a stored record out of the (memory-mapped, transaction-scoped) value v.
+func (rr *recordReader) decode(v []byte, pos uint64) (event.Record, error) {
 	d := decoder{buf: v}
 	if d.byte() != recordFormat {
 		return event.Record{}, fmt.Errorf("%w: record at position %d has an unknown format", errCorrupt, pos)
@@ -58,31 +116,25 @@ func decodeRecord(v []byte, pos uint64) (event.Record, error) {
 	d.fixed(r.ID[:])
 	d.fixed(r.PrevHash[:])
 	d.fixed(r.Hash[:])
+	streamNum := d.uvarint()
 	r.StreamVersion = d.uvarint()
 	r.SchemaVersion = int(d.varint())
 	r.EffectiveAt = time.UnixMicro(d.varint()).UTC()
 	r.RecordedAt = time.UnixMicro(d.varint()).UTC()
-	r.Stream = d.string()
-	r.Type = d.string()
-	r.Actor = d.string()
-	r.CommandID = d.string()
-	r.CorrelationID = d.string()
-	r.CausationID = d.string()
+	r.Type = rr.intern(d.raw())
+	r.Actor = d.maybeUUID(rr.intern)
+	r.CommandID = d.maybeUUID(nil)
+	r.CorrelationID = d.maybeUUID(nil)
+	r.CausationID = d.maybeUUID(nil)
 	r.Data = d.bytes()
 	if d.bad || len(d.buf) != 0 {
 		return event.Record{}, fmt.Errorf("%w: record at position %d", errCorrupt, pos)
 	}
-	return r, nil
-}
-
-// recordID reads only the event ID of an encoded record.
-func recordID(v []byte) ([16]byte, bool) {
-	var id [16]byte
-	if len(v) < 17 || v[0] != recordFormat {
-		return id, false
+	var ok bool
+	if r.Stream, ok = rr.stream(streamNum); !ok {
+		return event.Record{}, fmt.Errorf("%w: record at position %d names unknown stream %d", errCorrupt, pos, streamNum)
 	}
-	copy(id[:], v[1:17])
-	return id, true
+	return r, nil
 }
 
 // decoder reads the fields of one value; the first malformed field sets bad and every later
@@ -148,7 +200,29 @@ func (d *decoder) raw() []byte {
 	return b
 }
 
-func (d *decoder) string() string { return string(d.raw()) }
+// maybeUUID reads a string written by appendMaybeUUID; intern, if set, makes the string.
+func (d *decoder) maybeUUID(intern func([]byte) string) string {
+	h := d.uvarint()
+	if d.bad {
+		return ""
+	}
+	if h == 1 {
+		var id uuid.UUID
+		d.fixed(id[:])
+		return id.String()
+	}
+	n := h >> 1
+	if h&1 != 0 || n > uint64(len(d.buf)) {
+		d.bad = true
+		return ""
+	}
+	b := d.buf[:n]
+	d.buf = d.buf[n:]
+	if intern != nil {
+		return intern(b)
+	}
+	return string(b)
+}
 
 func (d *decoder) bytes() []byte {
 	b := d.raw()
@@ -211,27 +285,26 @@ type idEntry struct {
 	count    uint16 // events in the batch (event.MaxBatch fits)
 }
 
-const idEntrySize = 28
+// maxIDEntrySize bounds the encoded size of an idEntry: five uvarints.
+const maxIDEntrySize = 5 * binary.MaxVarintLen64
 
-func (e idEntry) put(buf []byte) {
-	binary.BigEndian.PutUint64(buf[0:], e.stream)
-	binary.BigEndian.PutUint64(buf[8:], e.version)
-	binary.BigEndian.PutUint64(buf[16:], e.position)
-	binary.BigEndian.PutUint16(buf[24:], e.index)
-	binary.BigEndian.PutUint16(buf[26:], e.count)
+func (e idEntry) append(buf []byte) []byte {
+	buf = binary.AppendUvarint(buf, e.stream)
+	buf = binary.AppendUvarint(buf, e.version)
+	buf = binary.AppendUvarint(buf, e.position)
+	buf = binary.AppendUvarint(buf, uint64(e.index))
+	return binary.AppendUvarint(buf, uint64(e.count))
 }
 
 func decodeIDEntry(v []byte) (idEntry, error) {
-	if len(v) != idEntrySize {
+	d := decoder{buf: v}
+	e := idEntry{stream: d.uvarint(), version: d.uvarint(), position: d.uvarint()}
+	index, count := d.uvarint(), d.uvarint()
+	if d.bad || len(d.buf) != 0 || index >= count || count > event.MaxBatch {
 		return idEntry{}, fmt.Errorf("%w: event id entry", errCorrupt)
 	}
-	return idEntry{
-		stream:   binary.BigEndian.Uint64(v[0:]),
-		version:  binary.BigEndian.Uint64(v[8:]),
-		position: binary.BigEndian.Uint64(v[16:]),
-		index:    binary.BigEndian.Uint16(v[24:]),
-		count:    binary.BigEndian.Uint16(v[26:]),
-	}, nil
+	e.index, e.count = uint16(index), uint16(count)
+	return e, nil
 }
 
 // Keys. Positions and versions are big-endian so that bbolt's byte order is numeric order.

@@ -55,6 +55,8 @@ func readStream(ctx context.Context, tx *bbolt.Tx, stream string, from uint64, l
 		}
 	}
 
+	rr := newRecordReader(tx)
+	rr.streams[m.id] = stream
 	out := make([]event.Record, 0, len(entries))
 	for i, e := range entries {
 		if i%ctxCheckEvery == ctxCheckEvery-1 {
@@ -66,7 +68,7 @@ func readStream(ctx context.Context, tx *bbolt.Tx, stream string, from uint64, l
 		if val == nil {
 			return nil, fmt.Errorf("%w: %q version %d indexed at position %d, which holds nothing", errCorrupt, stream, e.version, e.position)
 		}
-		rec, err := decodeRecord(val, e.position)
+		rec, err := rr.decode(val, e.position)
 		if err != nil {
 			return nil, err
 		}
@@ -134,6 +136,7 @@ func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]even
 		return nil, err
 	}
 
+	rr := newRecordReader(tx)
 	size := limit
 	if size <= 0 || size > 4096 {
 		size = 4096
@@ -156,7 +159,7 @@ func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]even
 				return nil, err
 			}
 		}
-		rec, err := decodeRecord(next.val, next.pos)
+		rec, err := rr.decode(next.val, next.pos)
 		if err != nil {
 			return nil, err
 		}

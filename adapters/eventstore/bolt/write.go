@@ -12,10 +12,10 @@ import (
 // writeTx is one group-commit transaction. It keeps what the appends of the batch change
 // (stream rows, counters, day ranges) in memory and writes it once in finish.
 type writeTx struct {
-	tx                  *bbolt.Tx
-	meta, streamsBucket *bbolt.Bucket
-	main                partition
-	days                *bbolt.Bucket
+	tx                         *bbolt.Tx
+	meta, streamsBucket, names *bbolt.Bucket
+	main                       partition
+	days                       *bbolt.Bucket
 
 	position   uint64 // last position assigned
 	lastStream uint64 // last stream number assigned
@@ -43,6 +43,7 @@ func newWriteTx(tx *bbolt.Tx) *writeTx {
 		tx:            tx,
 		meta:          tx.Bucket(bucketMeta),
 		streamsBucket: tx.Bucket(bucketStreams),
+		names:         tx.Bucket(bucketNames),
 		days:          tx.Bucket(bucketDays),
 		main: partition{
 			log:      tx.Bucket(bucketLog),
@@ -53,8 +54,7 @@ func newWriteTx(tx *bbolt.Tx) *writeTx {
 		dirty:    make(map[string]bool),
 		dayByNum: make(map[int64]*partition),
 	}
-	// Positions only grow: pages of the log fill completely instead of being split in halves.
-	w.main.log.FillPercent = 1
+	w.main.setFill()
 	w.position = counter(w.meta, keyPosition)
 	w.lastStream = counter(w.meta, keyStream)
 	return w
@@ -67,7 +67,9 @@ func (w *writeTx) alloc(n int) []byte {
 		return make([]byte, n)
 	}
 	if cap(w.arena)-len(w.arena) < n {
-		w.arena = make([]byte, 0, 256<<10)
+		// Start small (most transactions hold a few events) and double up to 1 MiB.
+		size := min(max(2*cap(w.arena), 8<<10), 1<<20)
+		w.arena = make([]byte, 0, size)
 	}
 	b := w.arena[len(w.arena) : len(w.arena)+n]
 	w.arena = w.arena[:len(w.arena)+n]
@@ -98,6 +100,9 @@ func (w *writeTx) append(stream string, expected event.ExpectedVersion, drafts [
 		w.lastStream++
 		m = &streamMeta{id: w.lastStream, first: 1}
 		w.streams[stream] = m
+		if err := w.names.Put(u64Key(m.id), []byte(stream)); err != nil {
+			return res, nil, err
+		}
 	}
 
 	partitioned := event.TimePartitioned(stream)
@@ -129,7 +134,7 @@ func (w *writeTx) put(p *partition, rec *event.Record, entry idEntry) error {
 	posKey := w.alloc(8)
 	binary.BigEndian.PutUint64(posKey, pos)
 	val := w.alloc(recordSize(rec))
-	val = appendRecord(val[:0], rec)
+	val = appendRecord(val[:0], rec, entry.stream)
 	if err := p.log.Put(posKey, val); err != nil {
 		return err
 	}
@@ -141,8 +146,7 @@ func (w *writeTx) put(p *partition, rec *event.Record, entry idEntry) error {
 	}
 	idKey := w.alloc(16)
 	copy(idKey, rec.ID[:])
-	idVal := w.alloc(idEntrySize)
-	entry.put(idVal)
+	idVal := entry.append(w.alloc(maxIDEntrySize)[:0])
 	if err := p.ids.Put(idKey, idVal); err != nil {
 		return err
 	}
@@ -260,7 +264,7 @@ func (w *writeTx) day(day int64) (*partition, error) {
 			return nil, err
 		}
 	}
-	p.log.FillPercent = 1
+	p.setFill()
 	w.dayByNum[day] = p
 	if w.dayLoaded {
 		w.dayList = append(w.dayList, p)
@@ -268,12 +272,21 @@ func (w *writeTx) day(day int64) (*partition, error) {
 	return p, nil
 }
 
+// setFill packs pages fuller than bbolt's default of half a page, which suits keys that are
+// mostly appended: positions only grow (full pages), and versions and time-ordered (v7) event
+// IDs mostly grow, with some room left for streams and random IDs that insert in the middle.
+func (p *partition) setFill() {
+	p.log.FillPercent = 1
+	p.versions.FillPercent = 0.9
+	p.ids.FillPercent = 0.9
+}
+
 func openPartition(b *bbolt.Bucket) (*partition, error) {
 	p := &partition{bucket: b, log: b.Bucket(bucketLog), versions: b.Bucket(bucketVersions), ids: b.Bucket(bucketIDs)}
 	if p.log == nil || p.versions == nil || p.ids == nil {
 		return nil, fmt.Errorf("%w: day bucket without its indexes", errCorrupt)
 	}
-	p.log.FillPercent = 1
+	p.setFill()
 	if r := b.Get(keyRange); r != nil {
 		if len(r) != 16 {
 			return nil, fmt.Errorf("%w: day range", errCorrupt)

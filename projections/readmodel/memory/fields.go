@@ -3,6 +3,8 @@ package memory
 import (
 	"encoding/json"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
@@ -38,6 +40,7 @@ func parseFields(s string) []field {
 		if !ok {
 			return out
 		}
+		name = intern(name)
 		i = skipSpace(s, end)
 		if i >= len(s) || s[i] != ':' {
 			return out
@@ -57,6 +60,28 @@ func parseFields(s string) []field {
 		}
 		i = end
 	}
+}
+
+// names interns field names. A query compares names on every document it scans; with one copy
+// of each name the comparison is a pointer check instead of a read of the document's text, which
+// is far away in memory. Documents with open-ended keys could grow the table without end, so it
+// stops taking names at a bound.
+var names sync.Map
+
+const maxInternedNames = 4096
+
+var internedNames atomic.Int64
+
+func intern(name string) string {
+	if v, ok := names.Load(name); ok {
+		return v.(string)
+	}
+	if len(name) > 64 || internedNames.Add(1) > maxInternedNames {
+		return name
+	}
+	name = strings.Clone(name)
+	v, _ := names.LoadOrStore(name, name)
+	return v.(string)
 }
 
 func skipSpace(s string, i int) int {

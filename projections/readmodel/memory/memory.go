@@ -100,7 +100,7 @@ func (s *Store) Update(ctx context.Context, projectionName string, through event
 	p.writer.Lock()
 	defer p.writer.Unlock()
 
-	t := &tx{p: p, latest: make(map[docKey]int)}
+	t := &tx{p: p}
 	err := fn(t)
 	t.done = true
 	if err != nil {
@@ -239,7 +239,7 @@ type op struct {
 type tx struct {
 	p      *projection
 	ops    []op
-	latest map[docKey]int // → the index in ops of the last write of the document
+	latest map[docKey]int // → the index in ops of the last write of the document; nil until a Get
 	done   bool
 }
 
@@ -251,6 +251,14 @@ func (t *tx) Get(ctx context.Context, collectionName, id string) (json.RawMessag
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
+	}
+	if t.latest == nil {
+		// Built on the first read only: a unit that only writes, like most of a rebuild, does
+		// not pay for the index.
+		t.latest = make(map[docKey]int, len(t.ops))
+		for i, o := range t.ops {
+			t.latest[docKey{o.collection, o.id}] = i
+		}
 	}
 	if i, ok := t.latest[docKey{collectionName, id}]; ok {
 		o := t.ops[i]
@@ -296,7 +304,9 @@ func (t *tx) Delete(ctx context.Context, collectionName, id string) error {
 }
 
 func (t *tx) write(o op) {
-	t.latest[docKey{o.collection, o.id}] = len(t.ops)
+	if t.latest != nil {
+		t.latest[docKey{o.collection, o.id}] = len(t.ops)
+	}
 	t.ops = append(t.ops, o)
 }
 

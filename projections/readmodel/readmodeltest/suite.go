@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -29,8 +30,9 @@ import (
 	"yorozu/projections/readmodel"
 )
 
-// Factory opens an empty store for one subtest. Closing it, if it needs closing, is the
-// factory's business (t.Cleanup).
+// Factory opens a store for one subtest. It may hand every subtest the same store: each subtest
+// prefixes its projection names with a fresh random string, so that it sees only its own data.
+// Closing the store, if it needs closing, is the factory's business (t.Cleanup).
 type Factory func(t *testing.T) readmodel.Store
 
 // Run runs every conformance test against stores made by open.
@@ -58,9 +60,35 @@ func Run(t *testing.T, open Factory) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
+			tc.fn(t, namespaced{open(t), fmt.Sprintf("t%016x.", rand.Uint64())})
 		})
 	}
+}
+
+// namespaced prefixes every projection name, so that subtests sharing a store do not meet.
+type namespaced struct {
+	s      readmodel.Store
+	prefix string
+}
+
+func (n namespaced) Update(ctx context.Context, projection string, through event.Position, fn func(readmodel.Tx) error) error {
+	return n.s.Update(ctx, n.prefix+projection, through, fn)
+}
+
+func (n namespaced) Checkpoint(ctx context.Context, projection string) (event.Position, error) {
+	return n.s.Checkpoint(ctx, n.prefix+projection)
+}
+
+func (n namespaced) Reset(ctx context.Context, projection string) error {
+	return n.s.Reset(ctx, n.prefix+projection)
+}
+
+func (n namespaced) Get(ctx context.Context, projection, collection, id string) (json.RawMessage, bool, error) {
+	return n.s.Get(ctx, n.prefix+projection, collection, id)
+}
+
+func (n namespaced) Find(ctx context.Context, projection string, q readmodel.Query) (readmodel.Page, error) {
+	return n.s.Find(ctx, n.prefix+projection, q)
 }
 
 // customer is the document most tests store: a contract as the contracts read model lists it.

@@ -1,0 +1,249 @@
+package readmodel
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	port "yorozu/projections/readmodel"
+)
+
+// Find implements readmodel.Store. The statement is built from the query's shape only: field
+// names and values travel as parameters, and field names must look like identifiers anyway.
+func (s *Store) Find(ctx context.Context, projection string, q port.Query) (port.Page, error) {
+	shape := shapeOf(q)
+	var after *cursor
+	if q.After != "" {
+		c, err := decodeCursor(q.After, shape)
+		if err != nil {
+			return port.Page{}, err
+		}
+		after = &c
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	fold, err := s.foldCollation(ctx)
+	if err != nil {
+		return port.Page{}, err
+	}
+
+	b := &statement{fold: fold}
+	b.sql.WriteString("SELECT id, seq, doc")
+	orderKey := ""
+	if q.OrderBy != "" {
+		if !validField(q.OrderBy) {
+			return port.Page{}, fmt.Errorf("read model: bad order field %q", q.OrderBy)
+		}
+		// An absent or null field sorts as "", as in the in-memory store.
+		orderKey = "coalesce(doc->>" + b.arg(q.OrderBy) + `::text, '') COLLATE "C"`
+		b.sql.WriteString(", " + orderKey)
+	}
+	b.sql.WriteString(" FROM rm_docs WHERE projection = " + b.arg(projection) + " AND collection = " + b.arg(q.Collection))
+	for _, c := range q.Where {
+		cond, err := b.cond(c)
+		if err != nil {
+			return port.Page{}, err
+		}
+		b.sql.WriteString(" AND " + cond)
+	}
+	if len(q.AnyOf) > 0 {
+		conds := make([]string, len(q.AnyOf))
+		for i, c := range q.AnyOf {
+			if conds[i], err = b.cond(c); err != nil {
+				return port.Page{}, err
+			}
+		}
+		b.sql.WriteString(" AND (" + strings.Join(conds, " OR ") + ")")
+	}
+
+	cmp, dir := ">", "ASC"
+	if q.Desc {
+		cmp, dir = "<", "DESC"
+	}
+	if orderKey == "" {
+		if after != nil {
+			b.sql.WriteString(" AND seq " + cmp + " " + b.arg(after.Seq))
+		}
+		b.sql.WriteString(" ORDER BY seq " + dir)
+	} else {
+		if after != nil {
+			v, id := b.arg(after.Value), b.arg(after.ID)
+			fmt.Fprintf(&b.sql, " AND (%[1]s %[2]s %[3]s OR (%[1]s = %[3]s AND id %[2]s %[4]s))", orderKey, cmp, v, id)
+		}
+		b.sql.WriteString(" ORDER BY " + orderKey + " " + dir + ", id " + dir)
+	}
+	b.sql.WriteString(" LIMIT " + b.arg(limit+1))
+
+	rows, err := s.pool.Query(ctx, b.sql.String(), b.args...)
+	if err != nil {
+		return port.Page{}, fmt.Errorf("read model: find in %s/%s: %w", projection, q.Collection, err)
+	}
+	var (
+		page    port.Page
+		last    cursor
+		id      string
+		seq     int64
+		doc     []byte
+		value   string
+		targets = []any{&id, &seq, &doc}
+	)
+	if orderKey != "" {
+		targets = append(targets, &value)
+	}
+	_, err = pgx.ForEachRow(rows, targets, func() error {
+		if len(page.Docs) == limit {
+			page.Next = last.encode()
+			return nil
+		}
+		page.Docs = append(page.Docs, json.RawMessage(doc))
+		last = cursor{Shape: shape, Seq: seq, Value: value, ID: id}
+		if orderKey == "" {
+			last.Value, last.ID = "", ""
+		} else {
+			last.Seq = 0
+		}
+		return nil
+	})
+	if err != nil {
+		return port.Page{}, fmt.Errorf("read model: find in %s/%s: %w", projection, q.Collection, err)
+	}
+	return page, nil
+}
+
+// statement collects the SQL text and its parameters.
+type statement struct {
+	sql  strings.Builder
+	args []any
+	fold string
+}
+
+// arg adds a parameter and returns its placeholder.
+func (b *statement) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+func (b *statement) cond(c port.Cond) (string, error) {
+	if !validField(c.Field) {
+		return "", fmt.Errorf("read model: bad condition field %q", c.Field)
+	}
+	field := "(doc->>" + b.arg(c.Field) + "::text)"
+	value := b.arg(c.Value) + "::text"
+	switch c.Op {
+	case port.Eq:
+		return field + ` COLLATE "C" = ` + value, nil
+	case port.Gte:
+		return field + ` COLLATE "C" >= ` + value, nil
+	case port.Lt:
+		return field + ` COLLATE "C" < ` + value, nil
+	case port.Contains:
+		if b.fold != "" {
+			collate := " COLLATE " + pgx.Identifier{b.fold}.Sanitize()
+			field, value = field+collate, value+collate
+		}
+		return "strpos(lower(" + field + "), lower(" + value + ")) > 0", nil
+	default:
+		return "", fmt.Errorf("read model: unknown operator %d on %q", c.Op, c.Field)
+	}
+}
+
+// icuRoot is ICU's root locale, whose lower-casing covers all of Unicode. A database made with
+// the C locale lower-cases ASCII only, which would make "ＹＡＭＡＤＡ" and "ｙａｍａｄａ" differ.
+const icuRoot = "und-x-icu"
+
+// foldCollation returns the collation Contains lower-cases in: ICU's root where the server has
+// it, else the database's default ("").
+func (s *Store) foldCollation(ctx context.Context) (string, error) {
+	if f := s.fold.Load(); f != nil {
+		return *f, nil
+	}
+	var found bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_collation WHERE collname = $1)`, icuRoot).Scan(&found)
+	if err != nil {
+		return "", fmt.Errorf("read model: look for the %s collation: %w", icuRoot, err)
+	}
+	f := ""
+	if found {
+		f = icuRoot
+	}
+	s.fold.Store(&f)
+	return f, nil
+}
+
+// validField accepts the names read models use for their fields: a letter or underscore, then
+// letters, digits and underscores (the in-memory store holds to the same rule).
+func validField(name string) bool {
+	if name == "" || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// cursor is where a page ended: the seq of its last row, or, for an ordered query, that row's
+// order value and id. Shape ties it to the query that made it, so that a cursor replayed against
+// another query is refused instead of silently skipping rows.
+type cursor struct {
+	Shape uint64 `json:"q"`
+	Seq   int64  `json:"s,omitempty"`
+	Value string `json:"v,omitempty"`
+	ID    string `json:"i,omitempty"`
+}
+
+func (c cursor) encode() string {
+	b, _ := json.Marshal(c) // a struct of strings and numbers always marshals
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string, shape uint64) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return cursor{}, port.ErrBadCursor
+	}
+	var c cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Shape != shape {
+		return cursor{}, port.ErrBadCursor
+	}
+	return c, nil
+}
+
+// shapeOf fingerprints everything of a query that decides which documents come in which order;
+// After and Limit are left out, as pages of one listing may differ in size.
+func shapeOf(q port.Query) uint64 {
+	h := fnv.New64a()
+	put := func(s string) {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	put("postgres/1")
+	put(q.Collection)
+	put(q.OrderBy)
+	put(strconv.FormatBool(q.Desc))
+	for _, group := range [][]port.Cond{q.Where, q.AnyOf} {
+		put(strconv.Itoa(len(group)))
+		for _, c := range group {
+			put(c.Field)
+			put(strconv.Itoa(int(c.Op)))
+			put(c.Value)
+		}
+	}
+	return h.Sum64()
+}

@@ -1,0 +1,109 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"yorozu/api/httpx"
+	"yorozu/projections/audit"
+	"yorozu/projections/readmodel"
+)
+
+// maxLimit is the largest page; larger limits are clamped (SPEC 12).
+const (
+	defaultLimit = 100
+	maxLimit     = 1000
+)
+
+// page reads limit and after, collecting field errors into v.
+func page(r *http.Request, v *httpx.ValidationError) (limit int, after string) {
+	q := r.URL.Query()
+	limit = defaultLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			v.Add("limit", "invalidNumber", "must be a positive integer")
+		} else {
+			limit = min(n, maxLimit)
+		}
+	}
+	return limit, q.Get("after")
+}
+
+// instant parses an RFC 3339 instant or a YYYY-MM-DD date (00:00 JST) query parameter.
+func instant(r *http.Request, name string, v *httpx.ValidationError) time.Time {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, jst); err == nil {
+		return t
+	}
+	v.Add(name, "invalidInstant", "must be an RFC 3339 instant or a YYYY-MM-DD date")
+	return time.Time{}
+}
+
+var jst = mustJST()
+
+func mustJST() *time.Location {
+	l, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+type list[T any] struct {
+	Items []T     `json:"items"`
+	Next  *string `json:"next"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := list[T]{Items: items}
+	if next != "" {
+		l.Next = &next
+	}
+	return l
+}
+
+func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
+	var v httpx.ValidationError
+	q := r.URL.Query()
+	f := audit.Filter{
+		CustomerNumber: q.Get("customerNumber"),
+		Stream:         q.Get("stream"),
+		Actor:          q.Get("actor"),
+		Type:           q.Get("type"),
+		From:           instant(r, "from", &v),
+		To:             instant(r, "to", &v),
+	}
+	f.Limit, f.After = page(r, &v)
+	if err := v.Err(); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	entries, next, err := audit.Query(r.Context(), s.Models, f)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, newList(entries, next))
+}
+
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
+	rep, err := audit.Verify(r.Context(), s.Events)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, rep)
+}
+
+var _ = readmodel.ErrBadCursor

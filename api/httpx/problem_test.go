@@ -1,0 +1,113 @@
+package httpx_test
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"yorozu/api/httpx"
+	"yorozu/domain/access"
+)
+
+var errTooEarly = errors.New("order: cannot complete before the scheduled date")
+
+func TestErrorMapping(t *testing.T) {
+	m := httpx.NewErrorMapper()
+	m.Register(errTooEarly, http.StatusConflict, "too-early", "Too early")
+	invalid := &httpx.ValidationError{}
+	invalid.Add("contractor.nameKana", "format", "must be katakana")
+
+	tests := []struct {
+		name       string
+		err        error
+		status     int
+		typ        string
+		detail     string // "" means: do not check
+		noDetailOf string // this text must not appear
+		fields     int
+	}{
+		{"registered sentinel, wrapped", fmt.Errorf("complete order 7: %w", errTooEarly), 409, "/problems/too-early", "complete order 7: order: cannot complete before the scheduled date", "", 0},
+		{"validation error", invalid, 422, "/problems/validation-failed", "", "", 1},
+		{"unknown error says nothing", errors.New(`pq: SELECT * FROM staff failed`), 500, "/problems/internal", "Internal Server Error", "SELECT", 0},
+		{"wrong password looks like any bad credential", &access.CredentialError{StaffID: "sato", Reason: access.ReasonWrongPassword}, 401, "/problems/bad-credentials", "", "wrongPassword", 0},
+		{"reused code too", &access.CredentialError{StaffID: "sato", Reason: access.ReasonOTPReused}, 401, "/problems/bad-credentials", "", "otpReused", 0},
+		{"a problem returned as an error", httpx.NewProblem(412, "version-mismatch", "Version mismatch", "is at 4"), 412, "/problems/version-mismatch", "is at 4", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			m.Write(rec, httptest.NewRequest(http.MethodPost, "/api/v1/orders/7/complete", nil), tc.err)
+			p := problemOf(t, rec, tc.status)
+			if p.Type != tc.typ {
+				t.Errorf("type %q, want %q", p.Type, tc.typ)
+			}
+			if tc.detail != "" && p.Detail != tc.detail {
+				t.Errorf("detail %q, want %q", p.Detail, tc.detail)
+			}
+			if tc.noDetailOf != "" && strings.Contains(rec.Body.String(), tc.noDetailOf) {
+				t.Errorf("body leaks %q: %s", tc.noDetailOf, rec.Body)
+			}
+			if len(p.Errors) != tc.fields {
+				t.Errorf("errors %+v, want %d", p.Errors, tc.fields)
+			}
+			if p.Instance != "/api/v1/orders/7/complete" {
+				t.Errorf("instance %q", p.Instance)
+			}
+		})
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	type body struct {
+		Name  string `json:"name"`
+		Inner struct {
+			Count int `json:"count"`
+		} `json:"inner"`
+	}
+	tests := []struct {
+		name, ctype, body string
+		status            int
+		field             string
+	}{
+		{"valid", "application/json", `{"name":"a","inner":{"count":1}}`, 200, ""},
+		{"unknown field", "application/json", `{"name":"a","nmae":"b"}`, 400, "nmae"},
+		{"wrong type names the path", "application/json; charset=utf-8", `{"inner":{"count":"x"}}`, 400, "inner.count"},
+		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, 400, ""},
+		{"empty", "application/json", ``, 400, ""},
+		{"broken", "application/json", `{"name":`, 400, ""},
+		{"not JSON", "text/plain", `name=a`, 415, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var b body
+				if err := httpx.DecodeJSON(r, &b); err != nil {
+					httpx.WriteError(w, r, err)
+					return
+				}
+				httpx.WriteJSON(w, http.StatusOK, b)
+			})
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/x", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.ctype)
+			rec := serve(h, req)
+			if tc.status == 200 {
+				if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+					t.Fatalf("status %d %s", rec.Code, rec.Body)
+				}
+				return
+			}
+			p := problemOf(t, rec, tc.status)
+			if tc.field != "" && (len(p.Errors) != 1 || p.Errors[0].Field != tc.field) {
+				t.Fatalf("errors %+v, want field %s", p.Errors, tc.field)
+			}
+		})
+	}
+}
+
+func TestNotFoundAndMethodNotAllowedAreProblems(t *testing.T) {
+	problemOf(t, serve(httpx.NotFoundHandler(), httptest.NewRequest("GET", "/nope", nil)), 404)
+	problemOf(t, serve(httpx.MethodNotAllowedHandler(), httptest.NewRequest("DELETE", "/api/v1/orders", nil)), 405)
+}

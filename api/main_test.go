@@ -1,0 +1,9 @@
+package api_test
+
+import (
+	"testing"
+
+	"yorozu/adapters/postgres/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -1,0 +1,167 @@
+// Package api is the HTTP surface of SPEC 12: routes, authentication and role checks, and the
+// translation between JSON and commands or read-model queries. It holds no business rule.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"yorozu/api/httpx"
+	"yorozu/commands"
+	"yorozu/domain/access"
+	"yorozu/domain/event"
+	"yorozu/projections"
+	"yorozu/projections/readmodel"
+)
+
+// Deps are what the API talks to.
+type Deps struct {
+	Bus            *commands.Bus
+	Runner         *projections.Runner
+	Events         event.Store
+	Models         readmodel.Store
+	Directory      *access.Directory
+	Clock          func() time.Time
+	AllowCIDRs     []string
+	RateLimit      float64
+	ReadYourWrites time.Duration
+	Idempotency    httpx.IdempotencyStore
+	Logger         *slog.Logger
+	Registry       *prometheus.Registry
+}
+
+// Server serves the API.
+type Server struct {
+	Deps
+	allow httpx.AllowList
+}
+
+// New builds the HTTP handler.
+func New(d Deps) (http.Handler, error) {
+	allow, err := httpx.ParseAllowList(d.AllowCIDRs)
+	if err != nil {
+		return nil, err
+	}
+	if d.Idempotency == nil {
+		d.Idempotency = httpx.NewMemoryIdempotencyStore(d.Clock)
+	}
+	metrics, err := httpx.NewMetrics(d.Registry)
+	if err != nil {
+		return nil, err
+	}
+	if err := registerProjectionMetrics(d.Registry, d.Runner); err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, allow: allow}
+	registerErrors()
+	return s.routes(metrics), nil
+}
+
+// Route is one documented endpoint; the OpenAPI test checks the router against docs/openapi.yaml.
+type route struct {
+	method, path string
+	perm         access.Permission // 0: no token needed
+	command      bool              // honours Idempotency-Key
+	handler      http.HandlerFunc
+}
+
+func (s *Server) table() []route {
+	return []route{
+		{"GET", "/healthz", 0, false, s.healthz},
+		{"GET", "/readyz", 0, false, s.readyz},
+		{"POST", "/api/v1/auth/login", 0, false, s.login},
+		{"GET", "/api/v1/audit/events", access.PermReadAudit, false, s.auditEvents},
+		{"GET", "/api/v1/audit/verify", access.PermReadAudit, false, s.auditVerify},
+	}
+}
+
+func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
+	r := mux.NewRouter()
+	r.NotFoundHandler = httpx.NotFoundHandler()
+	r.MethodNotAllowedHandler = httpx.MethodNotAllowedHandler()
+	r.Use(httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
+		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}))
+	r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})).Methods("GET")
+
+	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {
+		return s.Directory.Authenticate(token, s.Clock())
+	}))
+	idem := httpx.Idempotency(httpx.IdempotencyConfig{Store: s.Idempotency})
+	for _, rt := range s.table() {
+		var h http.Handler = rt.handler
+		if rt.command {
+			h = idem(h)
+		}
+		if rt.perm != 0 {
+			h = authn(httpx.RequirePermission(rt.perm)(h))
+		}
+		if len(rt.path) > 7 && rt.path[:7] == "/api/v1" {
+			h = httpx.BodyLimit(httpx.APIBodyLimit)(h)
+		}
+		r.Handle(rt.path, h).Methods(rt.method)
+	}
+	return r
+}
+
+// meta is the command metadata of a request: the Idempotency-Key (or a new ID) as command ID,
+// the request ID as correlation ID, the principal as actor.
+func meta(r *http.Request) commands.Meta {
+	m := commands.Meta{CommandID: r.Header.Get(httpx.HeaderIdempotencyKey), CorrelationID: httpx.RequestIDFrom(r.Context())}
+	if m.CommandID == "" {
+		m.CommandID = uuid.Must(uuid.NewV7()).String()
+	}
+	if p, ok := httpx.PrincipalFrom(r.Context()); ok {
+		m.Actor = p.ID
+	}
+	return m
+}
+
+// send runs a command and, on success, waits until the read models reflect it (read your
+// writes, SPEC 12). It returns the status to answer: ok, or 202 when the wait ran out.
+func (s *Server) send(r *http.Request, cmd commands.Command, ok int) (commands.Outcome, int, error) {
+	out, err := s.Bus.Send(r.Context(), cmd)
+	if err != nil {
+		return out, 0, err
+	}
+	if out.Position == 0 {
+		return out, ok, nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.ReadYourWrites)
+	defer cancel()
+	if err := s.Runner.WaitFor(ctx, out.Position); err != nil {
+		return out, http.StatusAccepted, nil
+	}
+	return out, ok, nil
+}
+
+// writeCommandResult answers a command: body with the status send chose, and the position the
+// read models must reach (useful with 202).
+func writeCommandResult(w http.ResponseWriter, out commands.Outcome, status int, body any) {
+	if out.Position > 0 {
+		w.Header().Set("X-Event-Position", strconv.FormatUint(uint64(out.Position), 10))
+	}
+	if out.Version > 0 {
+		w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(out.Version, 10)))
+	}
+	httpx.WriteJSON(w, status, body)
+}
+
+func (s *Server) clientAllowed(r *http.Request) bool {
+	addr := httpx.ClientIP(r, nil)
+	return addr.IsValid() && s.allow.Allows(addr)
+}
+
+var _ = netip.Addr{}
+
+// errNotFound answers 404 for a resource that does not exist.
+var errNotFound = errors.New("not found")
