@@ -178,8 +178,6 @@ func TestDecodeFormReportsEveryProblemAtOnce(t *testing.T) {
 		{Field: "billingAddress.postalCode", Code: order.CodeRequired},
 		{Field: "billingAddress.address", Code: order.CodeRequired},
 		{Field: "billingAddress.addressNumber", Code: order.CodeRequired},
-		{Field: "billingAddress.building", Code: order.CodeRequired},
-		{Field: "billingAddress.floor", Code: order.CodeRequired},
 		{Field: "billingAddress.recipientKana", Code: order.CodeRequired},
 		{Field: "billingContact.email", Code: order.CodeInvalidEmail},
 		{Field: "openingNotice.password", Code: order.CodePasswordRules},

@@ -184,8 +184,8 @@ func (f Form) Validate() FieldErrors {
 		c.text("billingAddress.postalCode", b.PostalCode, p, postalCode)
 		c.text("billingAddress.address", b.Address, p, fullWidth(46))
 		c.text("billingAddress.addressNumber", b.AddressNumber, p, fullWidth(20))
-		c.text("billingAddress.building", b.Building, p, fullWidth(16))
-		c.text("billingAddress.floor", b.Floor, p, fullWidth(4))
+		c.text("billingAddress.building", b.Building, c.per("O---"), fullWidth(16))
+		c.text("billingAddress.floor", b.Floor, c.per("O---"), fullWidth(4))
 		c.text("billingAddress.recipientKana", b.RecipientKana, p, kana(30))
 		c.text("billingAddress.recipientDept", b.RecipientDept, c.per("O---"), fullWidth(20))
 	}

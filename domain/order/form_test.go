@@ -216,7 +216,7 @@ func TestFormRules(t *testing.T) {
 		{"cancel without the contract contact phone", cancel, func(f *order.Form) { f.ContractContact.Phone = nil }, "contractContact.phone", required},
 
 		// billingAddress
-		{"billing address without a building (the table marks it R on new)", newForm, func(f *order.Form) { f.BillingAddress.Building = nil }, "billingAddress.building", required},
+		{"billing address without a building (optional, as on the contractor)", newForm, func(f *order.Form) { f.BillingAddress.Building = nil }, ok, ok},
 		{"billing floor of 5 characters", newForm, func(f *order.Form) { f.BillingAddress.Floor = str("地下１２階") }, "billingAddress.floor", tooLong},
 		{"billing postal code of 6 digits", newForm, func(f *order.Form) { f.BillingAddress.PostalCode = str("100000") }, "billingAddress.postalCode", tooShort},
 		{"billing address of 47 characters", newForm, func(f *order.Form) { f.BillingAddress.Address = str(chars("東", 47)) }, "billingAddress.address", tooLong},

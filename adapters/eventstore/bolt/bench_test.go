@@ -119,6 +119,54 @@ func BenchmarkAppendBatch100(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendBatch100WithRetainedTelemetry is AppendBatch100 with 90 days of telemetry in the
+// file, as in production with three months of retention: each new event ID is also looked up
+// in the ID index of every day.
+func BenchmarkAppendBatch100WithRetainedTelemetry(b *testing.B) {
+	s := openBench(b, b.TempDir())
+	now := time.Now()
+	for day := range 90 {
+		ds := benchDrafts(100)
+		for i := range ds {
+			ds[i].RecordedAt = now.AddDate(0, 0, -day)
+		}
+		if _, err := s.Append(context.Background(), fmt.Sprintf("telemetry-%d", day%7), event.Any(), ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	appendConcurrently(b, s, 1, 100)
+}
+
+// BenchmarkExpireDay drops one UTC day of telemetry holding 20,000 events (200 terminals
+// reporting every 15 minutes). One op is one ExpireBefore that removes one day; writing the day
+// is not timed. Use a small -benchtime=Nx: each op writes its day first.
+func BenchmarkExpireDay(b *testing.B) {
+	const perDay, batch = 20_000, 2_000
+	s := openBench(b, b.TempDir())
+	ctx := context.Background()
+	day0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ResetTimer()
+	for op := range b.N {
+		b.StopTimer()
+		on := day0.AddDate(0, 0, op)
+		for i := 0; i < perDay; i += batch {
+			ds := benchDrafts(batch)
+			for j := range ds {
+				ds[j].RecordedAt = on.Add(time.Duration(i+j) * time.Second)
+			}
+			if _, err := s.Append(ctx, fmt.Sprintf("telemetry-%d", (i/batch)%200), event.Any(), ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		if err := s.ExpireBefore(ctx, on.AddDate(0, 0, 1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportRate(b, b.N*perDay)
+}
+
 var catchUpFixture struct {
 	once   sync.Once
 	dir    string

@@ -61,13 +61,6 @@ func appendMaybeUUID(buf []byte, s string) []byte {
 	return append(buf, s...)
 }
 
-// recordSize is an upper bound of the encoded size of r.
-func recordSize(r *event.Record) int {
-	n := 1 + 16 + 32 + 32 + 10*binary.MaxVarintLen64
-	return n + len(r.Type) + len(r.Actor) + len(r.CommandID) + len(r.CorrelationID) +
-		len(r.CausationID) + len(r.Data)
-}
-
 // recordReader decodes records for one read transaction. It resolves stream numbers to names
 // and shares the strings that repeat from record to record (stream, type, actor), which saves
 // most of the allocations of a long read.
@@ -284,9 +277,6 @@ type idEntry struct {
 	index    uint16 // place of the event in its batch
 	count    uint16 // events in the batch (event.MaxBatch fits)
 }
-
-// maxIDEntrySize bounds the encoded size of an idEntry: five uvarints.
-const maxIDEntrySize = 5 * binary.MaxVarintLen64
 
 func (e idEntry) append(buf []byte) []byte {
 	buf = binary.AppendUvarint(buf, e.stream)

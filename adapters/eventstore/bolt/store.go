@@ -46,7 +46,7 @@
 //
 // # IDs of removed events
 //
-// The ID index keeps the entries of truncated and deleted events (24 bytes each), so that a late
+// The ID index keeps the entries of truncated and deleted events (about 30 bytes each), so that a late
 // retry of a batch whose events were truncated is still recognised instead of appended twice, and
 // an event ID is never reused. Entries of telemetry events go with their day.
 package bolt
@@ -55,6 +55,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -297,6 +298,23 @@ func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
 		return err
 	}
 	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
+}
+
+// Backup writes a consistent copy of the store file to w while the store stays open for reads
+// and appends: a read transaction pins one committed state for the length of the copy. The copy
+// is a complete events.db; restoring is putting it in place of the file while no store has it
+// open.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := s.usable(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, s.mapErr(err)
 }
 
 // Close implements event.Store. Appends already queued are committed first.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -713,4 +714,35 @@ func TestConcurrentWritersKeepStreamsGapFree(t *testing.T) {
 		last[r.Stream] = r.StreamVersion
 	}
 	assertChain(t, s)
+}
+
+func TestBackupIsAConsistentCopy(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	mustAppend(t, s, "order-1", event.Any(), drafts(3))
+	mustAppend(t, s, "telemetry-1", event.Any(), drafts(2))
+	want := readAll(t, s)
+
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, bolt.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Backup(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, s, "order-1", event.Any(), drafts(1)) // after the copy: not in it
+
+	restored := openAt(t, dir)
+	if diff := cmp.Diff(want, readAll(t, restored)); diff != "" {
+		t.Fatalf("restored log differs (-want +got):\n%s", diff)
+	}
+	res := mustAppend(t, restored, "order-1", event.Exactly(3), drafts(1))
+	if res.LastPosition != 6 {
+		t.Fatalf("append to the restored copy landed at %d", res.LastPosition)
+	}
+	assertChain(t, restored)
 }

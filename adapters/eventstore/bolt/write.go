@@ -12,7 +12,6 @@ import (
 // writeTx is one group-commit transaction. It keeps what the appends of the batch change
 // (stream rows, counters, day ranges) in memory and writes it once in finish.
 type writeTx struct {
-	tx                         *bbolt.Tx
 	meta, streamsBucket, names *bbolt.Bucket
 	main                       partition
 	days                       *bbolt.Bucket
@@ -27,7 +26,8 @@ type writeTx struct {
 	dayLoaded bool
 	dayByNum  map[int64]*partition
 
-	arena []byte
+	arena   []byte
+	scratch []byte // encoding buffer, copied into the arena
 }
 
 // partition is a set of log, version index and ID index: the main one, or one day's.
@@ -40,7 +40,6 @@ type partition struct {
 
 func newWriteTx(tx *bbolt.Tx) *writeTx {
 	w := &writeTx{
-		tx:            tx,
 		meta:          tx.Bucket(bucketMeta),
 		streamsBucket: tx.Bucket(bucketStreams),
 		names:         tx.Bucket(bucketNames),
@@ -62,6 +61,7 @@ func newWriteTx(tx *bbolt.Tx) *writeTx {
 
 // alloc returns n bytes that stay valid until the transaction ends, as bbolt requires of the
 // keys and values given to Put; carving them from large chunks saves an allocation per Put.
+// The slice's capacity is n, so appending to it cannot reach the next one.
 func (w *writeTx) alloc(n int) []byte {
 	if n > 16<<10 {
 		return make([]byte, n)
@@ -71,7 +71,7 @@ func (w *writeTx) alloc(n int) []byte {
 		size := min(max(2*cap(w.arena), 8<<10), 1<<20)
 		w.arena = make([]byte, 0, size)
 	}
-	b := w.arena[len(w.arena) : len(w.arena)+n]
+	b := w.arena[len(w.arena) : len(w.arena)+n : len(w.arena)+n]
 	w.arena = w.arena[:len(w.arena)+n]
 	return b
 }
@@ -133,8 +133,9 @@ func (w *writeTx) put(p *partition, rec *event.Record, entry idEntry) error {
 	pos := entry.position
 	posKey := w.alloc(8)
 	binary.BigEndian.PutUint64(posKey, pos)
-	val := w.alloc(recordSize(rec))
-	val = appendRecord(val[:0], rec, entry.stream)
+	w.scratch = appendRecord(w.scratch[:0], rec, entry.stream)
+	val := w.alloc(len(w.scratch))
+	copy(val, w.scratch)
 	if err := p.log.Put(posKey, val); err != nil {
 		return err
 	}
@@ -146,7 +147,9 @@ func (w *writeTx) put(p *partition, rec *event.Record, entry idEntry) error {
 	}
 	idKey := w.alloc(16)
 	copy(idKey, rec.ID[:])
-	idVal := entry.append(w.alloc(maxIDEntrySize)[:0])
+	w.scratch = entry.append(w.scratch[:0])
+	idVal := w.alloc(len(w.scratch))
+	copy(idVal, w.scratch)
 	if err := p.ids.Put(idKey, idVal); err != nil {
 		return err
 	}
@@ -206,8 +209,9 @@ func (w *writeTx) lookupID(id [16]byte) (idEntry, bool, error) {
 	if err := w.loadDays(); err != nil {
 		return idEntry{}, false, err
 	}
-	for _, p := range w.dayList {
-		if v := p.ids.Get(id[:]); v != nil {
+	// Newest day first: a retry is most likely of something recent.
+	for i := len(w.dayList) - 1; i >= 0; i-- {
+		if v := w.dayList[i].ids.Get(id[:]); v != nil {
 			e, err := decodeIDEntry(v)
 			return e, err == nil, err
 		}
