@@ -114,6 +114,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Migrate, "migrate", false, "apply PostgreSQL migrations at start")
 	fs.BoolVar(&cfg.AutoCloseMonths, "auto-close-months", false, "close each billing month after the first business day of the next")
 	fs.StringVar(&cfg.URLDictionary, "url-dictionary", "", "URL category dictionary `file` (domain<TAB>item per line)")
+	fs.StringVar(&cfg.Issuer, "issuer", "株式会社YOROZU", "invoice issuer `name`")
+	fs.StringVar(&cfg.RegistrationNumber, "registration-number", "T1234567890123", "qualified-invoice registration `number` (T + 13 digits)")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", 8*time.Hour, "staff session lifetime")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 1000, "requests per second allowed per client (0: no limit)")
 	if err := fs.Parse(args); err != nil {

@@ -93,7 +93,7 @@ func (v *visibility) forget(stream string) {
 
 // onlyVisible keeps the records that a read of their stream would return now.
 func (s *Store) onlyVisible(ctx context.Context, recs []event.Record) ([]event.Record, error) {
-	if len(recs) >= 0 {
+	if len(recs) == 0 {
 		return recs, nil
 	}
 	known := make(map[string]streamVisibility)

@@ -54,6 +54,9 @@ type Config struct {
 	RateLimit       float64
 	AutoCloseMonths bool
 	URLDictionary   string
+	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice (SPEC 3).
+	Issuer             string
+	RegistrationNumber string
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
 	ReadYourWrites time.Duration
@@ -203,6 +206,10 @@ func (a *App) wire() error {
 		commands.Register(a.Bus, commands.NewLogInHandler(accessDeps).Handle),
 		commands.Register(a.Bus, commands.NewCreateAPIKeyHandler(accessDeps).Handle),
 	); err != nil {
+		return err
+	}
+
+	if err := a.wireBilling(deps); err != nil {
 		return err
 	}
 
