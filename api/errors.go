@@ -1,11 +1,16 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 
 	"yorozu/api/httpx"
+	"yorozu/commands"
 	"yorozu/domain/access"
+	"yorozu/domain/contract"
+	"yorozu/domain/order"
 	"yorozu/domain/event"
 	"yorozu/projections/readmodel"
 )
@@ -24,5 +29,25 @@ func registerErrors() {
 		httpx.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
 		httpx.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		httpx.Register(errNotFound, http.StatusNotFound, "not-found", "Not found")
+		httpx.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
+		httpx.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
+		httpx.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")
+		httpx.Register(order.ErrTypeChanged, http.StatusUnprocessableEntity, "order-type-changed", "An amendment cannot change the order type or contract")
+		httpx.Register(contract.ErrNotFound, http.StatusNotFound, "contract-not-found", "Contract not found")
+		httpx.Register(contract.ErrOrderOpen, http.StatusConflict, "order-already-open", "The contract already has an open order")
+		httpx.Register(contract.ErrNumbersExhausted, http.StatusServiceUnavailable, "numbers-exhausted", "No customer number left")
+		httpx.Register(commands.ErrPreconditionFailed, http.StatusPreconditionFailed, "version-mismatch", "The resource changed since you read it")
+		httpx.RegisterFunc(func(err error) (*httpx.Problem, bool) {
+			var fe order.FieldErrors
+			if !errors.As(err, &fe) {
+				return nil, false
+			}
+			p := httpx.NewProblem(http.StatusUnprocessableEntity, "validation", "The form has errors",
+				fmt.Sprintf("%d field errors; nothing was stored", len(fe)))
+			for _, e := range fe {
+				p.Errors = append(p.Errors, httpx.FieldError{Field: e.Field, Code: e.Code, Message: e.Message})
+			}
+			return p, true
+		})
 	})
 }

@@ -1,5 +1,243 @@
 package api
 
-func (s *Server) orderRoutes() []route { return nil }
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-func (s *Server) contractRoutes() []route { return nil }
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"yorozu/api/httpx"
+	"yorozu/commands"
+	"yorozu/domain/access"
+	"yorozu/domain/calendar"
+	"yorozu/domain/order"
+	"yorozu/projections/orders"
+)
+
+func (s *Server) orderRoutes() []route {
+	return []route{
+		{"POST", "/api/v1/orders", access.PermCommand, true, s.submitOrder},
+		{"GET", "/api/v1/orders", access.PermReadOperations, false, s.listOrders},
+		{"GET", "/api/v1/orders/{orderId}", access.PermReadOperations, false, s.getOrder},
+		{"PUT", "/api/v1/orders/{orderId}", access.PermCommand, true, s.amendOrder},
+		{"POST", "/api/v1/orders/{orderId}/accept", access.PermCommand, true, s.acceptOrder},
+		{"POST", "/api/v1/orders/{orderId}/notice", access.PermCommand, true, s.orderNotice},
+		{"POST", "/api/v1/orders/{orderId}/complete", access.PermCommand, true, s.completeOrder},
+		{"POST", "/api/v1/orders/{orderId}/withdraw", access.PermCommand, true, s.withdrawOrder},
+	}
+}
+
+// orderNamespace derives an order's ID from the command that submits it, so a retried
+// submission (same Idempotency-Key) names the same order.
+var orderNamespace = uuid.MustParse("0b7e4f0c-7b0e-4a53-8d5e-4f6c2c1e9a10")
+
+// readForm decodes an application form with every rule that needs no contract (422 with every
+// field error at once).
+func readForm(r *http.Request) (order.Form, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return order.Form{}, err
+	}
+	f, errs := order.DecodeForm(raw)
+	if len(errs) > 0 {
+		return order.Form{}, errs
+	}
+	return f, nil
+}
+
+type orderCreated struct {
+	OrderID uuid.UUID    `json:"orderId"`
+	Type    order.Type   `json:"type"`
+	Status  order.Status `json:"status"`
+}
+
+func (s *Server) submitOrder(w http.ResponseWriter, r *http.Request) {
+	f, err := readForm(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	m := meta(r)
+	id := uuid.NewSHA1(orderNamespace, []byte(m.CommandID))
+	out, status, err := s.send(r, commands.SubmitOrder{Meta: m, OrderID: id, Form: f}, http.StatusCreated)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/orders/"+id.String())
+	writeCommandResult(w, out, status, orderCreated{OrderID: id, Type: f.Type, Status: order.StatusReceived})
+}
+
+func (s *Server) orderID(r *http.Request) (uuid.UUID, error) {
+	id, err := uuid.Parse(mux.Vars(r)["orderId"])
+	if err != nil {
+		return uuid.Nil, order.ErrNotFound
+	}
+	return id, nil
+}
+
+// ifMatch reads If-Match: the aggregate version, quoted or not; "*" means any.
+func ifMatch(r *http.Request) (*uint64, error) {
+	h := strings.TrimSpace(r.Header.Get("If-Match"))
+	if h == "" || h == "*" {
+		return nil, nil
+	}
+	h = strings.TrimPrefix(h, "W/")
+	v, err := strconv.ParseUint(strings.Trim(h, `"`), 10, 64)
+	if err != nil {
+		return nil, &httpx.ValidationError{Errors: []httpx.FieldError{{Field: "If-Match", Code: "invalidFormat", Message: "must be the version from the ETag"}}}
+	}
+	return &v, nil
+}
+
+// orderView is an order as the API shows it (SPEC 12): the form without its passwords.
+type orderView struct {
+	orders.View
+}
+
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+	v, ok, err := orders.Queue{Models: s.Models}.Get(r.Context(), id)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	if !ok {
+		httpx.WriteError(w, r, order.ErrNotFound)
+		return
+	}
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(v.Version, 10)))
+	httpx.WriteJSON(w, status, orderView{v})
+}
+
+func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
+	id, err := s.orderID(r)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	s.writeOrder(w, r, id, http.StatusOK)
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
+	var v httpx.ValidationError
+	q := r.URL.Query()
+	f := orders.Filter{Status: order.Status(q.Get("status")), Type: order.Type(q.Get("type")), CustomerNumber: q.Get("customerNumber")}
+	switch f.Status {
+	case "", order.StatusReceived, order.StatusAccepted, order.StatusNoticeSent, order.StatusCompleted, order.StatusWithdrawn:
+	default:
+		v.Add("status", "invalidChoice", "must be one of received, accepted, noticeSent, completed, withdrawn")
+	}
+	if f.Type != "" && !f.Type.Valid() {
+		v.Add("type", "invalidChoice", "must be one of new, change, cancel, simpleChange")
+	}
+	f.ScheduledFrom = dateParam(r, "scheduledFrom", &v)
+	f.ScheduledTo = dateParam(r, "scheduledTo", &v)
+	switch q.Get("sort") {
+	case "", "received":
+	case "scheduledDate":
+		f.ByScheduledDate = true
+	default:
+		v.Add("sort", "invalidChoice", "must be received or scheduledDate")
+	}
+	f.Limit, f.After = page(r, &v)
+	if err := v.Err(); err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	list, next, err := orders.Queue{Models: s.Models}.List(r.Context(), f)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	items := make([]orderView, len(list))
+	for i, o := range list {
+		items[i] = orderView{o}
+	}
+	httpx.WriteJSON(w, http.StatusOK, newList(items, next))
+}
+
+// dateParam reads a YYYY-MM-DD query parameter.
+func dateParam(r *http.Request, name string, v *httpx.ValidationError) calendar.Date {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return calendar.Date{}
+	}
+	d, err := calendar.ParseDate(s)
+	if err != nil {
+		v.Add(name, "invalidDate", "must be a date YYYY-MM-DD")
+	}
+	return d
+}
+
+// orderCommand runs a command on one order and answers with the order as the read model then
+// shows it.
+func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, build func(id uuid.UUID, m commands.Meta, ifMatch *uint64) (commands.Command, error)) {
+	id, err := s.orderID(r)
+	if err == nil {
+		var im *uint64
+		if im, err = ifMatch(r); err == nil {
+			var cmd commands.Command
+			if cmd, err = build(id, meta(r), im); err == nil {
+				var status int
+				if _, status, err = s.send(r, cmd, http.StatusOK); err == nil {
+					s.writeOrder(w, r, id, status)
+					return
+				}
+			}
+		}
+	}
+	httpx.WriteError(w, r, err)
+}
+
+func (s *Server) amendOrder(w http.ResponseWriter, r *http.Request) {
+	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+		f, err := readForm(r)
+		return commands.AmendOrder{Meta: m, OrderID: id, Form: f, IfMatch: im}, err
+	})
+}
+
+type acceptRequest struct {
+	AcceptedAt *time.Time `json:"acceptedAt"`
+}
+
+func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
+	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+		var req acceptRequest
+		if r.ContentLength != 0 {
+			if err := httpx.DecodeJSON(r, &req); err != nil && !errors.Is(err, io.EOF) {
+				return nil, err
+			}
+		}
+		cmd := commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im}
+		if req.AcceptedAt != nil {
+			cmd.AcceptedAt = *req.AcceptedAt
+		}
+		return cmd, nil
+	})
+}
+
+func (s *Server) orderNotice(w http.ResponseWriter, r *http.Request) {
+	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
+		return commands.SendOpeningNotice{Meta: m, OrderID: id}, nil
+	})
+}
+
+func (s *Server) completeOrder(w http.ResponseWriter, r *http.Request) {
+	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
+		return commands.CompleteOrder{Meta: m, OrderID: id}, nil
+	})
+}
+
+func (s *Server) withdrawOrder(w http.ResponseWriter, r *http.Request) {
+	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+		return commands.WithdrawOrder{Meta: m, OrderID: id, IfMatch: im}, nil
+	})
+}
+
+var _ = json.Marshal

@@ -101,7 +101,7 @@ func TestLoginOutsideAllowList(t *testing.T) {
 
 func TestSessionsAndRoles(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
-		env := apptest.Start(t, engine, apptest.Options{})
+		env := apptest.Start(t, engine, apptest.Options{Configure: func(c *app.Config) { c.SessionTTL = 8 * time.Hour }})
 		operator := env.StaffToken("tanaka", "operator")
 		auditor := env.StaffToken("sato", "auditor")
 		billing := env.APIKey("billing-system", "billing")

@@ -37,7 +37,9 @@ type Deps struct {
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
 	Logger         *slog.Logger
-	Registry       *prometheus.Registry
+	Metrics        *prometheus.Registry
+	// Types decodes stored events for replay.
+	Types *event.Registry
 }
 
 // Server serves the API.
@@ -55,11 +57,11 @@ func New(d Deps) (http.Handler, error) {
 	if d.Idempotency == nil {
 		d.Idempotency = httpx.NewMemoryIdempotencyStore(d.Clock)
 	}
-	metrics, err := httpx.NewMetrics(d.Registry)
+	metrics, err := httpx.NewMetrics(d.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	if err := registerProjectionMetrics(d.Registry, d.Runner); err != nil {
+	if err := registerProjectionMetrics(d.Metrics, d.Runner); err != nil {
 		return nil, err
 	}
 	s := &Server{Deps: d, allow: allow}
@@ -101,7 +103,7 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	r.MethodNotAllowedHandler = httpx.MethodNotAllowedHandler()
 	r.Use(httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
 		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}))
-	r.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{})).Methods("GET")
+	r.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})).Methods("GET")
 
 	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {
 		return s.Directory.Authenticate(token, s.Clock())
@@ -123,15 +125,22 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	return r
 }
 
-// meta is the command metadata of a request: the Idempotency-Key (or a new ID) as command ID,
-// the request ID as correlation ID, the principal as actor.
+// commandNamespace scopes client Idempotency-Keys into command IDs.
+var commandNamespace = uuid.MustParse("5d2c8f3e-1a4b-4c6d-9e8f-0a1b2c3d4e5f")
+
+// meta is the command metadata of a request: the command ID comes from the Idempotency-Key,
+// scoped to the principal, method and path as the idempotency middleware scopes it (so the same
+// key on two endpoints names two commands), or is new; the request ID is the correlation ID; the
+// principal is the actor.
 func meta(r *http.Request) commands.Meta {
-	m := commands.Meta{CommandID: r.Header.Get(httpx.HeaderIdempotencyKey), CorrelationID: httpx.RequestIDFrom(r.Context())}
-	if m.CommandID == "" {
-		m.CommandID = uuid.Must(uuid.NewV7()).String()
-	}
+	m := commands.Meta{CorrelationID: httpx.RequestIDFrom(r.Context())}
 	if p, ok := httpx.PrincipalFrom(r.Context()); ok {
 		m.Actor = p.ID
+	}
+	if key := r.Header.Get(httpx.HeaderIdempotencyKey); key != "" {
+		m.CommandID = uuid.NewSHA1(commandNamespace, []byte(m.Actor+"|"+r.Method+"|"+r.URL.Path+"|"+key)).String()
+	} else {
+		m.CommandID = uuid.Must(uuid.NewV7()).String()
 	}
 	return m
 }

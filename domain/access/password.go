@@ -101,3 +101,17 @@ func parsePHC(encoded string) (PasswordParams, []byte, []byte, error) {
 	}
 	return p, salt, key, nil
 }
+
+// CustomerPasswordParams is the argon2id cost for customers' login passwords taken from order
+// forms (OWASP's minimum: 19 MiB, 2 passes, 1 lane): orders are submitted in bursts, and a
+// burst of staff-strength hashes would cost gigabytes of memory at once.
+var CustomerPasswordParams = PasswordParams{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1}
+
+// HashPassword returns the argon2id PHC string of password with cost p (random is the salt
+// source, crypto/rand.Reader in production).
+func HashPassword(password string, p PasswordParams, random io.Reader) (string, error) {
+	return hashPassword(password, p.orDefault(), random)
+}
+
+// VerifyPassword reports whether password matches a PHC string made by HashPassword.
+func VerifyPassword(password, encoded string) (bool, error) { return verifyPassword(password, encoded) }

@@ -58,7 +58,6 @@ func benchDrafts(n int) []event.Draft {
 
 func openBench(b *testing.B, dir string) *bolt.Store {
 	b.Helper()
-
 	s, err := bolt.OpenDir(dir, bolt.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -92,10 +91,6 @@ func appendConcurrently(b *testing.B, s *bolt.Store, writers, batch int) {
 	wg.Wait()
 	b.StopTimer()
 	reportRate(b, b.N*batch)
-	c := bolt.DebugCommits.Swap(0)
-	b.ReportMetric(float64(bolt.DebugAppends.Swap(0))/float64(c), "appends/commit")
-	b.ReportMetric(float64(bolt.DebugNanos.Swap(0))/float64(c)/1e3, "µs/commit")
-	b.ReportMetric(float64(bolt.DebugFill.Swap(0))/float64(c)/1e3, "µs/fill")
 }
 
 // BenchmarkAppendSingle: one event per append, 32 writers at once (command handlers serving

@@ -20,12 +20,18 @@ ORDER BY stream_version LIMIT $4`
 const readAllSQL = `SELECT ` + recordColumns + ` FROM events
 WHERE position > $1 ORDER BY position LIMIT $2`
 
+// customPlan makes pgx send a query as an unnamed statement (binary results, one round trip),
+// which PostgreSQL plans for the actual arguments each time. A named prepared statement would
+// switch to a generic plan after five runs, and one chosen while the log was small (a sequential
+// scan and a sort) would be kept as it grows to millions of rows.
+const customPlan = pgx.QueryExecModeCacheDescribe
+
 // ReadStream implements event.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]event.Record, error) {
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, readStreamSQL, stream, event.TimePartitioned(stream), int64(min(from, 1<<63-1)), sqlLimit(limit))
+	rows, err := s.pool.Query(ctx, readStreamSQL, customPlan, stream, event.TimePartitioned(stream), int64(min(from, 1<<63-1)), sqlLimit(limit))
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("postgres event store: read %q: %w", stream, err))
 	}
@@ -41,7 +47,7 @@ func (s *Store) ReadAll(ctx context.Context, after event.Position, limit int) ([
 	if err := s.usable(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, readAllSQL, int64(min(uint64(after), 1<<63-1)), sqlLimit(limit))
+	rows, err := s.pool.Query(ctx, readAllSQL, customPlan, int64(min(uint64(after), 1<<63-1)), sqlLimit(limit))
 	if err != nil {
 		return nil, s.mapErr(fmt.Errorf("postgres event store: read all: %w", err))
 	}

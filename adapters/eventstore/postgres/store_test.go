@@ -20,8 +20,13 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // open returns a store on a fresh, migrated database.
+var openHook func(t testing.TB, opts postgres.Options) (*postgres.Store, string)
+
 func open(t testing.TB, opts postgres.Options) (*postgres.Store, string) {
 	t.Helper()
+	if openHook != nil {
+		return openHook(t, opts)
+	}
 	dsn := pgtest.NewDatabase(t)
 	opts.Migrate = true
 	s, err := postgres.Open(context.Background(), dsn, opts)
@@ -292,5 +297,49 @@ func TestGroupCommitRefusesOnlyTheConflictingAppend(t *testing.T) {
 	recs, _ := s.ReadStream(ctx, st, 1, 0)
 	if won != 1 || len(recs) != 1 {
 		t.Fatalf("%d appends won and the stream holds %d events, want 1 and 1", won, len(recs))
+	}
+}
+
+// A transaction that fails half-way leaves neither events nor a stuck connection behind.
+func TestFailedBatchLeavesTheStoreUsable(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t, postgres.Options{})
+	defer s.Close()
+	_, err := s.Pool().Exec(ctx, `
+		CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.actor = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_boom BEFORE INSERT ON events_plain FOR EACH ROW EXECUTE FUNCTION refuse_boom();`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := "order-" + uuid.NewString()
+	bad := draft(1, time.Now())
+	bad.Actor = "boom"
+	for range 3 { // more often than the pool has connections
+		if _, err := s.Append(ctx, st, event.NoStream(), []event.Draft{bad}); err == nil {
+			t.Fatal("append through the failing trigger succeeded")
+		}
+	}
+	res, err := s.Append(ctx, st, event.NoStream(), []event.Draft{draft(2, time.Now())})
+	if err != nil || res.FirstVersion != 1 {
+		t.Fatalf("append after failed batches: %+v, %v", res, err)
+	}
+	// The failed batch stored nothing, and its stream row did not move.
+	recs, _ := s.ReadStream(ctx, st, 1, 0)
+	if len(recs) != 1 || recs[0].ID == bad.ID {
+		t.Fatalf("stream holds %d events after failed appends", len(recs))
+	}
+}
+
+func TestTextPostgreSQLCannotStoreIsRefusedUpFront(t *testing.T) {
+	s, _ := open(t, postgres.Options{})
+	defer s.Close()
+	d := draft(1, time.Now())
+	d.Actor = "staff\x00"
+	if _, err := s.Append(context.Background(), "order-"+uuid.NewString(), event.Any(), []event.Draft{d}); !errors.Is(err, event.ErrInvalidDraft) {
+		t.Fatalf("NUL in actor: err = %v, want ErrInvalidDraft", err)
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -21,11 +23,29 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 	if err := event.ValidateDrafts(stream, drafts); err != nil {
 		return event.AppendResult{}, err
 	}
+	if err := validateText(stream, drafts); err != nil {
+		return event.AppendResult{}, err
+	}
 	a := &groupcommit.Append{Stream: stream, Expected: expected, Drafts: drafts}
 	if err := s.writer.Do(ctx, a); err != nil {
 		return event.AppendResult{}, err
 	}
 	return a.Result, nil
+}
+
+// validateText refuses what a PostgreSQL text column cannot hold (invalid UTF-8, NUL) here,
+// before the append joins a batch: in the batch it would fail the other callers' appends too.
+func validateText(stream string, drafts []event.Draft) error {
+	bad := func(s string) bool { return !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 }
+	if bad(stream) {
+		return fmt.Errorf("%w: stream name is not valid UTF-8 text", event.ErrInvalidDraft)
+	}
+	for i, d := range drafts {
+		if bad(d.Type) || bad(d.Actor) || bad(d.CommandID) || bad(d.CorrelationID) || bad(d.CausationID) {
+			return fmt.Errorf("%w: event %d has a text field that is not valid UTF-8 text", event.ErrInvalidDraft, i)
+		}
+	}
+	return nil
 }
 
 // streamState is a stream's row in event_streams as the batch sees it.
@@ -57,18 +77,31 @@ func (s *Store) commit(batch []*groupcommit.Append) error {
 func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error {
 	streams, ids, days := batchKeys(batch)
 
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+	defer conn.Release()
+	// The transaction is opened and committed inside the two pipelined batches, not by
+	// conn.Begin/Commit: two round trips per group commit instead of four. Whatever fails
+	// between them, rollback ends it (pgxpool would otherwise discard the connection).
+	inTx := true
+	defer func() {
+		if inTx {
+			rollback(conn.Conn())
+		}
+	}()
 
-	// One round trip: the lock first, then everything read under it.
+	// First round trip: BEGIN, the lock, then everything read under it.
 	states := make(map[string]*streamState, len(streams))
 	known := make(map[uuid.UUID]storedEvent)
 	var next int64
 	var missingDays []string
 	rb := &pgx.Batch{}
+	rb.Queue("BEGIN")
+	// Plan every statement for its actual arguments. A cached generic plan made while the tables
+	// were small (a sequential scan) would otherwise be kept while they grow.
+	rb.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
 	rb.Queue("SELECT pg_advisory_xact_lock($1)", appendLock)
 	rb.Queue("SELECT stream, version, last_hash, deleted FROM event_streams WHERE stream = ANY($1)", streams).
 		Query(func(rows pgx.Rows) error {
@@ -114,7 +147,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 				return err
 			})
 	}
-	if err := tx.SendBatch(ctx, rb).Close(); err != nil {
+	if err := conn.SendBatch(ctx, rb).Close(); err != nil {
 		return err
 	}
 
@@ -124,24 +157,35 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 	}
 
 	for _, name := range missingDays {
-		if _, err := tx.Exec(ctx, createDaySQL(name, days[name])); err != nil {
+		if _, err := conn.Exec(ctx, createDaySQL(name, days[name])); err != nil {
 			return fmt.Errorf("create partition %s: %w", name, err)
 		}
 	}
+	// Second round trip: the writes and COMMIT. If a statement fails, PostgreSQL skips the rest
+	// of the pipeline, COMMIT included, and the deferred rollback ends the transaction.
 	wb := &pgx.Batch{}
 	queueInsert(wb, recs)
 	queueStreams(wb, states)
 	last := int64(recs[len(recs)-1].Position)
 	wb.Queue("SELECT setval('event_position_seq', $1)", last)
 	wb.Queue("SELECT pg_notify($1, $2)", notifyChannel, strconv.FormatInt(last, 10))
-	if err := tx.SendBatch(ctx, wb).Close(); err != nil {
+	wb.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, wb).Close(); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return err
-	}
+	inTx = false
 	s.signal.Notify()
 	return nil
+}
+
+// rollback ends a transaction left open by a failed batch. If even that fails the connection is
+// closed, so the pool does not hand it out again.
+func rollback(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		_ = conn.Close(ctx)
+	}
 }
 
 // batchKeys lists what the batch must read: its streams, its event IDs, and the day partitions

@@ -25,7 +25,8 @@ import (
 // CrashTarget is the storage RunCrash kills a writer over.
 type CrashTarget struct {
 	// Prepare makes empty storage for one test and returns the string Open needs to reach it (a
-	// directory, a DSN with a fresh schema). It runs in the test process only.
+	// directory, a DSN with a fresh schema or database). It runs in the test process only. The
+	// checks read the whole global log, so nothing else may write to that storage meanwhile.
 	Prepare func(t *testing.T) string
 	// Open opens the store at location. It runs in the child, which writes, and in the test
 	// process, which checks after the kill. RunCrash closes every store Open returns, so Open

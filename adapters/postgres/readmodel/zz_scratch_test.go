@@ -56,6 +56,11 @@ func TestScratchCPU(t *testing.T) {
 	st := string(b)
 	f := strings.Fields(st[strings.LastIndexByte(st, ')')+2:])
 	postmaster, _ := strconv.Atoi(f[1])
+	if ddl := os.Getenv("SCRATCH_DDL"); ddl != "" {
+		if _, err := pool.Exec(context.Background(), ddl); err != nil {
+			t.Fatal(err)
+		}
+	}
 	pg0, go0, w0 := pgCPU(t, postmaster), selfCPU(), time.Now()
 	readmodeltest.Fill(t, s, n)
 	pg1, go1, w1 := pgCPU(t, postmaster), selfCPU(), time.Now()

@@ -32,9 +32,14 @@ import (
 	"yorozu/api"
 	"yorozu/commands"
 	"yorozu/domain/access"
+	"yorozu/domain/calendar"
+	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/domain/order"
 	"yorozu/projections"
 	"yorozu/projections/audit"
+	"yorozu/projections/contracts"
+	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
 	"yorozu/projections/readmodel/memory"
 	"yorozu/projections/staffdir"
@@ -62,6 +67,9 @@ type Config struct {
 	ReadYourWrites time.Duration
 	// NoProjections leaves the read models unbuilt (operations tools that only append).
 	NoProjections bool
+	// SchedulerInterval is how often the process manager looks for due orders (1 minute);
+	// negative turns the scheduler off (tests drive it by hand).
+	SchedulerInterval time.Duration
 
 	// Clock and Random are injected for tests; time.Now and crypto/rand by default.
 	Clock  func() time.Time
@@ -81,6 +89,9 @@ type App struct {
 	Runner    *projections.Runner
 	Directory *access.Directory
 	Handler   http.Handler
+	// ProcessManager sends due opening notices and completes due orders; Start runs it every
+	// SchedulerInterval, tests call its Tick.
+	ProcessManager commands.OrderProcessManager
 	pool      *pgxpool.Pool
 	closers   []func()
 	stop      context.CancelFunc
@@ -189,8 +200,10 @@ func (a *App) openStores(ctx context.Context) error {
 // wire registers the use cases, the projections and the HTTP API.
 func (a *App) wire() error {
 	cfg := a.cfg
-	registry := event.NewRegistry()
+	registry := event.NewRegistry(order.Events()...)
+	registry.Register(contract.Events()...)
 	deps := commands.Deps{Events: a.Events, Registry: registry, Clock: cfg.Clock}
+	cal := calendar.New()
 
 	key, err := masterKey(cfg.DataDir, cfg.Random)
 	if err != nil {
@@ -208,6 +221,23 @@ func (a *App) wire() error {
 	); err != nil {
 		return err
 	}
+
+	queue := orders.Queue{Models: a.Models}
+	od := commands.NewOrderDeps(deps, cal, box, cfg.Random, queue)
+	if err := errors.Join(
+		commands.Register(a.Bus, commands.NewSubmitOrderHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewAmendOrderHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewAcceptOrderHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewSendOpeningNoticeHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewCompleteOrderHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewWithdrawOrderHandler(od).Handle),
+		commands.Register(a.Bus, commands.NewRecordContractViewHandler(deps).Handle),
+		a.Runner.Add(orders.Projection{Registry: registry, Calendar: cal}),
+		a.Runner.Add(contracts.Projection{Registry: registry}),
+	); err != nil {
+		return err
+	}
+	a.ProcessManager = commands.OrderProcessManager{Bus: a.Bus, Due: queue, Calendar: cal, Clock: cfg.Clock}
 
 	if err := a.wireBilling(deps); err != nil {
 		return err
@@ -233,7 +263,8 @@ func (a *App) wire() error {
 		RateLimit:      cfg.RateLimit,
 		ReadYourWrites: cfg.ReadYourWrites,
 		Logger:         cfg.Logger,
-		Registry:       cfg.Registry,
+		Metrics:        cfg.Registry,
+		Types:          registry,
 	})
 	if err != nil {
 		return err
@@ -306,11 +337,59 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(a.done)
+		if a.cfg.SchedulerInterval >= 0 {
+			go a.schedule(ctx)
+		}
 		if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 			a.cfg.Logger.Error("projections stopped", "err", err)
 		}
 	}()
 	return nil
+}
+
+// schedule runs the time-driven use cases: the order process manager now, and then every
+// SchedulerInterval, once the read models have caught up (it acts on what they show).
+func (a *App) schedule(ctx context.Context) {
+	every := a.cfg.SchedulerInterval
+	if every == 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if a.ready() {
+			if n, err := a.ProcessManager.Tick(ctx); err != nil {
+				a.cfg.Logger.Warn("order process manager", "sent", n, "err", err)
+			} else if n > 0 {
+				a.cfg.Logger.Info("order process manager", "sent", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunDue runs the order process manager once and waits until the read models show what it
+// did (tests and operators use it; the scheduler runs the same Tick).
+func (a *App) RunDue(ctx context.Context) (int, error) {
+	n, err := a.ProcessManager.Tick(ctx)
+	if h, herr := a.Events.Head(ctx); herr == nil {
+		a.awaitProjections(ctx, commands.Outcome{Position: h})
+	}
+	return n, err
+}
+
+// ready reports whether every projection has caught up with the log once.
+func (a *App) ready() bool {
+	for _, st := range a.Runner.Statuses() {
+		if !st.CaughtUp {
+			return false
+		}
+	}
+	return true
 }
 
 // Serve starts everything and serves HTTP until ctx ends (SIGTERM), then shuts down gracefully:

@@ -1,87 +1,67 @@
 package memory
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 )
 
-// field is one top-level member of a document as the queries see it: a JSON string as its
-// value, any other scalar (and a nested object or array) as its JSON text. Names and values are
-// substrings of the document's own text wherever no escape had to be decoded, so the cache costs
-// little more than the slice.
-type field struct {
-	name, value string
+// value is one document's value of a field as the queries see it: a JSON string as its text, any
+// other scalar (and a nested object or array) as its JSON text. An absent field and a null one
+// are not ok, as with PostgreSQL's ->>. s is a substring of the document's own text wherever no
+// escape had to be decoded, so a column costs little more than its slice.
+type value struct {
+	s  string
+	ok bool
 }
 
-// parseFields returns the top-level members of a JSON object, leaving out those whose value is
-// null (as PostgreSQL's ->> does). Anything that is not an object has no fields. The text comes
-// from encoding/json, so it is valid; the scanner still stops quietly on anything unexpected.
-func parseFields(s string) []field {
+// lookup finds a top-level field of a JSON object without decoding the rest. The text comes from
+// encoding/json, so it is valid; the scanner still stops quietly on anything unexpected. Of
+// duplicate names the last wins, as in jsonb.
+func lookup(s, name string) value {
 	i := skipSpace(s, 0)
 	if i >= len(s) || s[i] != '{' {
-		return nil
+		return value{}
 	}
 	i++
-	var out []field
+	var found value
 	for {
 		i = skipSpace(s, i)
 		if i >= len(s) || s[i] == '}' {
-			return out
+			return found
 		}
 		if s[i] == ',' {
 			i++
 			continue
 		}
-		name, end, ok := readString(s, i)
+		key, end, ok := readString(s, i)
 		if !ok {
-			return out
+			return found
 		}
-		name = intern(name)
 		i = skipSpace(s, end)
 		if i >= len(s) || s[i] != ':' {
-			return out
+			return found
 		}
 		i = skipSpace(s, i+1)
 		end = skipValue(s, i)
 		if end <= i {
-			return out
+			return found
 		}
-		switch s[i] {
-		case 'n': // null reads as absent
-		case '"':
-			value, _, _ := readString(s, i)
-			out = append(out, field{name, value})
-		default:
-			out = append(out, field{name, s[i:end]})
+		if key == name {
+			switch s[i] {
+			case 'n': // null reads as absent
+				found = value{}
+			case '"':
+				v, _, ok := readString(s, i)
+				found = value{v, ok}
+			default:
+				found = value{s[i:end], true}
+			}
 		}
 		i = end
 	}
-}
-
-// names interns field names. A query compares names on every document it scans; with one copy
-// of each name the comparison is a pointer check instead of a read of the document's text, which
-// is far away in memory. Documents with open-ended keys could grow the table without end, so it
-// stops taking names at a bound.
-var names sync.Map
-
-const maxInternedNames = 4096
-
-var internedNames atomic.Int64
-
-func intern(name string) string {
-	if v, ok := names.Load(name); ok {
-		return v.(string)
-	}
-	if len(name) > 64 || internedNames.Add(1) > maxInternedNames {
-		return name
-	}
-	name = strings.Clone(name)
-	v, _ := names.LoadOrStore(name, name)
-	return v.(string)
 }
 
 func skipSpace(s string, i int) int {
@@ -165,21 +145,21 @@ func skipValue(s string, i int) int {
 
 // containsFold reports whether hay contains lowerNeedle (already lower-cased) without regard to
 // case. Most values need no lower-casing at all, so it only allocates for those that do.
-func containsFold(hay, lowerNeedle string) bool {
+func containsFold(hay, lowerNeedle []byte) bool {
 	for i := 0; i < len(hay); {
 		c := hay[i]
 		if c < utf8.RuneSelf {
 			if 'A' <= c && c <= 'Z' {
-				return strings.Contains(strings.ToLower(hay), lowerNeedle)
+				return bytes.Contains(bytes.ToLower(hay), lowerNeedle)
 			}
 			i++
 			continue
 		}
-		r, n := utf8.DecodeRuneInString(hay[i:])
+		r, n := utf8.DecodeRune(hay[i:])
 		if unicode.ToLower(r) != r {
-			return strings.Contains(strings.ToLower(hay), lowerNeedle)
+			return bytes.Contains(bytes.ToLower(hay), lowerNeedle)
 		}
 		i += n
 	}
-	return strings.Contains(hay, lowerNeedle)
+	return bytes.Contains(hay, lowerNeedle)
 }

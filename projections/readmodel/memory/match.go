@@ -7,16 +7,16 @@ import (
 	"yorozu/projections/readmodel"
 )
 
-// matcher is a query's conditions, checked once and prepared for the scan.
-type matcher struct {
-	where, anyOf []readmodel.Cond // Contains values already lower-cased
+// conditions are a query's conditions, checked, with the values of Contains lower-cased.
+type conditions struct {
+	where, anyOf []readmodel.Cond
 }
 
-func newMatcher(q readmodel.Query) (*matcher, error) {
+func prepare(q readmodel.Query) (conditions, error) {
 	if q.OrderBy != "" && !validField(q.OrderBy) {
-		return nil, fmt.Errorf("read model: bad order field %q", q.OrderBy)
+		return conditions{}, fmt.Errorf("read model: bad order field %q", q.OrderBy)
 	}
-	prepare := func(conds []readmodel.Cond) ([]readmodel.Cond, error) {
+	check := func(conds []readmodel.Cond) ([]readmodel.Cond, error) {
 		out := make([]readmodel.Cond, len(conds))
 		for i, c := range conds {
 			if !validField(c.Field) {
@@ -33,49 +33,74 @@ func newMatcher(q readmodel.Query) (*matcher, error) {
 		}
 		return out, nil
 	}
-	where, err := prepare(q.Where)
+	where, err := check(q.Where)
 	if err != nil {
-		return nil, err
+		return conditions{}, err
 	}
-	anyOf, err := prepare(q.AnyOf)
+	anyOf, err := check(q.AnyOf)
 	if err != nil {
-		return nil, err
+		return conditions{}, err
 	}
-	return &matcher{where: where, anyOf: anyOf}, nil
+	return conditions{where: where, anyOf: anyOf}, nil
 }
 
-func (m *matcher) match(d *doc) bool {
-	for _, c := range m.where {
-		if !holds(d, c) {
+// bound is a condition with the column of its field.
+type bound struct {
+	op     readmodel.Op
+	value  string
+	needle []byte // Contains: value, lower-cased
+	column *column
+}
+
+// matcher tests slots of one collection against the conditions.
+type matcher struct {
+	where, anyOf []bound
+}
+
+func (cs conditions) bind(c *collection) *matcher {
+	bind := func(conds []readmodel.Cond) []bound {
+		out := make([]bound, len(conds))
+		for i, cond := range conds {
+			out[i] = bound{op: cond.Op, value: cond.Value, needle: []byte(cond.Value), column: c.column(cond.Field)}
+		}
+		return out
+	}
+	return &matcher{where: bind(cs.where), anyOf: bind(cs.anyOf)}
+}
+
+func (m *matcher) match(slot int) bool {
+	for _, b := range m.where {
+		if !b.holds(slot) {
 			return false
 		}
 	}
 	if len(m.anyOf) == 0 {
 		return true
 	}
-	for _, c := range m.anyOf {
-		if holds(d, c) {
+	for _, b := range m.anyOf {
+		if b.holds(slot) {
 			return true
 		}
 	}
 	return false
 }
 
-// holds reports whether the condition holds on the document; an absent field satisfies none.
-func holds(d *doc, c readmodel.Cond) bool {
-	v, ok := d.field(c.Field)
+// holds reports whether the condition holds on a slot; an absent field satisfies none.
+func (b bound) holds(slot int) bool {
+	v, ok := b.column.value(slot)
 	if !ok {
 		return false
 	}
-	switch c.Op {
+	// string(v) in a comparison does not copy.
+	switch b.op {
 	case readmodel.Eq:
-		return v == c.Value
+		return string(v) == b.value
 	case readmodel.Gte:
-		return v >= c.Value
+		return string(v) >= b.value
 	case readmodel.Lt:
-		return v < c.Value
+		return string(v) < b.value
 	default:
-		return containsFold(v, c.Value)
+		return containsFold(v, b.needle)
 	}
 }
 

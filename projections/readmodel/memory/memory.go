@@ -2,23 +2,25 @@
 // memory and are rebuilt from the event log at start (SPEC 13).
 //
 // A collection is an insertion-ordered slice of documents with an id→slot index. Deleted slots
-// stay as tombstones until they outnumber the live documents, so that deletes stay cheap and
-// every slot keeps its insertion sequence, which is what cursors of insertion-ordered queries
-// point at. Documents are kept as their JSON text; their top-level fields are decoded the first
-// time a query looks at them and cached on the document.
+// stay as tombstones until they make up half of the slice, so that deletes stay cheap and every
+// slot keeps its insertion sequence, which is what the cursors of insertion-ordered queries
+// point at. Documents are kept as their JSON text. A field that a query looks at gets a column:
+// its value for every slot, extracted from the text the first time the field is queried and kept
+// up to date by every commit after that. A scan then walks two dense slices instead of chasing a
+// decoded document per slot, which keeps a query over a million documents in milliseconds.
 //
 // A unit of work is a write buffer: fn runs without holding any lock the readers need, and the
 // buffer is applied under the projection's write lock at commit, together with the checkpoint.
 package memory
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"yorozu/domain/event"
 	"yorozu/projections/readmodel"
@@ -43,16 +45,22 @@ type projection struct {
 	// documents cannot be overtaken by another unit of the same projection.
 	writer sync.Mutex
 
-	mu          sync.RWMutex // guards the fields below
+	mu          sync.RWMutex // guards the fields below and everything in the collections
 	checkpoint  event.Position
 	collections map[string]*collection
 }
 
 type collection struct {
-	slots      []*doc         // in insertion order; a tombstone has deleted set
+	slots      []doc          // in insertion order
 	index      map[string]int // id → slot of the live document
 	nextSeq    uint64
 	tombstones int
+
+	// columns holds, per queried field, its value in every slot. Readers add columns while they
+	// hold the projection's read lock, so adding (and looking up) takes columnsMu too; commits,
+	// which hold the write lock, change them freely.
+	columnsMu sync.Mutex
+	columns   map[string]*column
 }
 
 type doc struct {
@@ -60,23 +68,22 @@ type doc struct {
 	seq     uint64 // insertion sequence within the collection, kept when the document is replaced
 	raw     string
 	deleted bool
-	fields  atomic.Pointer[[]field] // decoded on first use; readers race benignly to fill it
 }
 
-func (d *doc) field(name string) (string, bool) {
-	fs := d.fields.Load()
-	if fs == nil {
-		parsed := parseFields(d.raw)
-		fs = &parsed
-		d.fields.Store(fs)
+func newCollection() *collection {
+	return &collection{index: make(map[string]int), columns: make(map[string]*column)}
+}
+
+// column returns the column of a field, building it on first use.
+func (c *collection) column(field string) *column {
+	c.columnsMu.Lock()
+	defer c.columnsMu.Unlock()
+	col, ok := c.columns[field]
+	if !ok {
+		col = buildColumn(c.slots, field)
+		c.columns[field] = col
 	}
-	// The last of duplicate names wins, as in PostgreSQL's jsonb.
-	for i := len(*fs) - 1; i >= 0; i-- {
-		if (*fs)[i].name == name {
-			return (*fs)[i].value, true
-		}
-	}
-	return "", false
+	return col
 }
 
 // project returns the projection, creating it when create is set; nil if it does not exist.
@@ -111,33 +118,43 @@ func (s *Store) Update(ctx context.Context, projectionName string, through event
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	touched := make(map[*collection]bool)
 	for _, o := range t.ops {
 		c := p.collections[o.collection]
 		if c == nil {
-			c = &collection{index: make(map[string]int)}
+			c = newCollection()
 			p.collections[o.collection] = c
 		}
+		touched[c] = true
 		if o.deleted {
 			c.remove(o.id)
 		} else {
 			c.put(o.id, o.raw)
 		}
 	}
-	for _, c := range p.collections {
+	for c := range touched {
 		c.compact()
+		for _, col := range c.columns {
+			col.compactIfWasteful()
+		}
 	}
 	p.checkpoint = through
 	return nil
 }
 
 func (c *collection) put(id, raw string) {
-	if i, ok := c.index[id]; ok {
-		c.slots[i] = &doc{id: id, seq: c.slots[i].seq, raw: raw}
-		return
+	i, ok := c.index[id]
+	if ok {
+		c.slots[i].raw = raw
+	} else {
+		c.nextSeq++
+		i = len(c.slots)
+		c.index[id] = i
+		c.slots = append(c.slots, doc{id: id, seq: c.nextSeq, raw: raw})
 	}
-	c.nextSeq++
-	c.index[id] = len(c.slots)
-	c.slots = append(c.slots, &doc{id: id, seq: c.nextSeq, raw: raw})
+	for field, col := range c.columns {
+		col.set(i, lookup(raw, field))
+	}
 }
 
 func (c *collection) remove(id string) {
@@ -146,7 +163,10 @@ func (c *collection) remove(id string) {
 		return
 	}
 	delete(c.index, id)
-	c.slots[i] = &doc{id: id, seq: c.slots[i].seq, deleted: true}
+	c.slots[i] = doc{id: id, seq: c.slots[i].seq, deleted: true}
+	for _, col := range c.columns {
+		col.set(i, value{})
+	}
 	c.tombstones++
 }
 
@@ -155,12 +175,19 @@ func (c *collection) compact() {
 	if c.tombstones < 64 || c.tombstones*2 < len(c.slots) {
 		return
 	}
-	live := make([]*doc, 0, len(c.slots)-c.tombstones)
-	for _, d := range c.slots {
-		if !d.deleted {
-			c.index[d.id] = len(live)
-			live = append(live, d)
+	keep := make([]int, 0, len(c.slots)-c.tombstones)
+	for i := range c.slots {
+		if !c.slots[i].deleted {
+			keep = append(keep, i)
 		}
+	}
+	live := make([]doc, len(keep))
+	for j, i := range keep {
+		live[j] = c.slots[i]
+		c.index[live[j].id] = j
+	}
+	for _, col := range c.columns {
+		col.keep(keep)
 	}
 	c.slots = live
 	c.tombstones = 0
@@ -322,7 +349,7 @@ func (s *Store) Find(ctx context.Context, projectionName string, q readmodel.Que
 	if err := ctx.Err(); err != nil {
 		return readmodel.Page{}, err
 	}
-	m, err := newMatcher(q)
+	conds, err := prepare(q)
 	if err != nil {
 		return readmodel.Page{}, err
 	}
@@ -351,43 +378,46 @@ func (s *Store) Find(ctx context.Context, projectionName string, q readmodel.Que
 		return readmodel.Page{}, nil
 	}
 
-	var docs []*doc
+	m := conds.bind(c)
+	var slots []int
+	var order *column
 	if q.OrderBy == "" {
-		docs = c.scanInserted(m, q.Desc, after, limit+1)
+		slots = c.scanInserted(m, q.Desc, after, limit+1)
 	} else {
-		docs = c.scanOrdered(m, q.OrderBy, q.Desc, after, limit+1)
+		order = c.column(q.OrderBy)
+		slots = c.scanOrdered(m, order, q.Desc, after, limit+1)
 	}
 
 	var page readmodel.Page
-	if len(docs) > limit {
-		docs = docs[:limit]
-		last := docs[limit-1]
-		next := cursor{Shape: shape, Seq: last.seq}
+	if len(slots) > limit {
+		slots = slots[:limit]
+		last := slots[limit-1]
+		next := cursor{Shape: shape, Seq: c.slots[last].seq}
 		if q.OrderBy != "" {
-			v, _ := last.field(q.OrderBy)
-			next = cursor{Shape: shape, Value: v, ID: last.id}
+			v, _ := order.value(last)
+			next = cursor{Shape: shape, Value: string(v), ID: c.slots[last].id}
 		}
 		page.Next = next.encode()
 	}
-	page.Docs = make([]json.RawMessage, len(docs))
-	for i, d := range docs {
-		page.Docs[i] = json.RawMessage(d.raw)
+	page.Docs = make([]json.RawMessage, len(slots))
+	for i, slot := range slots {
+		page.Docs[i] = json.RawMessage(c.slots[slot].raw)
 	}
 	return page, nil
 }
 
 // scanInserted walks the slots in insertion order (or backwards) from the cursor and stops as
 // soon as it has n matches.
-func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) []*doc {
-	var out []*doc
+func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) []int {
+	var out []int
 	if !desc {
 		start := 0
 		if after != nil {
 			start = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq > after.Seq })
 		}
 		for i := start; i < len(c.slots) && len(out) < n; i++ {
-			if d := c.slots[i]; !d.deleted && m.match(d) {
-				out = append(out, d)
+			if !c.slots[i].deleted && m.match(i) {
+				out = append(out, i)
 			}
 		}
 		return out
@@ -397,95 +427,97 @@ func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) [
 		end = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq >= after.Seq })
 	}
 	for i := end - 1; i >= 0 && len(out) < n; i-- {
-		if d := c.slots[i]; !d.deleted && m.match(d) {
-			out = append(out, d)
+		if !c.slots[i].deleted && m.match(i) {
+			out = append(out, i)
 		}
 	}
 	return out
-}
-
-// keyed is a document with its order value.
-type keyed struct {
-	value string
-	d     *doc
 }
 
 // scanOrdered looks at every document and keeps the first n past the cursor in a bounded heap,
-// so a page costs one pass and no sort of the whole collection.
-func (c *collection) scanOrdered(m *matcher, orderBy string, desc bool, after *cursor, n int) []*doc {
-	// before reports whether a comes before b in the listing's order.
-	before := func(aValue, aID, bValue, bID string) bool {
-		if aValue != bValue {
-			return (aValue < bValue) != desc
-		}
-		if aID != bID {
-			return (aID < bID) != desc
-		}
-		return false
+// so that a page costs one pass and no sort of the whole collection. An absent order field sorts
+// as "".
+func (c *collection) scanOrdered(m *matcher, order *column, desc bool, after *cursor, n int) []int {
+	h := &boundedHeap{before: func(i, j int) bool {
+		a, _ := order.value(i)
+		b, _ := order.value(j)
+		return precedes(a, c.slots[i].id, b, c.slots[j].id, desc)
+	}}
+	var afterValue []byte
+	if after != nil {
+		afterValue = []byte(after.Value)
 	}
-	h := &boundedHeap{before: before}
-	for _, d := range c.slots {
-		if d.deleted || !m.match(d) {
+	// Documents tend to arrive in the order of their dates: walking the slots in the listing's
+	// direction lets the heap fill with winners early, so that later slots rarely enter it.
+	for k := range c.slots {
+		i := k
+		if desc {
+			i = len(c.slots) - 1 - k
+		}
+		if c.slots[i].deleted || !m.match(i) {
 			continue
 		}
-		v, _ := d.field(orderBy)
-		if after != nil && !before(after.Value, after.ID, v, d.id) {
-			continue
+		if after != nil {
+			v, _ := order.value(i)
+			if !precedes(afterValue, after.ID, v, c.slots[i].id, desc) {
+				continue
+			}
 		}
-		h.offer(keyed{v, d}, n)
+		h.offer(i, n)
 	}
-	items := h.items
-	sort.Slice(items, func(i, j int) bool {
-		return before(items[i].value, items[i].d.id, items[j].value, items[j].d.id)
-	})
-	out := make([]*doc, len(items))
-	for i, k := range items {
-		out[i] = k.d
-	}
-	return out
+	sort.Slice(h.slots, func(a, b int) bool { return h.before(h.slots[a], h.slots[b]) })
+	return h.slots
 }
 
-// boundedHeap keeps the n first items seen; its root is the last of them.
+// precedes reports whether the document (aValue, aID) comes before (bValue, bID) in a listing
+// ordered by value, ties broken by id in the same direction.
+func precedes(aValue []byte, aID string, bValue []byte, bID string, desc bool) bool {
+	if c := bytes.Compare(aValue, bValue); c != 0 {
+		return (c < 0) != desc
+	}
+	if aID != bID {
+		return (aID < bID) != desc
+	}
+	return false
+}
+
+// boundedHeap keeps the n first slots offered; its root is the last of them.
 type boundedHeap struct {
-	items  []keyed
-	before func(aValue, aID, bValue, bID string) bool
+	slots  []int
+	before func(i, j int) bool
 }
 
-func (h *boundedHeap) later(i, j int) bool {
-	a, b := h.items[i], h.items[j]
-	return h.before(b.value, b.d.id, a.value, a.d.id)
-}
+func (h *boundedHeap) later(a, b int) bool { return h.before(h.slots[b], h.slots[a]) }
 
-func (h *boundedHeap) offer(k keyed, n int) {
-	if len(h.items) < n {
-		h.items = append(h.items, k)
-		for i := len(h.items) - 1; i > 0; {
+func (h *boundedHeap) offer(slot, n int) {
+	if len(h.slots) < n {
+		h.slots = append(h.slots, slot)
+		for i := len(h.slots) - 1; i > 0; {
 			parent := (i - 1) / 2
 			if !h.later(i, parent) {
 				break
 			}
-			h.items[i], h.items[parent] = h.items[parent], h.items[i]
+			h.slots[i], h.slots[parent] = h.slots[parent], h.slots[i]
 			i = parent
 		}
 		return
 	}
-	root := h.items[0]
-	if !h.before(k.value, k.d.id, root.value, root.d.id) {
+	if !h.before(slot, h.slots[0]) {
 		return
 	}
-	h.items[0] = k
+	h.slots[0] = slot
 	for i := 0; ; {
-		l, r, largest := 2*i+1, 2*i+2, i
-		if l < len(h.items) && h.later(l, largest) {
-			largest = l
+		l, r, latest := 2*i+1, 2*i+2, i
+		if l < len(h.slots) && h.later(l, latest) {
+			latest = l
 		}
-		if r < len(h.items) && h.later(r, largest) {
-			largest = r
+		if r < len(h.slots) && h.later(r, latest) {
+			latest = r
 		}
-		if largest == i {
+		if latest == i {
 			return
 		}
-		h.items[i], h.items[largest] = h.items[largest], h.items[i]
-		i = largest
+		h.slots[i], h.slots[latest] = h.slots[latest], h.slots[i]
+		i = latest
 	}
 }

@@ -44,11 +44,13 @@ func Run(t *testing.T, open Factory) {
 		{"UpdateCommitsDocumentsWithCheckpoint", testUpdateCommits},
 		{"FailedUpdateKeepsNothing", testFailedUpdate},
 		{"UnitReadsItsOwnWrites", testReadOwnWrites},
+		{"UnitRefusesMisuse", testUnitMisuse},
 		{"PutReplacesKeepingInsertionPlace", testPutReplaces},
 		{"Delete", testDelete},
 		{"GetCommitted", testGetCommitted},
 		{"FindConditions", testFindConditions},
 		{"FindOrder", testFindOrder},
+		{"QueriesFollowLaterWrites", testQueriesFollowWrites},
 		{"PagingVisitsEveryDocumentOnce", testPaging},
 		{"PagingWhileDocumentsArrive", testPagingWhileInserting},
 		{"BadCursor", testBadCursor},
@@ -367,6 +369,39 @@ func testReadOwnWrites(t *testing.T, s readmodel.Store) {
 	}
 }
 
+func testUnitMisuse(t *testing.T, s readmodel.Store) {
+	for _, w := range []struct{ collection, id string }{{"", "c01"}, {contracts, ""}} {
+		err := s.Update(ctx(t), "contracts", 1, func(tx readmodel.Tx) error {
+			return tx.Put(ctx(t), w.collection, w.id, customers[0])
+		})
+		if err == nil {
+			t.Errorf("Put(%q, %q) succeeded", w.collection, w.id)
+		}
+		err = s.Update(ctx(t), "contracts", 1, func(tx readmodel.Tx) error {
+			return tx.Delete(ctx(t), w.collection, w.id)
+		})
+		if err == nil {
+			t.Errorf("Delete(%q, %q) succeeded", w.collection, w.id)
+		}
+	}
+	mustCheckpoint(t, s, "contracts", 0)
+
+	// A unit of work ends with its Update: a Tx kept past it writes nothing.
+	var kept readmodel.Tx
+	if err := s.Update(ctx(t), "contracts", 2, func(tx readmodel.Tx) error { kept = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.Put(ctx(t), contracts, "late", customers[0]); err == nil {
+		t.Errorf("Put on a finished unit of work succeeded")
+	}
+	if _, _, err := kept.Get(ctx(t), contracts, "late"); err == nil {
+		t.Errorf("Get on a finished unit of work succeeded")
+	}
+	if got := mustGet(t, s, "contracts", contracts, "late"); got != nil {
+		t.Errorf("a finished unit of work wrote %+v", got)
+	}
+}
+
 func testPutReplaces(t *testing.T, s readmodel.Store) {
 	update(t, s, "contracts", 1, customers[0], customers[1], customers[2])
 	all := readmodel.Query{Collection: contracts}
@@ -526,6 +561,70 @@ func testFindOrder(t *testing.T, s readmodel.Store) {
 				sameIDs(t, fmt.Sprintf("Find by pages of %d", limit), findAll(t, s, "contracts", q), tc.want)
 			}
 		})
+	}
+}
+
+// testQueriesFollowWrites queries fields before and after they change, so that a store that
+// indexes or caches fields on first use must keep up with replaces, deletes and mass deletes.
+func testQueriesFollowWrites(t *testing.T, s readmodel.Store) {
+	docs := numbered(0, 300)
+	update(t, s, "contracts", 1, docs...)
+	active := readmodel.Query{Collection: contracts, Where: []readmodel.Cond{{Field: "status", Op: readmodel.Eq, Value: "active"}}}
+	byName := readmodel.Query{Collection: contracts, OrderBy: "name", Limit: 7}
+	if got := findAll(t, s, "contracts", active); len(got) != 150 {
+		t.Fatalf("%d active documents, want 150", len(got))
+	}
+	findAll(t, s, "contracts", byName)
+
+	// d000 was active; now it is not, under a new name.
+	changed := docs[0]
+	changed.Status, changed.Name = "terminated", "zz renamed"
+	update(t, s, "contracts", 2, changed)
+	if got := findAll(t, s, "contracts", active); len(got) != 149 || slices.Contains(got, "d000") {
+		t.Errorf("after d000 changed status: %d active documents (d000 among them: %v), want 149 without it", len(got), slices.Contains(got, "d000"))
+	}
+	if got := findAll(t, s, "contracts", byName); got[len(got)-1] != "d000" {
+		t.Errorf("after d000 was renamed, the listing by name ends with %s", got[len(got)-1])
+	}
+
+	// A listing begun before most documents are deleted goes on with the ones left.
+	page, err := s.Find(ctx(t), "contracts", readmodel.Query{Collection: contracts, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx(t), "contracts", 3, func(tx readmodel.Tx) error {
+		for _, d := range docs[5:280] {
+			if err := tx.Delete(ctx(t), contracts, d.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := slices.Concat(idsOf(docs[:5]), idsOf(docs[280:]))
+	rest := findAll(t, s, "contracts", readmodel.Query{Collection: contracts, Limit: 10, After: page.Next})
+	sameIDs(t, "the rest of a listing after a mass delete", rest, idsOf(docs[280:]))
+	sameIDs(t, "every document after a mass delete", findAll(t, s, "contracts", readmodel.Query{Collection: contracts, Limit: 4}), left)
+	var wantActive []string
+	for _, d := range slices.Concat(docs[1:5], docs[280:]) {
+		if d.Status == "active" {
+			wantActive = append(wantActive, d.ID)
+		}
+	}
+	sameIDs(t, "active documents after a mass delete", findAll(t, s, "contracts", active), wantActive)
+
+	// Deleted documents put again are new: at the end, with their new values.
+	back := docs[100]
+	back.Status = "active"
+	update(t, s, "contracts", 4, back)
+	got := findAll(t, s, "contracts", active)
+	if len(got) == 0 || got[len(got)-1] != back.ID {
+		t.Errorf("active documents after %s came back: %v, want it last", back.ID, got)
+	}
+	if got := findIDs(t, s, "contracts", readmodel.Query{Collection: contracts, Where: []readmodel.Cond{{Field: "name", Op: readmodel.Eq, Value: docs[150].Name}}}); len(got) != 0 {
+		t.Errorf("a deleted document is still found by its name: %v", got)
 	}
 }
 

@@ -87,7 +87,10 @@ func Start(t testing.TB, engine Engine, opts Options) *Env {
 		Clock:          clock.Now,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		ReadYourWrites: 5 * time.Second,
-		SessionTTL:     8 * time.Hour,
+		// The fake clock jumps days and months; sessions outlive it unless a test says otherwise.
+		SessionTTL: 10 * 365 * 24 * time.Hour,
+		// Tests drive the order process manager by hand (env.App.ProcessManager.Tick).
+		SchedulerInterval: -1,
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = t.TempDir()

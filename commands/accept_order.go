@@ -1,0 +1,61 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+
+	"yorozu/domain/order"
+)
+
+// AcceptOrder accepts (受理) an order at AcceptedAt, fixing its acceptance day, earliest and
+// scheduled dates; a new order gets its customer number.
+type AcceptOrder struct {
+	Meta
+	OrderID    uuid.UUID `json:"orderId"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+	IfMatch    *uint64   `json:"ifMatch,omitempty"`
+}
+
+// AcceptOrderHandler handles AcceptOrder.
+type AcceptOrderHandler struct{ deps *OrderDeps }
+
+// NewAcceptOrderHandler builds the handler.
+func NewAcceptOrderHandler(d *OrderDeps) AcceptOrderHandler { return AcceptOrderHandler{deps: d} }
+
+// Handle implements the use case.
+func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcome, error) {
+	stream, err := h.deps.streamOf(ctx, cmd.OrderID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	at := cmd.AcceptedAt
+	if at.IsZero() {
+		at = h.deps.Clock()
+	}
+	// Check before issuing a number, so that refused acceptances do not use numbers up.
+	cur := orderScope{id: cmd.OrderID}
+	if _, err := load(ctx, h.deps.Deps, stream, &cur, foldOrderScope); err != nil {
+		return Outcome{}, err
+	}
+	if err := checkVersion(cmd.IfMatch, cur.order); err != nil {
+		return Outcome{}, err
+	}
+	if _, err := cur.order.Accept(at, "", h.deps.Calendar); err != nil {
+		return Outcome{}, err
+	}
+	cn := cur.order.CustomerNumber
+	if cur.order.Type == order.TypeNew {
+		if cn, err = h.deps.numbers.issue(ctx, h.deps.Deps, cmd.Meta, cmd.OrderID); err != nil {
+			return Outcome{}, err
+		}
+	}
+	return execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
+		func(s orderScope, _ uint64) ([]any, error) {
+			if err := checkVersion(cmd.IfMatch, s.order); err != nil {
+				return nil, err
+			}
+			return one(s.order.Accept(at, cn, h.deps.Calendar))
+		})
+}
