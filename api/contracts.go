@@ -86,7 +86,9 @@ type historyItem struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-func (s *Server) replay() contracts.Replay { return contracts.Replay{Events: s.Events, Registry: s.Types} }
+func (s *Server) replay() contracts.Replay {
+	return contracts.Replay{Events: s.Events, Registry: s.Types}
+}
 
 func (s *Server) contractHistory(w http.ResponseWriter, r *http.Request) {
 	cn := mux.Vars(r)["customerNumber"]

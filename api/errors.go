@@ -10,8 +10,8 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/contract"
-	"yorozu/domain/order"
 	"yorozu/domain/event"
+	"yorozu/domain/order"
 	"yorozu/projections/readmodel"
 )
 

@@ -92,10 +92,10 @@ type App struct {
 	// ProcessManager sends due opening notices and completes due orders; Start runs it every
 	// SchedulerInterval, tests call its Tick.
 	ProcessManager commands.OrderProcessManager
-	pool      *pgxpool.Pool
-	closers   []func()
-	stop      context.CancelFunc
-	done      chan struct{}
+	pool           *pgxpool.Pool
+	closers        []func()
+	stop           context.CancelFunc
+	done           chan struct{}
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
