@@ -29,6 +29,7 @@ func registerErrors() {
 		httpx.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
 		httpx.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		httpx.Register(errNotFound, http.StatusNotFound, "not-found", "Not found")
+		registerBillingErrors()
 		httpx.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
 		httpx.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
 		httpx.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")

@@ -140,6 +140,9 @@ type ClosingView interface {
 	Drafts(ctx context.Context, m billing.Month, prices billing.PriceList, fn func(billing.Invoice) error) error
 }
 
+// CatchUpTimeout bounds how long a close waits for its view to reach the log head.
+const CatchUpTimeout = 20 * time.Second
+
 // CloseMonthHandler handles CloseMonth.
 type CloseMonthHandler struct {
 	deps   Deps
@@ -237,7 +240,9 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 	if err != nil {
 		return nil, err
 	}
-	if err := h.view.CatchUp(ctx, head); err != nil {
+	catchUp, cancel := context.WithTimeout(ctx, CatchUpTimeout)
+	defer cancel()
+	if err := h.view.CatchUp(catchUp, head); err != nil {
 		return nil, fmt.Errorf("commands: the billing view did not catch up with the log: %w", err)
 	}
 	var invoices []billing.Invoice

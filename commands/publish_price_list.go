@@ -29,9 +29,9 @@ type PublishPriceList struct {
 // PublishedPriceList is a price list as published: its publication number (the version of
 // PriceListStream it got) and time.
 type PublishedPriceList struct {
-	billing.PriceList
-	Number      uint64    `json:"number"`
-	PublishedAt time.Time `json:"publishedAt"`
+	PriceList   billing.PriceList `json:"priceList"`
+	Number      uint64            `json:"number"`
+	PublishedAt time.Time         `json:"publishedAt"`
 }
 
 // PublishPriceListHandler handles PublishPriceList.

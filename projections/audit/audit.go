@@ -50,22 +50,36 @@ type streamLink struct {
 	Unlinked       []string `json:"unlinked,omitempty"`
 }
 
-// Projection builds the trail.
-type Projection struct{}
+// Projection builds the trail. Use one value per runner: it remembers the stream links of the
+// unit of work in progress, which saves a read-model lookup for each event of a stream seen
+// earlier in the same unit.
+type Projection struct {
+	unit  readmodel.Tx
+	links map[string]streamLink
+}
+
+// New returns the projection.
+func New() *Projection { return &Projection{} }
 
 // Name implements projections.Projection.
-func (Projection) Name() string { return Name }
+func (*Projection) Name() string { return Name }
 
 // HandleRecord implements projections.RecordProjection.
-func (Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
-	var link streamLink
-	raw, found, err := tx.Get(ctx, streamsCollection, r.Stream)
-	if err != nil {
-		return err
+func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
+	if tx != p.unit {
+		// A new unit of work: what the last one saw may have been rolled back.
+		p.unit, p.links = tx, make(map[string]streamLink)
 	}
-	if found {
-		if err := json.Unmarshal(raw, &link); err != nil {
+	link, found := p.links[r.Stream]
+	if !found {
+		raw, ok, err := tx.Get(ctx, streamsCollection, r.Stream)
+		if err != nil {
 			return err
+		}
+		if ok {
+			if err := json.Unmarshal(raw, &link); err != nil {
+				return err
+			}
 		}
 	}
 	cn := customerNumberOf(r)
@@ -82,7 +96,9 @@ func (Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Rec
 		linkChanged = true
 	case cn == "" && link.CustomerNumber != "":
 		cn = link.CustomerNumber
-	case cn == "" && link.CustomerNumber == "":
+	case cn == "" && link.CustomerNumber == "" && event.Category(r.Stream) == "order":
+		// Only a new order learns its customer number later (at acceptance); other streams
+		// without one (staff, numbering, telemetry) never will, so nothing is kept for them.
 		link.Unlinked = append(link.Unlinked, r.ID.String())
 		linkChanged = true
 	}
@@ -91,6 +107,7 @@ func (Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Rec
 			return err
 		}
 	}
+	p.links[r.Stream] = link
 	return tx.Put(ctx, eventsCollection, r.ID.String(), EntryOf(r, cn))
 }
 

@@ -72,9 +72,9 @@ type fakeStream struct {
 	deleted bool
 }
 
-// startFakeServer serves a fresh fake on a local port until the test ends and returns its
-// connection string.
-func startFakeServer(t *testing.T) string {
+// startFakeServer serves a fresh fake on a local port until the test ends and returns it with
+// its connection string.
+func startFakeServer(t *testing.T) (*fakeServer, string) {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +85,26 @@ func startFakeServer(t *testing.T) string {
 	api.RegisterStreamsServer(srv, f)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	return "esdb://" + lis.Addr().String() + "?tls=false"
+	return f, "esdb://" + lis.Addr().String() + "?tls=false"
+}
+
+// age moves the events of stream back in time by d, as if they had been written d earlier.
+func (f *fakeServer) age(stream string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, e := range f.streams[stream].events {
+		e.created = e.created.Add(-d)
+	}
+}
+
+// lastData is the data of the last event of a server stream, nil if it has none.
+func (f *fakeServer) lastData(stream string) []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if st := f.streams[stream]; st != nil && len(st.events) > 0 {
+		return st.events[len(st.events)-1].data
+	}
+	return nil
 }
 
 // write adds events to a stream and to the log; the caller holds mu.
@@ -486,7 +505,7 @@ func (f *fakeServer) String() string {
 // TestSuiteAgainstProtocolFake runs the conformance suite through the real client library against
 // the fake above. See the top of this file for what passing it does and does not show.
 func TestSuiteAgainstProtocolFake(t *testing.T) {
-	url := startFakeServer(t)
+	_, url := startFakeServer(t)
 	quiet := slog.New(slog.DiscardHandler)
 	storetest.Run(t, func(t *testing.T) event.Store {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -343,3 +343,46 @@ func TestTextPostgreSQLCannotStoreIsRefusedUpFront(t *testing.T) {
 		t.Fatalf("NUL in actor: err = %v, want ErrInvalidDraft", err)
 	}
 }
+
+// Large batches take the COPY path; what comes back must be what a small batch gives.
+func TestLargeBatchesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t, postgres.Options{})
+	defer s.Close()
+	for _, st := range []string{"order-" + uuid.NewString(), "telemetry-" + uuid.NewString()} {
+		ds := make([]event.Draft, 500)
+		for i := range ds {
+			// Telemetry spread over two days: one COPY fills two partitions.
+			ds[i] = draft(i, time.Date(2026, 4, 1, 23, 0, 0, 0, time.UTC).Add(time.Duration(i)*10*time.Second))
+		}
+		res, err := s.Append(ctx, st, event.NoStream(), ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.FirstVersion != 1 || res.LastVersion != 500 {
+			t.Fatalf("%s: result %+v", st, res)
+		}
+		recs, err := s.ReadStream(ctx, st, 1, 0)
+		if err != nil || len(recs) != 500 {
+			t.Fatalf("%s: read %d events, %v", st, len(recs), err)
+		}
+		v := event.NewChainVerifier()
+		for i, r := range recs {
+			d := ds[i]
+			if r.ID != d.ID || string(r.Data) != string(d.Data) || !r.RecordedAt.Equal(d.RecordedAt) || r.CausationID != d.CausationID {
+				t.Fatalf("%s: event %d came back different: %+v", st, i, r)
+			}
+			if !v.Add(r) {
+				t.Fatalf("%s: chain broken: %+v", st, v.Broken())
+			}
+		}
+		if recs[499].Position != res.LastPosition {
+			t.Fatalf("%s: last position %d, result says %d", st, recs[499].Position, res.LastPosition)
+		}
+		// And the retry of the whole batch is recognised.
+		again, err := s.Append(ctx, st, event.Any(), ds)
+		if err != nil || again != res {
+			t.Fatalf("%s: retry of a large batch: %+v, %v; want %+v", st, again, err, res)
+		}
+	}
+}

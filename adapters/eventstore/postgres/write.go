@@ -161,10 +161,18 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 			return fmt.Errorf("create partition %s: %w", name, err)
 		}
 	}
-	// Second round trip: the writes and COMMIT. If a statement fails, PostgreSQL skips the rest
-	// of the pipeline, COMMIT included, and the deferred rollback ends the transaction.
+	// Large batches go in by COPY, which PostgreSQL inserts in bulk (about twice as fast per row
+	// as INSERT ... unnest), at the cost of two more round trips.
 	wb := &pgx.Batch{}
-	queueInsert(wb, recs)
+	if len(recs) >= copyFrom {
+		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, copySource(recs)); err != nil {
+			return err
+		}
+	} else {
+		queueInsert(wb, recs)
+	}
+	// Last round trip: the other writes and COMMIT. If a statement fails, PostgreSQL skips the
+	// rest of the pipeline, COMMIT included, and the deferred rollback ends the transaction.
 	queueStreams(wb, states)
 	last := int64(recs[len(recs)-1].Position)
 	wb.Queue("SELECT setval('event_position_seq', $1)", last)
@@ -276,6 +284,26 @@ func replayed(a *groupcommit.Append, known map[uuid.UUID]storedEvent) (event.App
 	}
 	last := known[a.Drafts[len(a.Drafts)-1].ID]
 	return event.AppendResult{FirstVersion: first.version, LastVersion: last.version, LastPosition: last.position}, true, nil
+}
+
+// copyFrom is the batch size from which COPY beats a multi-row INSERT in the same pipeline.
+const copyFrom = 64
+
+var eventColumns = []string{"position", "id", "stream", "stream_version", "type", "schema_version",
+	"effective_at", "recorded_at", "actor", "command_id", "correlation_id", "causation_id", "data",
+	"prev_hash", "hash", "time_partitioned"}
+
+// copySource feeds recs to COPY, one reused row buffer at a time.
+func copySource(recs []event.Record) pgx.CopyFromSource {
+	row := make([]any, len(eventColumns))
+	return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+		r := &recs[i]
+		row[0], row[1], row[2], row[3] = int64(r.Position), [16]byte(r.ID), r.Stream, int64(r.StreamVersion)
+		row[4], row[5], row[6], row[7] = r.Type, int32(r.SchemaVersion), r.EffectiveAt, r.RecordedAt
+		row[8], row[9], row[10], row[11] = r.Actor, r.CommandID, r.CorrelationID, r.CausationID
+		row[12], row[13], row[14], row[15] = []byte(r.Data), r.PrevHash[:], r.Hash[:], event.TimePartitioned(r.Stream)
+		return row, nil
+	})
 }
 
 const insertEvents = `INSERT INTO events (position, id, stream, stream_version, type, schema_version,

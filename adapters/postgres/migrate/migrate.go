@@ -9,7 +9,9 @@
 // has to do fits on a page: a session advisory lock so that two starting replicas do not migrate
 // at once, then "apply what is missing".
 //
-// Migrations are forward only. A file, once released, is never edited: add a new one.
+// Migrations are forward only. A file, once released, is never edited: add a new one. Numbers
+// need not be consecutive (areas may take ranges: 0100 read models, ...); a file numbered below
+// one already applied is still applied, in number order among the missing ones.
 package migrate
 
 import (

@@ -17,9 +17,12 @@ func TestMigrationsAreNumberedInOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, m := range ms {
-		if m.Version != i+1 {
-			t.Fatalf("migration %d is numbered %04d: numbers run 0001, 0002, ... without gaps", i, m.Version)
+	if len(ms) == 0 || ms[0].Version != 1 {
+		t.Fatal("the first migration is not 0001")
+	}
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Version <= ms[i-1].Version {
+			t.Fatalf("migration %04d_%s follows %04d_%s", ms[i].Version, ms[i].Name, ms[i-1].Version, ms[i-1].Name)
 		}
 	}
 }

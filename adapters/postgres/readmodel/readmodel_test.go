@@ -17,7 +17,6 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 func open(tb testing.TB) *readmodel.Store {
 	tb.Helper()
 	pool := pgtest.NewPool(tb)
-	scratchPool = pool
 	if err := migrate.Up(context.Background(), pool); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}

@@ -128,8 +128,13 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
 	}
+	counted, err := newCountingStore(a.Events, cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a.Events = counted
 
-	wlog := watermill.NewSlogLogger(cfg.Logger.With("component", "watermill"))
+	wlog := quietLogger{watermill.NewSlogLogger(cfg.Logger.With("component", "watermill"))}
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
 	if err != nil {
 		return nil, err
@@ -151,6 +156,18 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// quietLogger drops watermill's per-message trace and debug lines before they are built: the
+// projections pass every event through watermill, and formatting those lines cost more than
+// handling the events.
+type quietLogger struct{ watermill.LoggerAdapter }
+
+func (quietLogger) Debug(string, watermill.LogFields) {}
+func (quietLogger) Trace(string, watermill.LogFields) {}
+
+func (q quietLogger) With(f watermill.LogFields) watermill.LoggerAdapter {
+	return quietLogger{q.LoggerAdapter.With(f)}
 }
 
 // openStores picks the engines: PostgreSQL for both when --postgres is given, EventStoreDB for
@@ -246,7 +263,7 @@ func (a *App) wire() error {
 	dir := staffdir.New()
 	a.Directory = dir.Directory
 	if err := errors.Join(
-		a.Runner.Add(audit.Projection{}),
+		a.Runner.Add(audit.New()),
 		a.Runner.Add(dir),
 	); err != nil {
 		return err
@@ -398,6 +415,8 @@ func (a *App) Serve(ctx context.Context) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
+	// The operations tools reach a server on the embedded store through its admin socket (admin.go).
+	defer a.serveAdmin()()
 	srv := &http.Server{
 		Addr:              a.cfg.Addr,
 		Handler:           a.Handler,

@@ -1,0 +1,88 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"yorozu/adapters/postgres/pgtest"
+	"yorozu/cmd/yorozu/app"
+	"yorozu/domain/event"
+	"yorozu/projections/audit"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// benchEvents is how many events the rebuild benchmark loads (YOROZU_BENCH_EVENTS, default 1M).
+func benchEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("YOROZU_BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// load appends n events: 100-event batches over streams of 1,000 events, every stream linked to
+// a customer number, as contract and order streams are.
+func load(b *testing.B, s event.Store, n int) {
+	b.Helper()
+	ctx := context.Background()
+	now := time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)
+	const batch, perStream = 100, 1000
+	for i := 0; i < n; i += batch {
+		stream := fmt.Sprintf("contract-N%09d", i/perStream+1)
+		ds := make([]event.Draft, 0, batch)
+		for j := i; j < i+batch && j < n; j++ {
+			data, _ := json.Marshal(map[string]any{"customerNumber": stream[len("contract-"):], "n": j, "note": "ベンチマーク"})
+			ds = append(ds, event.Draft{ID: uuid.New(), Type: "BenchmarkHappened", EffectiveAt: now, RecordedAt: now.Add(time.Duration(j) * time.Millisecond),
+				Actor: "bench", CommandID: "c", Data: data})
+		}
+		if _, err := s.Append(ctx, stream, event.Any(), ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRebuildAudit measures `yorozu rebuild --projection audit` over benchEvents() events
+// on the embedded engine and on PostgreSQL: the whole path, log read → watermill → projection →
+// read-model units of work with checkpoints.
+func BenchmarkRebuildAudit(b *testing.B) {
+	n := benchEvents()
+	for _, engine := range []string{"embedded", "postgres"} {
+		b.Run(engine, func(b *testing.B) {
+			cfg := app.Config{DataDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), NoProjections: true}
+			if engine == "postgres" {
+				cfg.PostgresURL, cfg.Migrate = pgtest.NewDatabase(b), true
+			}
+			ctx := context.Background()
+			a, err := app.New(ctx, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			if err := a.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+			load(b, a.Events, n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				counts, err := a.Runner.Rebuild(ctx, audit.Name)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if counts[audit.Name] != uint64(n) {
+					b.Fatalf("rebuilt %d events, want %d", counts[audit.Name], n)
+				}
+				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+			}
+		})
+	}
+}
