@@ -165,6 +165,9 @@ func staffAdd(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	fs.StringVar(&id, "id", "", "staff `ID`")
 	fs.StringVar(&role, "role", "", "`role`: operator, auditor or billing")
 	a, err := openForTool(ctx, fs, &cfg, args)
+	if storeLocked(err) {
+		return forwardStaffAdd(ctx, cfg.DataDir, id, role, stdin, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -210,6 +213,9 @@ func apikeyCreate(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&name, "name", "", "key `name` (the actor of its requests)")
 	fs.StringVar(&role, "role", "billing", "`role` of the key")
 	a, err := openForTool(ctx, fs, &cfg, args)
+	if storeLocked(err) {
+		return forwardAPIKeyCreate(ctx, cfg.DataDir, name, role, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -246,6 +252,9 @@ func rebuild(ctx context.Context, args []string, stdout io.Writer) error {
 	storeFlags(fs, &cfg)
 	fs.Var(&names, "projection", "projection `NAME` to rebuild (repeatable; default all)")
 	a, err := openForTool(ctx, fs, &cfg, args)
+	if storeLocked(err) {
+		return forwardRebuild(ctx, cfg.DataDir, names, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -263,6 +272,9 @@ func verify(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("verify")
 	storeFlags(fs, &cfg)
 	a, err := openForTool(ctx, fs, &cfg, args)
+	if storeLocked(err) {
+		return forwardVerify(ctx, cfg.DataDir, stdout)
+	}
 	if err != nil {
 		return err
 	}

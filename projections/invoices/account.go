@@ -107,7 +107,7 @@ func deref[T any](p *T) T {
 type ledger struct {
 	// PriceLists are every published list, in publication order.
 	PriceLists []commands.PublishedPriceList `json:"priceLists"`
-	Months     map[billing.Month]*closure   `json:"months,omitempty"`
+	Months     map[billing.Month]*closure    `json:"months,omitempty"`
 }
 
 // closure is the record of one month's close.

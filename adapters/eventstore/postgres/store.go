@@ -179,7 +179,7 @@ func (s *Store) Head(ctx context.Context) (event.Position, error) {
 		return 0, err
 	}
 	var pos int64
-	err := s.pool.QueryRow(ctx, "SELECT position FROM events ORDER BY position DESC LIMIT 1").Scan(&pos)
+	err := s.pool.QueryRow(ctx, "SELECT position FROM events ORDER BY position DESC LIMIT 1", customPlan).Scan(&pos)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

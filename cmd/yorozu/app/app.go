@@ -120,11 +120,11 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.DataDir = "./var"
 	}
 	a = &App{cfg: cfg, done: make(chan struct{})}
-	defer func() {
+	defer func(a *App) { // this App: the named result is nil by the time an error returns
 		if err != nil {
 			a.Close()
 		}
-	}()
+	}(a)
 	if err := a.openStores(ctx); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,9 @@
 //     insertion order;
 //   - a field name in a query must look like an identifier (letters, digits, '_'); anything else
 //     is refused with an error;
-//   - a cursor is bound to the query that made it (collection, conditions, order); Limit may vary.
+//   - a cursor is bound to the query that made it (collection, conditions, order); Limit may vary;
+//   - Put and Delete refuse an empty collection name or id, and a Tx kept past its Update refuses
+//     everything.
 package readmodeltest
 
 import (

@@ -1,0 +1,412 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/gorilla/mux"
+
+	"yorozu/cmd/yorozu/app/apptest"
+)
+
+// openAPIPath is the document SPEC 12 asks for, checked here against the router.
+const openAPIPath = "../docs/openapi.yaml"
+
+// bearerScheme is the security scheme every /api/v1 operation but login must declare.
+const bearerScheme = "bearerAuth"
+
+// publicPaths need no token (SPEC 10, 12): the probes, the metrics and the login itself.
+var publicPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/api/v1/auth/login": true}
+
+// opKey names an operation by method and path template with its variables reduced to their
+// position, so "/orders/{orderId}" and "/orders/{id:[0-9a-f-]+}" are the same operation.
+type opKey struct{ method, path string }
+
+func (k opKey) String() string { return k.method + " " + k.path }
+
+// normalizeTemplate replaces every {variable} (with or without a mux pattern, which may hold
+// braces of its own) by {}.
+func normalizeTemplate(tpl string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range tpl {
+		switch {
+		case r == '{':
+			if depth == 0 {
+				b.WriteString("{}")
+			}
+			depth++
+		case r == '}' && depth > 0:
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// routedOp is one method of one route of the real router.
+type routedOp struct {
+	template string // as registered, e.g. /api/v1/orders/{orderId}
+	route    *mux.Route
+}
+
+// documentedOp is one operation of the document.
+type documentedOp struct {
+	path string // as documented
+	op   *openapi3.Operation
+}
+
+func loadOpenAPI(t *testing.T) *openapi3.T {
+	t.Helper()
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(openAPIPath)
+	if err != nil {
+		t.Fatalf("load %s: %v", openAPIPath, err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("%s is not a valid OpenAPI document: %v", openAPIPath, err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("%s: openapi %q, want 3.x", openAPIPath, doc.OpenAPI)
+	}
+	return doc
+}
+
+func documentedOperations(doc *openapi3.T) map[opKey]documentedOp {
+	ops := map[opKey]documentedOp{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops[opKey{strings.ToUpper(method), normalizeTemplate(path)}] = documentedOp{path: path, op: op}
+		}
+	}
+	return ops
+}
+
+// routedOperations walks the service's router. Every route must have a path template and
+// methods: a route without methods would answer any method, which the document cannot say.
+func routedOperations(t *testing.T, router *mux.Router) map[opKey]routedOp {
+	t.Helper()
+	ops := map[opKey]routedOp{}
+	var problems []string
+	err := router.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		tpl, err := route.GetPathTemplate()
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("a route without a path template (%v)", err))
+			return nil
+		}
+		methods, err := route.GetMethods()
+		if err != nil || len(methods) == 0 {
+			problems = append(problems, fmt.Sprintf("%s is routed for every method; route it with .Methods(...)", tpl))
+			return nil
+		}
+		for _, m := range methods {
+			k := opKey{strings.ToUpper(m), normalizeTemplate(tpl)}
+			if prev, dup := ops[k]; dup {
+				problems = append(problems, fmt.Sprintf("%s is routed twice (%s and %s)", k, prev.template, tpl))
+			}
+			ops[k] = routedOp{template: tpl, route: route}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walk the router: %v", err)
+	}
+	if len(problems) > 0 {
+		t.Errorf("router:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return ops
+}
+
+// serviceRouter is the router api.New builds, as the service runs it.
+func serviceRouter(t *testing.T, env *apptest.Env) *mux.Router {
+	t.Helper()
+	r, ok := env.App.Handler.(*mux.Router)
+	if !ok {
+		t.Fatalf("app.Handler is a %T, not the *mux.Router of api.New: the OpenAPI test cannot walk its routes", env.App.Handler)
+	}
+	return r
+}
+
+func sortedKeys[V any](m map[opKey]V) []opKey {
+	keys := make([]opKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].path != keys[j].path {
+			return keys[i].path < keys[j].path
+		}
+		return keys[i].method < keys[j].method
+	})
+	return keys
+}
+
+// effectiveSecurity is the operation's security, else the document's.
+func effectiveSecurity(doc *openapi3.T, op *openapi3.Operation) openapi3.SecurityRequirements {
+	if op.Security != nil {
+		return *op.Security
+	}
+	return doc.Security
+}
+
+// requiresBearer reports whether every alternative of the operation's security needs a bearer
+// token.
+func requiresBearer(doc *openapi3.T, op *openapi3.Operation) bool {
+	reqs := effectiveSecurity(doc, op)
+	if len(reqs) == 0 {
+		return false
+	}
+	for _, req := range reqs {
+		if _, ok := req[bearerScheme]; !ok {
+			return false // some alternative lets a caller in without a bearer token
+		}
+	}
+	return true
+}
+
+func documentsHeader(op *openapi3.Operation, pathParams openapi3.Parameters, name string) bool {
+	for _, params := range []openapi3.Parameters{op.Parameters, pathParams} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && strings.EqualFold(p.Value.Name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// concretePath fills a route's variables with values its patterns accept: the first candidate
+// for which the router matches the request to this very route.
+func concretePath(router *mux.Router, method string, ro routedOp) (string, bool) {
+	candidates := []string{"0199a0e4-1f6b-7c2e-9d34-6c1b0a7e8f21", "N999999999", "2025-07", "section", "1", "x"}
+	vars := 0
+	for _, part := range strings.Split(normalizeTemplate(ro.template), "/") {
+		vars += strings.Count(part, "{}")
+	}
+	// Try every combination of candidates (routes have at most a few variables).
+	choice := make([]int, vars)
+	for {
+		var b strings.Builder
+		i := 0
+		for _, r := range normalizeTemplate(ro.template) {
+			if r == '{' {
+				b.WriteString(candidates[choice[i]])
+				i++
+				continue
+			}
+			if r != '}' {
+				b.WriteRune(r)
+			}
+		}
+		path := b.String()
+		req := httptest.NewRequest(method, path, nil)
+		var m mux.RouteMatch
+		if router.Match(req, &m) && m.Route == ro.route {
+			return path, true
+		}
+		// next combination
+		j := 0
+		for ; j < vars; j++ {
+			choice[j]++
+			if choice[j] < len(candidates) {
+				break
+			}
+			choice[j] = 0
+		}
+		if j == vars {
+			return "", false
+		}
+	}
+}
+
+// problemType reads the type of a problem+json body ("" if it is not one).
+func problemType(body []byte) string {
+	var p struct{ Type string }
+	if json.Unmarshal(body, &p) != nil {
+		return ""
+	}
+	return p.Type
+}
+
+// TestOpenAPIDocumentMatchesRouter checks docs/openapi.yaml against the router the service
+// runs (SPEC 12): the same operations on both sides, bearer security on every /api/v1
+// operation but login and on no public one, and Idempotency-Key on exactly the operations that
+// honour it. What the router does is observed by calling it: without a token (401 or not), and
+// with an operator token and a malformed Idempotency-Key (the idempotency middleware refuses it
+// before the handler runs, so only command endpoints answer 400 invalid-idempotency-key).
+func TestOpenAPIDocumentMatchesRouter(t *testing.T) {
+	doc := loadOpenAPI(t)
+	documented := documentedOperations(doc)
+
+	env := apptest.Start(t, apptest.Embedded, apptest.Options{})
+	router := serviceRouter(t, env)
+	routed := routedOperations(t, router)
+
+	t.Run("every routed operation is documented", func(t *testing.T) {
+		var missing []string
+		for _, k := range sortedKeys(routed) {
+			if _, ok := documented[k]; !ok {
+				missing = append(missing, fmt.Sprintf("%s %s", k.method, routed[k].template))
+			}
+		}
+		if len(missing) > 0 {
+			t.Errorf("%d routed operation(s) missing from %s:\n  %s", len(missing), openAPIPath, strings.Join(missing, "\n  "))
+		}
+	})
+
+	t.Run("every documented operation is routed", func(t *testing.T) {
+		var missing []string
+		for _, k := range sortedKeys(documented) {
+			if _, ok := routed[k]; !ok {
+				missing = append(missing, fmt.Sprintf("%s %s", k.method, documented[k].path))
+			}
+		}
+		if len(missing) > 0 {
+			t.Errorf("%d documented operation(s) the router does not serve:\n  %s", len(missing), strings.Join(missing, "\n  "))
+		}
+	})
+
+	t.Run("operations are described", func(t *testing.T) {
+		var bad []string
+		for _, k := range sortedKeys(documented) {
+			d := documented[k]
+			if strings.TrimSpace(d.op.Summary) == "" {
+				bad = append(bad, fmt.Sprintf("%s %s: no summary", k.method, d.path))
+			}
+			if d.op.OperationID == "" {
+				bad = append(bad, fmt.Sprintf("%s %s: no operationId", k.method, d.path))
+			}
+			if d.op.Responses == nil || d.op.Responses.Len() == 0 {
+				bad = append(bad, fmt.Sprintf("%s %s: no responses", k.method, d.path))
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s:\n  %s", openAPIPath, strings.Join(bad, "\n  "))
+		}
+	})
+
+	t.Run("security is declared as routed", func(t *testing.T) {
+		if s, ok := doc.Components.SecuritySchemes[bearerScheme]; !ok || s.Value == nil ||
+			s.Value.Type != "http" || !strings.EqualFold(s.Value.Scheme, "bearer") {
+			t.Fatalf("%s: components.securitySchemes.%s must be an http bearer scheme", openAPIPath, bearerScheme)
+		}
+		var bad []string
+		for _, k := range sortedKeys(documented) {
+			d := documented[k]
+			public := publicPaths[d.path]
+			switch bearer := requiresBearer(doc, d.op); {
+			case strings.HasPrefix(d.path, "/api/v1/") && !public && !bearer:
+				bad = append(bad, fmt.Sprintf("%s %s: does not declare security %s", k.method, d.path, bearerScheme))
+			case public && len(effectiveSecurity(doc, d.op)) > 0:
+				bad = append(bad, fmt.Sprintf("%s %s: needs no token but declares security (want security: [])", k.method, d.path))
+			}
+		}
+		// What the router does: without a token, a secured operation answers 401, a public one
+		// does not.
+		for _, k := range sortedKeys(routed) {
+			d, ok := documented[k]
+			if !ok {
+				continue // reported above
+			}
+			path, ok := concretePath(router, k.method, routed[k])
+			if !ok {
+				bad = append(bad, fmt.Sprintf("%s %s: cannot build a request path this route matches", k.method, routed[k].template))
+				continue
+			}
+			r := env.Do(k.method, path, "", nil)
+			secured := requiresBearer(doc, d.op)
+			switch {
+			case r.Status == http.StatusUnauthorized && !secured:
+				bad = append(bad, fmt.Sprintf("%s %s: the router requires a token (401) but the document declares no bearer security", k.method, d.path))
+			case r.Status != http.StatusUnauthorized && secured:
+				bad = append(bad, fmt.Sprintf("%s %s: the document declares bearer security but the router answers %d without a token", k.method, d.path, r.Status))
+			}
+			if secured && d.op.Responses.Status(http.StatusUnauthorized) == nil {
+				bad = append(bad, fmt.Sprintf("%s %s: needs a token but documents no 401 response", k.method, d.path))
+			}
+			if secured && d.op.Responses.Status(http.StatusForbidden) == nil {
+				bad = append(bad, fmt.Sprintf("%s %s: needs a role but documents no 403 response", k.method, d.path))
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("security:\n  %s", strings.Join(bad, "\n  "))
+		}
+	})
+
+	t.Run("command operations document Idempotency-Key", func(t *testing.T) {
+		token := env.StaffToken("openapi", "operator")
+		var bad []string
+		for _, k := range sortedKeys(routed) {
+			d, ok := documented[k]
+			if !ok {
+				continue // reported above
+			}
+			path, ok := concretePath(router, k.method, routed[k])
+			if !ok {
+				bad = append(bad, fmt.Sprintf("%s %s: cannot build a request path this route matches", k.method, routed[k].template))
+				continue
+			}
+			// A key with a space is malformed: the idempotency middleware answers 400 before
+			// the handler runs; a route without it ignores the header.
+			r := env.Do(k.method, path, token, nil, "Idempotency-Key", "not a valid key")
+			command := r.Status == http.StatusBadRequest && problemType(r.Body) == "/problems/invalid-idempotency-key"
+			var pathParams openapi3.Parameters
+			if item := doc.Paths.Value(d.path); item != nil {
+				pathParams = item.Parameters
+			}
+			documentsKey := documentsHeader(d.op, pathParams, "Idempotency-Key")
+			switch {
+			case command && !documentsKey:
+				bad = append(bad, fmt.Sprintf("%s %s: a command endpoint (honours Idempotency-Key) that does not document the Idempotency-Key header", k.method, d.path))
+			case !command && documentsKey:
+				bad = append(bad, fmt.Sprintf("%s %s: documents Idempotency-Key but the router does not honour it (answered %d)", k.method, d.path, r.Status))
+			}
+			if command && d.op.Responses.Status(http.StatusBadRequest) == nil {
+				bad = append(bad, fmt.Sprintf("%s %s: a command endpoint that documents no 400 response (invalid Idempotency-Key)", k.method, d.path))
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("idempotency:\n  %s", strings.Join(bad, "\n  "))
+		}
+	})
+
+	t.Run("path parameters are documented by position", func(t *testing.T) {
+		// doc.Validate checks each documented path against its own parameters; here the
+		// router's variable count must agree too (normalizeTemplate already compares by
+		// position, so this only guards against a template the normalizer misreads).
+		var bad []string
+		for _, k := range sortedKeys(routed) {
+			d, ok := documented[k]
+			if !ok {
+				continue
+			}
+			if got, want := strings.Count(normalizeTemplate(d.path), "{}"), strings.Count(k.path, "{}"); got != want {
+				bad = append(bad, fmt.Sprintf("%s %s: %d path variables, the route %s has %d", k.method, d.path, got, routed[k].template, want))
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("path variables:\n  %s", strings.Join(bad, "\n  "))
+		}
+	})
+}
+
+// TestOpenAPINormalizeTemplate pins the comparison of path templates by position.
+func TestOpenAPINormalizeTemplate(t *testing.T) {
+	for in, want := range map[string]string{
+		"/api/v1/orders":                                      "/api/v1/orders",
+		"/api/v1/orders/{orderId}/accept":                     "/api/v1/orders/{}/accept",
+		"/api/v1/billing/invoices/{cn}/{m:[0-9]{4}-[0-9]{2}}": "/api/v1/billing/invoices/{}/{}",
+		"/api/v1/reports/{customerNumber}/{month}.html":       "/api/v1/reports/{}/{}.html",
+	} {
+		if got := normalizeTemplate(in); got != want {
+			t.Errorf("normalizeTemplate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
