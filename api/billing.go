@@ -2,10 +2,12 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -273,6 +275,8 @@ func (s *Server) invoicesCSV(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
+	// Final invoices come in invoice-number order already; drafts in the order contracts opened.
+	slices.SortStableFunc(all, func(a, b billing.Invoice) int { return cmp.Compare(a.CustomerNumber, b.CustomerNumber) })
 	// WriteCSV writes nothing when it fails, so the answer can still be a problem.
 	var buf bytes.Buffer
 	if err := billing.WriteCSV(&buf, all, enc); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -389,9 +390,8 @@ func TestCloseRefusals(t *testing.T) {
 		}
 		// A running month (JST: 2025-07-31 23:59 is still July).
 		env.Clock.Set(time.Date(2025, 7, 31, 23, 59, 0, 0, jst))
-		before := head(t, env)
 		publishPrices(t, env, tok, "2025-09", 2980)
-		before = head(t, env)
+		before := head(t, env)
 		problem(env.Do("POST", "/api/v1/billing/months/2025-07/close", tok, nil), http.StatusConflict, "month-not-ended")
 		// A month no price list covers (the only list starts in September).
 		env.Clock.Set(at("2025-08-01 00:00"))
@@ -545,6 +545,43 @@ func TestSchedulerClosesThePreviousMonth(t *testing.T) {
 				t.Fatalf("July not closed by the scheduler: %d %+v", status, inv)
 			}
 			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
+
+func TestConcurrentClosesCloseTheMonthOnce(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
+		env := startBilling(t, engine, apptest.Options{})
+		tok := env.StaffToken("nishimura", "operator")
+		publishPrices(t, env, tok, "2025-04", 2980)
+		openContract(t, env, tok, nil)
+		openContract(t, env, tok, nil)
+		env.Clock.Set(at("2025-08-05 10:00"))
+
+		const n = 6
+		bodies := make([][]byte, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := env.Do("POST", "/api/v1/billing/months/2025-07/close", tok, nil)
+				if r.Status != http.StatusOK {
+					t.Errorf("close %d: %d %s", i, r.Status, r.Body)
+				}
+				bodies[i] = r.Body
+			}()
+		}
+		wg.Wait()
+		for i := 1; i < n; i++ {
+			if !bytes.Equal(bodies[i], bodies[0]) {
+				t.Fatalf("closes answered differently:\n%s\n%s", bodies[0], bodies[i])
+			}
+		}
+		var feed invoiceList
+		must(t, env.Do("GET", "/api/v1/billing/feed", tok, nil), 200).JSON(t, &feed)
+		if len(feed.Items) != 2 || feed.Items[1].InvoiceNumber != "INV-2025-07-000002" {
+			t.Fatalf("feed after concurrent closes: %+v", feed.Items)
 		}
 	})
 }

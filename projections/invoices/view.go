@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"yorozu/commands"
 	"yorozu/domain/billing"
@@ -177,7 +179,8 @@ func openedBefore(m billing.Month) readmodel.Query {
 }
 
 // Drafts implements commands.ClosingView (CatchUp aside): the draft of m of every customer who
-// owes something in m, computed with prices.
+// owes something in m, computed with prices. The next page of accounts is read while the current
+// one is computed, on every CPU.
 func (v *View) Drafts(ctx context.Context, m billing.Month, prices billing.PriceList, fn func(billing.Invoice) error) error {
 	l, err := v.ledger(ctx)
 	if err != nil {
@@ -187,33 +190,84 @@ func (v *View) Drafts(ctx context.Context, m billing.Month, prices billing.Price
 	if err != nil {
 		return err
 	}
-	q := openedBefore(m.Next())
-	q.Limit = 1000
-	for {
-		res, err := v.models.Find(ctx, Name, q)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pages := make(chan []json.RawMessage, 1)
+	fetched := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		q := openedBefore(m.Next())
+		q.Limit = 1000
+		for {
+			res, err := v.models.Find(ctx, Name, q)
+			if err != nil {
+				fetched <- err
+				return
+			}
+			select {
+			case pages <- res.Docs:
+			case <-ctx.Done():
+				fetched <- ctx.Err()
+				return
+			}
+			if res.Next == "" {
+				fetched <- nil
+				return
+			}
+			q.After = res.Next
+		}
+	}()
+	for docs := range pages {
+		drafts, err := v.draftsOf(ctx, l, docs, m, book)
 		if err != nil {
 			return err
 		}
-		for _, d := range res.Docs {
-			var a account
-			if err := json.Unmarshal(d, &a); err != nil {
+		for _, inv := range drafts {
+			if err := fn(inv); err != nil {
 				return err
 			}
-			inv, ok, err := v.draft(ctx, l, &a, m, book)
-			if err != nil {
-				return err
-			}
-			if ok {
-				if err := fn(inv); err != nil {
-					return err
+		}
+	}
+	return <-fetched
+}
+
+// draftsOf computes the drafts of m of a page of accounts, in parallel, in page order.
+func (v *View) draftsOf(ctx context.Context, l *ledger, docs []json.RawMessage, m billing.Month, book billing.PriceBook) ([]billing.Invoice, error) {
+	type result struct {
+		inv billing.Invoice
+		ok  bool
+	}
+	results := make([]result, len(docs))
+	errs := make([]error, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), len(docs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				var a account
+				if errs[i] = json.Unmarshal(docs[i], &a); errs[i] != nil {
+					return
+				}
+				results[i].inv, results[i].ok, errs[i] = v.draft(ctx, l, &a, m, book)
+				if errs[i] != nil {
+					return
 				}
 			}
-		}
-		if res.Next == "" {
-			return nil
-		}
-		q.After = res.Next
+		}()
 	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []billing.Invoice
+	for _, r := range results {
+		if r.ok {
+			out = append(out, r.inv)
+		}
+	}
+	return out, nil
 }
 
 // draft computes the customer's draft of m, with the adjustments it carries when m is the

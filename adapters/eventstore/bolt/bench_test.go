@@ -61,7 +61,6 @@ func benchDrafts(n int) []event.Draft {
 
 func openBench(b *testing.B, dir string) *bolt.Store {
 	b.Helper()
-
 	s, err := bolt.OpenDir(dir, bolt.Options{})
 	if err != nil {
 		b.Fatal(err)

@@ -93,6 +93,7 @@ type Store struct {
 	ownPool bool
 	opts    Options
 	writer  *groupcommit.Writer
+	wconn   *pgx.Conn // the writer's connection, see writerConn
 	signal  catchup.Signal
 	closed  atomic.Bool
 
@@ -155,6 +156,9 @@ func (s *Store) Close() error {
 		return event.ErrClosed
 	}
 	s.writer.Close()
+	if s.wconn != nil {
+		_ = s.wconn.Close(context.Background())
+	}
 	s.cancel()
 	s.listenOnce.Do(func() { close(s.listenDone) }) // never started: nothing to wait for
 	<-s.listenDone

@@ -355,6 +355,9 @@ func TestLargeBatchesRoundTrip(t *testing.T) {
 			// Telemetry spread over two days: one COPY fills two partitions.
 			ds[i] = draft(i, time.Date(2026, 4, 1, 23, 0, 0, 0, time.UTC).Add(time.Duration(i)*10*time.Second))
 		}
+		ds[0].EffectiveAt = time.Time{}                                                                   // before PostgreSQL's epoch
+		ds[1].EffectiveAt = time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("JST", 9*3600)) // nanoseconds dropped
+		ds[2].SchemaVersion = 7
 		res, err := s.Append(ctx, st, event.NoStream(), ds)
 		if err != nil {
 			t.Fatal(err)
@@ -369,7 +372,10 @@ func TestLargeBatchesRoundTrip(t *testing.T) {
 		v := event.NewChainVerifier()
 		for i, r := range recs {
 			d := ds[i]
-			if r.ID != d.ID || string(r.Data) != string(d.Data) || !r.RecordedAt.Equal(d.RecordedAt) || r.CausationID != d.CausationID {
+			if r.ID != d.ID || string(r.Data) != string(d.Data) || r.CausationID != d.CausationID || r.Type != d.Type ||
+				r.RecordedAt != d.RecordedAt.UTC().Truncate(event.TimePrecision) ||
+				r.EffectiveAt != d.EffectiveAt.UTC().Truncate(event.TimePrecision) ||
+				(i == 2 && r.SchemaVersion != 7) {
 				t.Fatalf("%s: event %d came back different: %+v", st, i, r)
 			}
 			if !v.Add(r) {

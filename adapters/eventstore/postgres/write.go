@@ -77,18 +77,17 @@ func (s *Store) commit(batch []*groupcommit.Append) error {
 func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error {
 	streams, ids, days := batchKeys(batch)
 
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := s.writerConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Release()
 	// The transaction is opened and committed inside the two pipelined batches, not by
 	// conn.Begin/Commit: two round trips per group commit instead of four. Whatever fails
-	// between them, rollback ends it (pgxpool would otherwise discard the connection).
+	// between them, rollback ends it.
 	inTx := true
 	defer func() {
 		if inTx {
-			rollback(conn.Conn())
+			rollback(conn)
 		}
 	}()
 
@@ -99,9 +98,6 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 	var missingDays []string
 	rb := &pgx.Batch{}
 	rb.Queue("BEGIN")
-	// Plan every statement for its actual arguments. A cached generic plan made while the tables
-	// were small (a sequential scan) would otherwise be kept while they grow.
-	rb.Queue("SET LOCAL plan_cache_mode = force_custom_plan")
 	rb.Queue("SELECT pg_advisory_xact_lock($1)", appendLock)
 	rb.Queue("SELECT stream, version, last_hash, deleted FROM event_streams WHERE stream = ANY($1)", streams).
 		Query(func(rows pgx.Rows) error {
@@ -161,11 +157,10 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 			return fmt.Errorf("create partition %s: %w", name, err)
 		}
 	}
-	// Large batches go in by COPY, which PostgreSQL inserts in bulk (about twice as fast per row
-	// as INSERT ... unnest), at the cost of two more round trips.
+	// Large batches go in by COPY (see copy.go), at the cost of one more round trip.
 	wb := &pgx.Batch{}
 	if len(recs) >= copyFrom {
-		if _, err := conn.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, copySource(recs)); err != nil {
+		if err := copyEvents(ctx, conn.PgConn(), recs); err != nil {
 			return err
 		}
 	} else {
@@ -175,8 +170,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 	// rest of the pipeline, COMMIT included, and the deferred rollback ends the transaction.
 	queueStreams(wb, states)
 	last := int64(recs[len(recs)-1].Position)
-	wb.Queue("SELECT setval('event_position_seq', $1)", last)
-	wb.Queue("SELECT pg_notify($1, $2)", notifyChannel, strconv.FormatInt(last, 10))
+	wb.Queue("SELECT setval('event_position_seq', $1), pg_notify($2, $3)", last, notifyChannel, strconv.FormatInt(last, 10))
 	wb.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, wb).Close(); err != nil {
 		return err
@@ -186,8 +180,28 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 	return nil
 }
 
+// writerConn returns the writer's own connection, (re)connecting if needed. The single writer
+// keeps one connection outside the pool: it never waits behind readers for a pooled one, and its
+// session plans every statement for its actual arguments (plan_cache_mode): a generic plan
+// cached while the tables were small (a sequential scan) would otherwise be kept as they grow.
+// Only the writer goroutine uses it.
+func (s *Store) writerConn(ctx context.Context) (*pgx.Conn, error) {
+	if s.wconn != nil && !s.wconn.IsClosed() {
+		return s.wconn, nil
+	}
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	cfg.RuntimeParams["application_name"] = "yorozu event writer"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.wconn = conn
+	return conn, nil
+}
+
 // rollback ends a transaction left open by a failed batch. If even that fails the connection is
-// closed, so the pool does not hand it out again.
+// closed, and the next batch opens a new one.
 func rollback(conn *pgx.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -284,26 +298,6 @@ func replayed(a *groupcommit.Append, known map[uuid.UUID]storedEvent) (event.App
 	}
 	last := known[a.Drafts[len(a.Drafts)-1].ID]
 	return event.AppendResult{FirstVersion: first.version, LastVersion: last.version, LastPosition: last.position}, true, nil
-}
-
-// copyFrom is the batch size from which COPY beats a multi-row INSERT in the same pipeline.
-const copyFrom = 64
-
-var eventColumns = []string{"position", "id", "stream", "stream_version", "type", "schema_version",
-	"effective_at", "recorded_at", "actor", "command_id", "correlation_id", "causation_id", "data",
-	"prev_hash", "hash", "time_partitioned"}
-
-// copySource feeds recs to COPY, one reused row buffer at a time.
-func copySource(recs []event.Record) pgx.CopyFromSource {
-	row := make([]any, len(eventColumns))
-	return pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
-		r := &recs[i]
-		row[0], row[1], row[2], row[3] = int64(r.Position), [16]byte(r.ID), r.Stream, int64(r.StreamVersion)
-		row[4], row[5], row[6], row[7] = r.Type, int32(r.SchemaVersion), r.EffectiveAt, r.RecordedAt
-		row[8], row[9], row[10], row[11] = r.Actor, r.CommandID, r.CorrelationID, r.CausationID
-		row[12], row[13], row[14], row[15] = []byte(r.Data), r.PrevHash[:], r.Hash[:], event.TimePartitioned(r.Stream)
-		return row, nil
-	})
 }
 
 const insertEvents = `INSERT INTO events (position, id, stream, stream_version, type, schema_version,

@@ -1,5 +1,5 @@
 package postgres_test
-import ("context";"testing";"time";"fmt";"syscall";"os";"strings";"strconv";"github.com/google/uuid";"yorozu/adapters/eventstore/postgres";"yorozu/domain/event")
+import ("context";"testing";"time";"fmt";"syscall";"path/filepath";"yorozu/adapters/postgres/pgtest";"sync";"os";"strings";"strconv";"github.com/google/uuid";"yorozu/adapters/eventstore/postgres";"yorozu/domain/event")
 func cpu() time.Duration { var r syscall.Rusage; syscall.Getrusage(syscall.RUSAGE_SELF, &r); return time.Duration(r.Utime.Nano()+r.Stime.Nano()) }
 var pgAcc int64
 var pgSeen = map[string]int64{}
@@ -19,6 +19,51 @@ func pgcpu() time.Duration {
 	}
 	pgAcc += total
 	return time.Duration(pgAcc) * 10 * time.Millisecond
+}
+func TestZZWrite(t *testing.T) {
+	s, _ := open(t, postgres.Options{})
+	ctx := context.Background()
+	for _, c := range []struct{writers, size, n int}{{32, 1, 300}, {8, 100, 100}, {32, 1, 300}, {8, 100, 100}} {
+		var wg sync.WaitGroup
+		t0 := time.Now(); c0 := cpu(); p0 := pgcpu()
+		for w := 0; w < c.writers; w++ {
+			wg.Go(func() {
+				st := fmt.Sprintf("order-%d-%s", w, uuid.NewString())
+				for i := 0; i < c.n; i++ {
+					if _, err := s.Append(ctx, st, event.Any(), benchDrafts(c.size, i, time.Now())); err != nil { t.Error(err); return }
+				}
+			})
+		}
+		wg.Wait()
+		el := time.Since(t0)
+		ev := c.writers*c.size*c.n
+		gc, pc := cpu()-c0, pgcpu()-p0
+		t.Logf("writers %d size %d: %.0f events/s wall; per event go %.1fµs pg %.1fµs => cpu-bound estimate on 2 idle cores %.0f/s", c.writers, c.size, float64(ev)/el.Seconds(), float64(gc.Nanoseconds())/1e3/float64(ev), float64(pc.Nanoseconds())/1e3/float64(ev), 2/((gc+pc).Seconds()/float64(ev)))
+	}
+}
+func TestZZSingleLog(t *testing.T) {
+	s, _ := open(t, postgres.Options{})
+	ctx := context.Background()
+	s.Pool().Exec(ctx, "ALTER SYSTEM SET log_min_duration_statement = 0")
+	s.Pool().Exec(ctx, "ALTER SYSTEM SET log_parameter_max_length = 0")
+	s.Pool().Exec(ctx, "SELECT pg_reload_conf()")
+	time.Sleep(100*time.Millisecond)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for w := 0; w < 32; w++ {
+		wg.Go(func() {
+			st := fmt.Sprintf("order-%d-%s", w, uuid.NewString())
+			for i := 0; i < 100; i++ {
+				if _, err := s.Append(ctx, st, event.Any(), benchDrafts(1, i, time.Now())); err != nil { t.Error(err); return }
+			}
+		})
+	}
+	wg.Wait()
+	t.Log("wall", time.Since(t0))
+	s.Pool().Exec(ctx, "ALTER SYSTEM RESET ALL")
+	s.Pool().Exec(ctx, "SELECT pg_reload_conf()")
+	b, _ := os.ReadFile(filepath.Join(pgtest.Start(t).Dir, "postgres.log"))
+	for _, l := range strings.Split(string(b), "\n") { if strings.Contains(l, "duration") { if len(l) > 160 { l = l[:160] }; fmt.Println(l) } }
 }
 func TestZZRead(t *testing.T) {
 	s, _ := open(t, postgres.Options{})
