@@ -2,19 +2,26 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/text/encoding/japanese"
 
 	"yorozu/cmd/yorozu/app"
 	"yorozu/cmd/yorozu/app/apptest"
+	"yorozu/domain/calendar"
+	"yorozu/domain/contract"
+	"yorozu/domain/event"
 )
 
 // The billing tests drive contracts through real orders (POST /api/v1/orders, accept, complete)
@@ -584,4 +591,144 @@ func TestConcurrentClosesCloseTheMonthOnce(t *testing.T) {
 			t.Fatalf("feed after concurrent closes: %+v", feed.Items)
 		}
 	})
+}
+
+// BenchmarkInvoiceQueriesHTTP asks the API for invoices from 50 concurrent clients, over
+// loopback HTTP with a billing API key, on 100,000 contracts (2,000 with -short): one customer's
+// draft (computed on read) and the first page of 100 drafts of a month. The contracts are
+// appended to the log directly (ContractOpened), not through orders, to keep the set-up short.
+//
+//	go test ./api/ -run '^$' -bench InvoiceQueriesHTTP -benchtime 20000x -timeout 30m
+func BenchmarkInvoiceQueriesHTTP(b *testing.B) {
+	const clients = 50
+	n := 100_000
+	if testing.Short() {
+		n = 2_000
+	}
+	for _, engine := range engines {
+		b.Run(string(engine), func(b *testing.B) {
+			env := startBillingBench(b, engine)
+			tok := env.StaffToken("bench", "operator")
+			key := env.APIKey("billing-system", "billing")
+			if r := env.Do("POST", "/api/v1/billing/price-lists", tok, map[string]any{
+				"effectiveFrom": "2025-01", "baseMenu": 2980, "healthCheckIdAddition": 198, "webFiltering": 165, "securityTicket": 11000,
+			}); r.Status != http.StatusCreated {
+				b.Fatalf("price list: %d %s", r.Status, r.Body)
+			}
+			seedContracts(b, env, n)
+			for _, q := range []struct{ name, path string }{
+				{"draft", "/api/v1/billing/invoices/N%09d/2025-07"},
+				{"draftPage100", "/api/v1/billing/invoices?month=2025-07&limit=100"},
+			} {
+				b.Run(q.name, func(b *testing.B) {
+					latencies := make([]time.Duration, b.N)
+					var mu sync.Mutex
+					next := 0
+					var wg sync.WaitGroup
+					client := env.Server.Client()
+					b.ResetTimer()
+					for c := range clients {
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							for {
+								mu.Lock()
+								k := next
+								next++
+								mu.Unlock()
+								if k >= b.N {
+									return
+								}
+								path := q.path
+								if strings.Contains(path, "%") {
+									path = fmt.Sprintf(path, 1+(k*7919+c)%n)
+								}
+								req, _ := http.NewRequest("GET", env.Server.URL+path, nil)
+								req.Header.Set("Authorization", "Bearer "+key)
+								start := time.Now()
+								resp, err := client.Do(req)
+								if err != nil {
+									b.Error(err)
+									return
+								}
+								_, _ = io.Copy(io.Discard, resp.Body)
+								resp.Body.Close()
+								latencies[k] = time.Since(start)
+								if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusNotFound {
+									b.Errorf("%s: %d", path, resp.StatusCode)
+									return
+								}
+							}
+						}()
+					}
+					wg.Wait()
+					b.StopTimer()
+					slices.Sort(latencies)
+					at := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+					b.ReportMetric(at(0.50), "p50-ms")
+					b.ReportMetric(at(0.99), "p99-ms")
+					b.ReportMetric(at(1), "max-ms")
+				})
+			}
+		})
+	}
+}
+
+func startBillingBench(b *testing.B, engine apptest.Engine) *apptest.Env {
+	return apptest.Start(b, engine, apptest.Options{Now: at("2025-08-05 10:00"), Configure: func(c *app.Config) {
+		c.Issuer, c.RegistrationNumber = testIssuer, testRegistration
+		c.RateLimit = 1e9
+	}})
+}
+
+// seedContracts appends n opened contracts (half with additional IDs, a third with web
+// filtering, a tenth with tickets) and waits for the read models.
+func seedContracts(b *testing.B, env *apptest.Env, n int) {
+	b.Helper()
+	start := time.Now()
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				cn := fmt.Sprintf("N%09d", i+1)
+				e := contract.ContractOpened{CustomerNumber: cn, OpenedOn: calendar.MustDate(2025, time.Month(1+i%6), 1+i%28),
+					Contractor:     contract.Contractor{Name: "株式会社ベンチ"},
+					BillingAddress: contract.BillingAddress{PostalCode: "1000005", Address: "東京都千代田区丸の内一丁目", AddressNumber: "１番１号"}}
+				if i%2 == 0 {
+					e.AdditionalIDs = 10 + i%50
+				}
+				if i%3 == 0 {
+					e.AdditionalIDs, e.WebFiltering = max(e.AdditionalIDs, 10), true
+				}
+				if i%10 == 0 {
+					e.TicketsBought = 1 + i%3
+				}
+				data, _ := json.Marshal(e)
+				_, err := env.App.Events.Append(context.Background(), contract.Stream(cn), event.Exactly(0), []event.Draft{{
+					ID: uuid.Must(uuid.NewV7()), Type: event.TypeName(e), SchemaVersion: 1, EffectiveAt: e.EffectiveTime(),
+					RecordedAt: time.Now(), Actor: "bench", Data: data}})
+				if err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	h, err := env.App.Events.Head(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := env.App.Runner.WaitFor(ctx, h); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("seeded %d contracts in %s", n, time.Since(start).Round(time.Millisecond))
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -71,6 +70,7 @@ func (s *Server) submitOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/orders/"+id.String())
+	w.Header().Set("ETag", `"1"`) // a received order has one event: its If-Match version
 	writeCommandResult(w, out, status, orderCreated{OrderID: id, Type: f.Type, Status: order.StatusReceived})
 }
 
@@ -176,16 +176,21 @@ func dateParam(r *http.Request, name string, v *httpx.ValidationError) calendar.
 }
 
 // orderCommand runs a command on one order and answers with the order as the read model then
-// shows it.
-func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, build func(id uuid.UUID, m commands.Meta, ifMatch *uint64) (commands.Command, error)) {
+// shows it. Only commands that check the version (amend, accept, withdraw) read If-Match.
+func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, usesIfMatch bool, build func(id uuid.UUID, m commands.Meta, ifMatch *uint64) (commands.Command, error)) {
 	id, err := s.orderID(r)
 	if err == nil {
 		var im *uint64
-		if im, err = ifMatch(r); err == nil {
+		if usesIfMatch {
+			im, err = ifMatch(r)
+		}
+		if err == nil {
 			var cmd commands.Command
 			if cmd, err = build(id, meta(r), im); err == nil {
+				var out commands.Outcome
 				var status int
-				if _, status, err = s.send(r, cmd, http.StatusOK); err == nil {
+				if out, status, err = s.send(r, cmd, http.StatusOK); err == nil {
+					setPosition(w, out)
 					s.writeOrder(w, r, id, status)
 					return
 				}
@@ -196,7 +201,7 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, build func
 }
 
 func (s *Server) amendOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
 		f, err := readForm(r)
 		return commands.AmendOrder{Meta: m, OrderID: id, Form: f, IfMatch: im}, err
 	})
@@ -207,7 +212,7 @@ type acceptRequest struct {
 }
 
 func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
 		var req acceptRequest
 		if r.ContentLength != 0 {
 			if err := httpx.DecodeJSON(r, &req); err != nil && !errors.Is(err, io.EOF) {
@@ -223,21 +228,19 @@ func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) orderNotice(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
 		return commands.SendOpeningNotice{Meta: m, OrderID: id}, nil
 	})
 }
 
 func (s *Server) completeOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
 		return commands.CompleteOrder{Meta: m, OrderID: id}, nil
 	})
 }
 
 func (s *Server) withdrawOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
 		return commands.WithdrawOrder{Meta: m, OrderID: id, IfMatch: im}, nil
 	})
 }
-
-var _ = json.Marshal

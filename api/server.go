@@ -164,15 +164,17 @@ func (s *Server) send(r *http.Request, cmd commands.Command, ok int) (commands.O
 }
 
 // writeCommandResult answers a command: body with the status send chose, and the position the
-// read models must reach (useful with 202).
+// read models must reach (what a client polls for after a 202).
 func writeCommandResult(w http.ResponseWriter, out commands.Outcome, status int, body any) {
+	setPosition(w, out)
+	httpx.WriteJSON(w, status, body)
+}
+
+// setPosition sends the global position of the command's last event as X-Event-Position.
+func setPosition(w http.ResponseWriter, out commands.Outcome) {
 	if out.Position > 0 {
 		w.Header().Set("X-Event-Position", strconv.FormatUint(uint64(out.Position), 10))
 	}
-	if out.Version > 0 {
-		w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(out.Version, 10)))
-	}
-	httpx.WriteJSON(w, status, body)
 }
 
 func (s *Server) clientAllowed(r *http.Request) bool {
