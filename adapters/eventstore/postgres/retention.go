@@ -45,7 +45,7 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 			return err
 		}
 		_, err := tx.Exec(ctx, "DELETE FROM events WHERE stream = $1 AND time_partitioned = $2",
-			stream, event.TimePartitioned(stream))
+			customPlan, stream, event.TimePartitioned(stream))
 		return err
 	})
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint6
 		return err
 	}
 	_, err := s.pool.Exec(ctx, "DELETE FROM events WHERE stream = $1 AND time_partitioned = $2 AND stream_version < $3",
-		stream, event.TimePartitioned(stream), int64(min(version, 1<<63-1)))
+		customPlan, stream, event.TimePartitioned(stream), int64(min(version, 1<<63-1)))
 	if err != nil {
 		return s.mapErr(fmt.Errorf("postgres event store: truncate %q: %w", stream, err))
 	}

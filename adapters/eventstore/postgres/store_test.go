@@ -392,3 +392,56 @@ func TestLargeBatchesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// terminate ends the server side of the store's own connections with that application_name.
+func terminate(t *testing.T, s *postgres.Store, app string) {
+	t.Helper()
+	var n int
+	err := s.Pool().QueryRow(context.Background(),
+		"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()", app).Scan(&n)
+	if err != nil || n == 0 {
+		t.Fatalf("terminate %q: %d backends, %v", app, n, err)
+	}
+}
+
+// A server restart or a killed backend between two appends costs no append: the writer
+// notices in the first round trip, before anything was written, and reconnects.
+func TestWriterReconnects(t *testing.T) {
+	ctx := context.Background()
+	s, _ := open(t, postgres.Options{})
+	defer s.Close()
+	st := "order-" + uuid.NewString()
+	if _, err := s.Append(ctx, st, event.NoStream(), []event.Draft{draft(1, time.Now())}); err != nil {
+		t.Fatal(err)
+	}
+	terminate(t, s, "yorozu event writer")
+	time.Sleep(50 * time.Millisecond) // let the termination reach the socket
+	res, err := s.Append(ctx, st, event.Exactly(1), []event.Draft{draft(2, time.Now())})
+	if err != nil || res.FirstVersion != 2 {
+		t.Fatalf("append after the writer's connection was killed: %+v, %v", res, err)
+	}
+}
+
+// A lost LISTEN connection is replaced; meanwhile the poll tick still delivers.
+func TestSubscriberSurvivesALostListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sub, dsn := open(t, postgres.Options{PollInterval: 200 * time.Millisecond})
+	defer sub.Close()
+	writer := openMore(t, dsn, postgres.Options{})
+	got := make(chan event.Record, 4)
+	go func() { _ = sub.Subscribe(ctx, 0, func(r event.Record) error { got <- r; return nil }) }()
+	time.Sleep(300 * time.Millisecond)
+	terminate(t, sub, "yorozu event listener")
+	for i := range 2 {
+		if _, err := writer.Append(ctx, "order-"+uuid.NewString(), event.NoStream(), []event.Draft{draft(i, time.Now())}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("event %d of another process not delivered after the listener was killed", i)
+		}
+		time.Sleep(500 * time.Millisecond) // the second one after the listener is back
+	}
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,11 +69,23 @@ func (s *Store) commit(batch []*groupcommit.Append) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.opts.CommitTimeout)
 	defer cancel()
 	err := s.commitTx(ctx, batch)
+	var stale *staleConnError
+	if errors.As(err, &stale) {
+		// The connection broke (a server restart, a killed backend) before anything was
+		// written: nothing can have committed, so the batch runs once more on a new one.
+		err = s.commitTx(ctx, batch)
+	}
 	if err != nil {
 		return s.mapErr(fmt.Errorf("postgres event store: append: %w", err))
 	}
 	return nil
 }
+
+// staleConnError is a failure of the writer's connection in the batch's first round trip.
+type staleConnError struct{ err error }
+
+func (e *staleConnError) Error() string { return e.err.Error() }
+func (e *staleConnError) Unwrap() error { return e.err }
 
 func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error {
 	streams, ids, days := batchKeys(batch)
@@ -93,7 +106,7 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 
 	// First round trip: BEGIN, the lock, then everything read under it.
 	states := make(map[string]*streamState, len(streams))
-	known := make(map[uuid.UUID]storedEvent)
+	known := make(map[uuid.UUID]storedEvent, len(ids))
 	var next int64
 	var missingDays []string
 	rb := &pgx.Batch{}
@@ -144,6 +157,9 @@ func (s *Store) commitTx(ctx context.Context, batch []*groupcommit.Append) error
 			})
 	}
 	if err := conn.SendBatch(ctx, rb).Close(); err != nil {
+		if conn.IsClosed() && ctx.Err() == nil {
+			return &staleConnError{err}
+		}
 		return err
 	}
 
