@@ -112,7 +112,7 @@ type Status struct {
 // NewRunner builds a runner; add projections before the router runs.
 func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.PageSize <= 0 {
-		cfg.PageSize = 500
+		cfg.PageSize = 2000
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second

@@ -46,6 +46,8 @@ func New(pool *pgxpool.Pool) *Store {
 // (a worker's ownership lease, say), which would block a unit of the lease holder itself.
 const lockProjection = `SELECT pg_advisory_xact_lock(hashtextextended('yorozu.readmodel:' || $1, 0))`
 
+const asyncCommit = `SET LOCAL synchronous_commit = off`
+
 // Update implements readmodel.Store.
 func (s *Store) Update(ctx context.Context, projection string, through event.Position, fn func(port.Tx) error) error {
 	if through > math.MaxInt64 {
@@ -55,6 +57,14 @@ func (s *Store) Update(ctx context.Context, projection string, through event.Pos
 	err := pgx.BeginFunc(ctx, s.pool, func(pg pgx.Tx) error {
 		if _, err := pg.Exec(ctx, lockProjection, projection); err != nil {
 			return fmt.Errorf("read model: lock %s: %w", projection, err)
+		}
+		// A unit of work commits its documents and its checkpoint together, and both can be
+		// rebuilt from the event log: if a crash loses the last units, the projection replays
+		// them from the checkpoint that was lost with them. So a unit need not wait for its WAL
+		// flush, which halves the cost of a commit; the event log itself keeps its synchronous
+		// commits.
+		if _, err := pg.Exec(ctx, asyncCommit); err != nil {
+			return fmt.Errorf("read model: %s: %w", projection, err)
 		}
 		t := &tx{pg: pg, projection: projection, entries: make(map[docKey]*entry)}
 		fnErr = fn(t)
