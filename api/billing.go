@@ -63,21 +63,24 @@ func registerBillingErrors() {
 	httpx.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
 }
 
-// invoiceIssuers is the issuer configured for each service, keyed by its read-model store: the
-// composition root sets it with SetInvoiceIssuer, since Deps has no field for it yet.
-var invoiceIssuers sync.Map
+// billingViews holds the invoice view of each service, keyed by its read-model store: the
+// composition root sets it with SetInvoiceIssuer (Deps has no field for the issuer yet). One view
+// per service, not per request, so that its decoded ledger is shared.
+var billingViews sync.Map // readmodel.Store → *invoices.View
 
 // SetInvoiceIssuer tells the billing endpoints of the service reading models which issuer to print
 // on draft invoices. The returned func forgets it (when the service closes).
 func SetInvoiceIssuer(models readmodel.Store, issuer billing.Issuer) (forget func()) {
-	invoiceIssuers.Store(models, issuer)
-	return func() { invoiceIssuers.Delete(models) }
+	billingViews.Store(models, invoices.NewView(models, issuer))
+	return func() { billingViews.Delete(models) }
 }
 
 func (s *Server) billingView() *invoices.View {
-	issuer, _ := invoiceIssuers.Load(s.Models)
-	i, _ := issuer.(billing.Issuer)
-	return invoices.NewView(s.Models, i)
+	if v, ok := billingViews.Load(s.Models); ok {
+		return v.(*invoices.View)
+	}
+	return invoices.NewView(s.Models, billing.Issuer{}) // billing not wired: no issuer
+
 }
 
 // pricesJSON is a price list as the API shows it (SPEC 3), taxRate a decimal string.

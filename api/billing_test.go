@@ -664,7 +664,9 @@ func BenchmarkInvoiceQueriesHTTP(b *testing.B) {
 					wg.Wait()
 					b.StopTimer()
 					slices.Sort(latencies)
-					at := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+					at := func(p float64) float64 {
+						return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+					}
 					b.ReportMetric(at(0.50), "p50-ms")
 					b.ReportMetric(at(0.99), "p99-ms")
 					b.ReportMetric(at(1), "max-ms")

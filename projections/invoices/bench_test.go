@@ -2,38 +2,22 @@ package invoices_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 
-	"yorozu/adapters/eventstore/bolt"
-	pgevents "yorozu/adapters/eventstore/postgres"
-	"yorozu/adapters/postgres/migrate"
-	pgmodels "yorozu/adapters/postgres/readmodel"
-	"yorozu/adapters/postgres/pgtest"
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/contract"
-	"yorozu/domain/event"
-	"yorozu/projections"
 	"yorozu/projections/invoices"
-	"yorozu/projections/readmodel"
-	"yorozu/projections/readmodel/memory"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // The benchmarks run the billing of many contracts on each engine: the embedded default (bbolt
 // log, in-memory read models) and PostgreSQL. Commands, with the sizes of the targets:
@@ -52,71 +36,10 @@ func benchContracts(*testing.B) int {
 	return n
 }
 
-type benchEnv struct {
-	events event.Store
-	models readmodel.Store
-	runner *projections.Runner
-	view   *invoices.View
-	deps   commands.Deps
-	issuer billing.Issuer
-}
-
-var benchIssuer = billing.Issuer{Name: "株式会社YOROZU", RegistrationNumber: "T1234567890123"}
-
-// startBench opens the engine's stores and runs the invoice projection on them.
-func startBench(b *testing.B, engine string) *benchEnv {
-	b.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	env := &benchEnv{issuer: benchIssuer}
-	switch engine {
-	case "embedded":
-		s, err := bolt.OpenDir(b.TempDir(), bolt.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		env.events, env.models = s, memory.New()
-	case "postgres":
-		pool := pgtest.NewPool(b)
-		if err := migrate.Up(ctx, pool); err != nil {
-			b.Fatal(err)
-		}
-		env.events, env.models = pgevents.New(pool, pgevents.Options{}), pgmodels.New(pool)
-	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	env.runner, err = projections.NewRunner(projections.Config{Events: env.events, Models: env.models, Router: router,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := env.runner.Add(invoices.Projection{}); err != nil {
-		b.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = router.Run(ctx) }()
-	<-router.Running()
-	go func() { defer wg.Done(); _ = env.runner.Run(ctx) }()
-	b.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		_ = router.Close()
-		_ = env.events.Close()
-	})
-	registry := event.NewRegistry(commands.PriceListPublished{}, commands.MonthClosed{}, commands.InvoicesFinalized{})
-	registry.Register(contract.Events()...)
-	env.deps = commands.Deps{Events: env.events, Registry: registry,
-		Clock: func() time.Time { return time.Date(2025, 8, 5, 10, 0, 0, 0, calendar.JST()) }}
-	env.view = invoices.NewView(env.models, benchIssuer)
-	return env
-}
-
 // seed publishes a price list and opens n contracts in the first half of 2025: every other one
 // with additional IDs, every third with web filtering, every tenth buying tickets, and every
 // fifth changed 20 days after its opening. It returns once the projection has them all.
-func (env *benchEnv) seed(b *testing.B, n int) {
+func (env *billingEnv) seed(b *testing.B, n int) {
 	b.Helper()
 	start := time.Now()
 	prices := billing.PriceList{EffectiveFrom: month("2025-01"), BaseMenu: 2980, HealthCheckIDAddition: 198,
@@ -163,54 +86,16 @@ func (env *benchEnv) seed(b *testing.B, n int) {
 	b.Logf("seeded %d contracts in %s", n, time.Since(start).Round(time.Millisecond))
 }
 
-func (env *benchEnv) append(b *testing.B, stream string, events ...any) {
-	drafts := make([]event.Draft, len(events))
-	for i, e := range events {
-		data, err := json.Marshal(e)
-		if err != nil {
-			b.Error(err)
-			return
-		}
-		drafts[i] = event.Draft{ID: uuid.Must(uuid.NewV7()), Type: event.TypeName(e), SchemaVersion: 1,
-			EffectiveAt: time.Now(), RecordedAt: time.Now(), Actor: "bench", Data: data}
-	}
-	if _, err := env.events.Append(context.Background(), stream, event.Any(), drafts); err != nil {
-		b.Error(err)
-	}
-}
-
-func (env *benchEnv) catchUp(b *testing.B) {
-	b.Helper()
-	head, err := env.events.Head(context.Background())
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := env.runner.WaitFor(ctx, head); err != nil {
-		b.Fatal(err)
-	}
-}
-
-type benchClosingView struct {
-	*invoices.View
-	runner *projections.Runner
-}
-
-func (v benchClosingView) CatchUp(ctx context.Context, pos event.Position) error {
-	return v.runner.WaitFor(ctx, pos)
-}
-
 // BenchmarkMonthClose closes a month of every seeded contract: close-s is the command (the view
 // read, every invoice computed, numbered and appended), final-s until the read model shows the
 // final invoices (what the API's read-your-writes wait covers).
 func BenchmarkMonthClose(b *testing.B) {
 	for _, engine := range []string{"embedded", "postgres"} {
 		b.Run(engine, func(b *testing.B) {
-			env := startBench(b, engine)
+			env := startEnv(b, engine)
 			n := benchContracts(b)
 			env.seed(b, n)
-			close := commands.NewCloseMonthHandler(env.deps, benchClosingView{View: env.view, runner: env.runner}, env.issuer)
+			close := commands.NewCloseMonthHandler(env.deps, closingView{View: env.view, runner: env.runner}, env.issuer)
 			var decided, visible time.Duration
 			b.ResetTimer()
 			for i := range b.N {
@@ -247,10 +132,10 @@ func BenchmarkInvoiceQueries(b *testing.B) {
 	const clients = 50
 	for _, engine := range []string{"embedded", "postgres"} {
 		b.Run(engine, func(b *testing.B) {
-			env := startBench(b, engine)
+			env := startEnv(b, engine)
 			n := benchContracts(b)
 			env.seed(b, n)
-			close := commands.NewCloseMonthHandler(env.deps, benchClosingView{View: env.view, runner: env.runner}, env.issuer)
+			close := commands.NewCloseMonthHandler(env.deps, closingView{View: env.view, runner: env.runner}, env.issuer)
 			out, err := close.Handle(context.Background(), commands.CloseMonth{Meta: commands.Meta{CommandID: uuid.NewString()}, Month: month("2025-06")})
 			if err != nil {
 				b.Fatal(err)
@@ -307,7 +192,9 @@ func BenchmarkInvoiceQueries(b *testing.B) {
 					wg.Wait()
 					b.StopTimer()
 					slices.Sort(latencies)
-					at := func(p float64) float64 { return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000 }
+					at := func(p float64) float64 {
+						return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+					}
 					b.ReportMetric(at(0.50), "p50-ms")
 					b.ReportMetric(at(0.99), "p99-ms")
 					b.ReportMetric(at(1), "max-ms")
@@ -322,12 +209,4 @@ func ignoreNoInvoice(err error) error {
 		return nil
 	}
 	return err
-}
-
-func month(s string) billing.Month {
-	m, err := billing.ParseMonth(s)
-	if err != nil {
-		panic(err)
-	}
-	return m
 }

@@ -1,6 +1,7 @@
 package invoices
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"yorozu/commands"
 	"yorozu/domain/billing"
@@ -30,6 +32,19 @@ var ErrNoInvoice = errors.New("invoices: no invoice for the customer and month")
 type View struct {
 	models readmodel.Store
 	issuer billing.Issuer
+	// last is the ledger last read, decoded: it changes only with a price list or a close, and
+	// decoding it on every read would cost more than the draft itself.
+	last atomic.Pointer[state]
+}
+
+// state is the ledger as the view reads it, with what drafts derive from it computed once.
+// Readers share it and must not change it.
+type state struct {
+	*ledger
+	raw          []byte
+	book         billing.PriceBook
+	bookErr      error
+	closedMonths []*closure // the closed months, oldest first
 }
 
 // NewView returns the view; issuer is printed on drafts (final invoices carry their own).
@@ -47,7 +62,7 @@ type Page struct {
 // draft. It fails with ErrNoInvoice when nothing is charged, and with an error matching
 // billing.ErrNoPriceList when something is but no price list covers m.
 func (v *View) Invoice(ctx context.Context, customerNumber string, m billing.Month) (billing.Invoice, error) {
-	l, err := v.ledger(ctx)
+	l, err := v.state(ctx)
 	if err != nil {
 		return billing.Invoice{}, err
 	}
@@ -65,11 +80,10 @@ func (v *View) Invoice(ctx context.Context, customerNumber string, m billing.Mon
 	if !found {
 		return billing.Invoice{}, ErrNoInvoice
 	}
-	book, err := l.book()
-	if err != nil {
-		return billing.Invoice{}, err
+	if l.bookErr != nil {
+		return billing.Invoice{}, l.bookErr
 	}
-	inv, ok, err := v.draft(ctx, l, a, m, book)
+	inv, ok, err := v.draft(ctx, l, a, m, l.book)
 	if err == nil && !ok {
 		err = ErrNoInvoice
 	}
@@ -90,7 +104,7 @@ const maxDraftRounds = 4
 // Invoices lists the invoices of month m: the final ones in invoice-number order once m is
 // closed, else the drafts of every contract that owes something in m.
 func (v *View) Invoices(ctx context.Context, m billing.Month, after string, limit int) (Page, error) {
-	l, err := v.ledger(ctx)
+	l, err := v.state(ctx)
 	if err != nil {
 		return Page{}, err
 	}
@@ -125,15 +139,15 @@ func (v *View) finals(ctx context.Context, m billing.Month, after string, limit 
 	return page, nil
 }
 
-func (v *View) drafts(ctx context.Context, l *ledger, m billing.Month, after string, limit int) (Page, error) {
+func (v *View) drafts(ctx context.Context, l *state, m billing.Month, after string, limit int) (Page, error) {
 	after, ok := strings.CutPrefix(after, draftsCursor)
 	if !ok && after != "" {
 		return Page{}, readmodel.ErrBadCursor
 	}
-	book, err := l.book()
-	if err != nil {
-		return Page{}, err
+	if l.bookErr != nil {
+		return Page{}, l.bookErr
 	}
+	book := l.book
 	var page Page
 	q := openedBefore(m.Next())
 	q.After = after
@@ -182,7 +196,7 @@ func openedBefore(m billing.Month) readmodel.Query {
 // owes something in m, computed with prices. The next page of accounts is read while the current
 // one is computed, on every CPU.
 func (v *View) Drafts(ctx context.Context, m billing.Month, prices billing.PriceList, fn func(billing.Invoice) error) error {
-	l, err := v.ledger(ctx)
+	l, err := v.state(ctx)
 	if err != nil {
 		return err
 	}
@@ -232,7 +246,7 @@ func (v *View) Drafts(ctx context.Context, m billing.Month, prices billing.Price
 }
 
 // draftsOf computes the drafts of m of a page of accounts, in parallel, in page order.
-func (v *View) draftsOf(ctx context.Context, l *ledger, docs []json.RawMessage, m billing.Month, book billing.PriceBook) ([]billing.Invoice, error) {
+func (v *View) draftsOf(ctx context.Context, l *state, docs []json.RawMessage, m billing.Month, book billing.PriceBook) ([]billing.Invoice, error) {
 	type result struct {
 		inv billing.Invoice
 		ok  bool
@@ -272,7 +286,7 @@ func (v *View) draftsOf(ctx context.Context, l *ledger, docs []json.RawMessage, 
 
 // draft computes the customer's draft of m, with the adjustments it carries when m is the
 // customer's earliest month that is not closed.
-func (v *View) draft(ctx context.Context, l *ledger, a *account, m billing.Month, book billing.PriceBook) (billing.Invoice, bool, error) {
+func (v *View) draft(ctx context.Context, l *state, a *account, m billing.Month, book billing.PriceBook) (billing.Invoice, bool, error) {
 	if !a.opened() {
 		return billing.Invoice{}, false, nil
 	}
@@ -293,10 +307,10 @@ func (v *View) draft(ctx context.Context, l *ledger, a *account, m billing.Month
 }
 
 // adjustments returns what is still due for the customer's closed months (see View).
-func (v *View) adjustments(ctx context.Context, l *ledger, a *account, t billing.Timeline) ([]billing.Adjustment, error) {
+func (v *View) adjustments(ctx context.Context, l *state, a *account, t billing.Timeline) ([]billing.Adjustment, error) {
 	var out []billing.Adjustment
 	var issued []billing.Invoice // the customer's finals with adjustment lines, read when first needed
-	for _, c := range l.closedMonths() {
+	for _, c := range l.closedMonths {
 		if !a.revisedAfter(c.BasedOn, c.Month) {
 			continue
 		}
@@ -384,7 +398,7 @@ func (v *View) Feed(ctx context.Context, after string, limit int) (Page, error) 
 
 // PriceLists returns every published price list, in publication order.
 func (v *View) PriceLists(ctx context.Context) ([]commands.PublishedPriceList, error) {
-	l, err := v.ledger(ctx)
+	l, err := v.state(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +407,7 @@ func (v *View) PriceLists(ctx context.Context) ([]commands.PublishedPriceList, e
 
 // Closed reports whether month m is closed (with every final invoice stored) and its close.
 func (v *View) Closed(ctx context.Context, m billing.Month) (commands.MonthClosed, bool, error) {
-	l, err := v.ledger(ctx)
+	l, err := v.state(ctx)
 	if err != nil {
 		return commands.MonthClosed{}, false, err
 	}
@@ -404,35 +418,48 @@ func (v *View) Closed(ctx context.Context, m billing.Month) (commands.MonthClose
 	return c.MonthClosed, true, nil
 }
 
-func (v *View) ledger(ctx context.Context) (*ledger, error) {
-	var l ledger
-	err := v.get(ctx, ledgerCollection, ledgerID, &l)
-	return &l, err
+// state reads the ledger, decoding it only when it changed since the last read.
+func (v *View) state(ctx context.Context) (*state, error) {
+	raw, _, err := v.models.Get(ctx, Name, ledgerCollection, ledgerID)
+	if err != nil {
+		return nil, err
+	}
+	if last := v.last.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		return last, nil
+	}
+	s := &state{ledger: &ledger{}, raw: raw}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, s.ledger); err != nil {
+			return nil, err
+		}
+	}
+	s.book, s.bookErr = s.ledger.book()
+	s.closedMonths = s.ledger.closedMonths()
+	v.last.Store(s)
+	return s, nil
 }
 
 func (v *View) account(ctx context.Context, customerNumber string) (*account, bool, error) {
-	var a account
 	raw, found, err := v.models.Get(ctx, Name, accountsCollection, customerNumber)
 	if err != nil || !found {
 		return nil, false, err
 	}
-	return &a, true, json.Unmarshal(raw, &a)
+	var a account
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, false, err
+	}
+	return &a, true, nil
 }
 
 // final reads a final invoice; the zero Invoice when there is none.
 func (v *View) final(ctx context.Context, customerNumber string, m billing.Month) (billing.Invoice, bool, error) {
-	var inv billing.Invoice
 	raw, found, err := v.models.Get(ctx, Name, finalsCollection, finalID(customerNumber, m))
 	if err != nil || !found {
 		return billing.Invoice{}, false, err
 	}
-	return inv, true, json.Unmarshal(raw, &inv)
-}
-
-func (v *View) get(ctx context.Context, collection, id string, into any) error {
-	raw, found, err := v.models.Get(ctx, Name, collection, id)
-	if err != nil || !found {
-		return err
+	var inv billing.Invoice
+	if err := json.Unmarshal(raw, &inv); err != nil {
+		return billing.Invoice{}, false, err
 	}
-	return json.Unmarshal(raw, into)
+	return inv, true, nil
 }
