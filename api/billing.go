@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -20,7 +19,6 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
 	"yorozu/projections/invoices"
-	"yorozu/projections/readmodel"
 )
 
 // billingRoutes are the billing endpoints of SPEC 12.
@@ -63,24 +61,11 @@ func registerBillingErrors() {
 	httpx.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
 }
 
-// billingViews holds the invoice view of each service, keyed by its read-model store: the
-// composition root sets it with SetInvoiceIssuer (Deps has no field for the issuer yet). One view
-// per service, not per request, so that its decoded ledger is shared.
-var billingViews sync.Map // readmodel.Store → *invoices.View
-
-// SetInvoiceIssuer tells the billing endpoints of the service reading models which issuer to print
-// on draft invoices. The returned func forgets it (when the service closes).
-func SetInvoiceIssuer(models readmodel.Store, issuer billing.Issuer) (forget func()) {
-	billingViews.Store(models, invoices.NewView(models, issuer))
-	return func() { billingViews.Delete(models) }
-}
-
 func (s *Server) billingView() *invoices.View {
-	if v, ok := billingViews.Load(s.Models); ok {
-		return v.(*invoices.View)
+	if s.Invoices != nil {
+		return s.Invoices
 	}
 	return invoices.NewView(s.Models, billing.Issuer{}) // billing not wired: no issuer
-
 }
 
 // pricesJSON is a price list as the API shows it (SPEC 3), taxRate a decimal string.

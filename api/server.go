@@ -21,6 +21,7 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/event"
 	"yorozu/projections"
+	"yorozu/projections/invoices"
 	"yorozu/projections/readmodel"
 )
 
@@ -40,6 +41,9 @@ type Deps struct {
 	Metrics        *prometheus.Registry
 	// Types decodes stored events for replay.
 	Types *event.Registry
+	// Invoices reads invoices with the configured issuer; one per service, so its decoded
+	// ledger is shared between requests.
+	Invoices *invoices.View
 }
 
 // Server serves the API.

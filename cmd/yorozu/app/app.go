@@ -39,6 +39,7 @@ import (
 	"yorozu/projections"
 	"yorozu/projections/audit"
 	"yorozu/projections/contracts"
+	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
 	"yorozu/projections/readmodel/memory"
@@ -93,6 +94,8 @@ type App struct {
 	// SchedulerInterval, tests call its Tick.
 	ProcessManager commands.OrderProcessManager
 	pool           *pgxpool.Pool
+	invoices       *invoices.View
+	billing        *billingRuntime
 	closers        []func()
 	stop           context.CancelFunc
 	done           chan struct{}
@@ -282,6 +285,7 @@ func (a *App) wire() error {
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
 		Types:          registry,
+		Invoices:       a.invoices,
 	})
 	if err != nil {
 		return err

@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"yorozu/api"
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
@@ -43,10 +42,9 @@ func (a *App) wireBilling(deps commands.Deps) error {
 	); err != nil {
 		return err
 	}
-	forget := api.SetInvoiceIssuer(a.Models, issuer)
-
+	a.invoices = view
 	rt := &billingRuntime{}
-	billingRuntimes.Store(a, rt)
+	a.billing = rt
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	a.closers = append(a.closers, func() {
@@ -55,8 +53,6 @@ func (a *App) wireBilling(deps commands.Deps) error {
 			_ = rt.inProcess.Close() // releases a relay waiting for an in-process consumer's ack
 		}
 		wg.Wait()
-		billingRuntimes.Delete(a)
-		forget()
 	})
 	if a.cfg.NoProjections {
 		return nil // an operations tool: no relay, no scheduler
@@ -109,14 +105,11 @@ func (v closingView) CatchUp(ctx context.Context, pos event.Position) error {
 	return v.runner.WaitFor(ctx, pos)
 }
 
-// billingRuntime is what an App's billing keeps while it runs. App has no field for it (app.go
-// is the composition root's core), so it hangs off billingRuntimes, keyed by the App.
+// billingRuntime is what an App's billing keeps while it runs.
 type billingRuntime struct {
 	// inProcess carries InvoiceFinalized when the service has no PostgreSQL; nil otherwise.
 	inProcess *gochannel.GoChannel
 }
-
-var billingRuntimes sync.Map // *App → *billingRuntime
 
 // InvoiceFinalizedTopic is the watermill topic of the InvoiceFinalized integration event: one
 // message per final invoice, UUID derived from the invoice number, payload the invoice as
@@ -148,11 +141,10 @@ func (a *App) InvoiceFinalizedEvents(ctx context.Context, consumerGroup string) 
 		context.AfterFunc(ctx, func() { _ = sub.Close() })
 		return ch, nil
 	}
-	rt, ok := billingRuntimes.Load(a)
-	if !ok || rt.(*billingRuntime).inProcess == nil {
+	if a.billing == nil || a.billing.inProcess == nil {
 		return nil, errors.New("billing: the invoice relay is not running")
 	}
-	return rt.(*billingRuntime).inProcess.Subscribe(ctx, InvoiceFinalizedTopic)
+	return a.billing.inProcess.Subscribe(ctx, InvoiceFinalizedTopic)
 }
 
 // invoiceRelay forwards the final invoices from the event log to watermill: the log is the outbox
