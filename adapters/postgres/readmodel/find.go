@@ -2,11 +2,8 @@ package readmodel
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 
@@ -28,10 +25,10 @@ import (
 //	CREATE INDEX ON rm_docs ((doc->>'customerNumber'), seq)
 //	    WHERE projection = 'audit' AND collection = 'events';
 func (s *Store) Find(ctx context.Context, projection string, q port.Query) (port.Page, error) {
-	shape := shapeOf(q)
-	var after *cursor
+	shape := q.Shape("postgres/1")
+	var after *port.Cursor
 	if q.After != "" {
-		c, err := decodeCursor(q.After, shape)
+		c, err := port.DecodeCursor(q.After, shape)
 		if err != nil {
 			return port.Page{}, err
 		}
@@ -99,7 +96,7 @@ func (s *Store) Find(ctx context.Context, projection string, q port.Query) (port
 	}
 	var (
 		page    port.Page
-		last    cursor
+		last    port.Cursor
 		id      string
 		seq     int64
 		doc     []byte
@@ -111,11 +108,11 @@ func (s *Store) Find(ctx context.Context, projection string, q port.Query) (port
 	}
 	_, err = pgx.ForEachRow(rows, targets, func() error {
 		if len(page.Docs) == limit {
-			page.Next = last.encode()
+			page.Next = last.Encode()
 			return nil
 		}
 		page.Docs = append(page.Docs, json.RawMessage(doc))
-		last = cursor{Shape: shape, Seq: seq, Value: value, ID: id}
+		last = port.Cursor{Shape: shape, Seq: seq, Value: value, ID: id}
 		if orderKey == "" {
 			last.Value, last.ID = "", ""
 		} else {
@@ -211,55 +208,4 @@ func validField(name string) bool {
 		}
 	}
 	return true
-}
-
-// cursor is where a page ended: the seq of its last row, or, for an ordered query, that row's
-// order value and id. Shape ties it to the query that made it, so that a cursor replayed against
-// another query is refused instead of silently skipping rows.
-type cursor struct {
-	Shape uint64 `json:"q"`
-	Seq   int64  `json:"s,omitempty"`
-	Value string `json:"v,omitempty"`
-	ID    string `json:"i,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c) // a struct of strings and numbers always marshals
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string, shape uint64) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return cursor{}, port.ErrBadCursor
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Shape != shape {
-		return cursor{}, port.ErrBadCursor
-	}
-	return c, nil
-}
-
-// shapeOf fingerprints everything of a query that decides which documents come in which order;
-// After and Limit are left out, as pages of one listing may differ in size.
-func shapeOf(q port.Query) uint64 {
-	h := fnv.New64a()
-	put := func(s string) {
-		var n [binary.MaxVarintLen64]byte
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
-		h.Write([]byte(s))
-	}
-	put("postgres/1")
-	put(q.Collection)
-	put(q.OrderBy)
-	put(strconv.FormatBool(q.Desc))
-	for _, group := range [][]port.Cond{q.Where, q.AnyOf} {
-		put(strconv.Itoa(len(group)))
-		for _, c := range group {
-			put(c.Field)
-			put(strconv.Itoa(int(c.Op)))
-			put(c.Value)
-		}
-	}
-	return h.Sum64()
 }

@@ -353,10 +353,10 @@ func (s *Store) Find(ctx context.Context, projectionName string, q readmodel.Que
 	if err != nil {
 		return readmodel.Page{}, err
 	}
-	shape := shapeOf(q)
-	var after *cursor
+	shape := q.Shape("memory/1")
+	var after *readmodel.Cursor
 	if q.After != "" {
-		c, err := decodeCursor(q.After, shape)
+		c, err := readmodel.DecodeCursor(q.After, shape)
 		if err != nil {
 			return readmodel.Page{}, err
 		}
@@ -392,12 +392,12 @@ func (s *Store) Find(ctx context.Context, projectionName string, q readmodel.Que
 	if len(slots) > limit {
 		slots = slots[:limit]
 		last := slots[limit-1]
-		next := cursor{Shape: shape, Seq: c.slots[last].seq}
+		next := readmodel.Cursor{Shape: shape, Seq: int64(c.slots[last].seq)}
 		if q.OrderBy != "" {
 			v, _ := order.value(last)
-			next = cursor{Shape: shape, Value: string(v), ID: c.slots[last].id}
+			next = readmodel.Cursor{Shape: shape, Value: string(v), ID: c.slots[last].id}
 		}
-		page.Next = next.encode()
+		page.Next = next.Encode()
 	}
 	page.Docs = make([]json.RawMessage, len(slots))
 	for i, slot := range slots {
@@ -408,12 +408,12 @@ func (s *Store) Find(ctx context.Context, projectionName string, q readmodel.Que
 
 // scanInserted walks the slots in insertion order (or backwards) from the cursor and stops as
 // soon as it has n matches.
-func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) []int {
+func (c *collection) scanInserted(m *matcher, desc bool, after *readmodel.Cursor, n int) []int {
 	var out []int
 	if !desc {
 		start := 0
 		if after != nil {
-			start = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq > after.Seq })
+			start = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq > uint64(after.Seq) })
 		}
 		for i := start; i < len(c.slots) && len(out) < n; i++ {
 			if !c.slots[i].deleted && m.match(i) {
@@ -424,7 +424,7 @@ func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) [
 	}
 	end := len(c.slots)
 	if after != nil {
-		end = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq >= after.Seq })
+		end = sort.Search(len(c.slots), func(i int) bool { return c.slots[i].seq >= uint64(after.Seq) })
 	}
 	for i := end - 1; i >= 0 && len(out) < n; i-- {
 		if !c.slots[i].deleted && m.match(i) {
@@ -437,7 +437,7 @@ func (c *collection) scanInserted(m *matcher, desc bool, after *cursor, n int) [
 // scanOrdered looks at every document and keeps the first n past the cursor in a bounded heap,
 // so that a page costs one pass and no sort of the whole collection. An absent order field sorts
 // as "".
-func (c *collection) scanOrdered(m *matcher, order *column, desc bool, after *cursor, n int) []int {
+func (c *collection) scanOrdered(m *matcher, order *column, desc bool, after *readmodel.Cursor, n int) []int {
 	h := &boundedHeap{before: func(i, j int) bool {
 		a, _ := order.value(i)
 		b, _ := order.value(j)
