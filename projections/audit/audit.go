@@ -4,6 +4,7 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -124,15 +125,121 @@ func relink(ctx context.Context, tx readmodel.Tx, id, cn string) error {
 	return tx.Put(ctx, eventsCollection, id, e)
 }
 
-// customerNumberOf finds the customer number an event names in its data, if any.
+// customerNumberOf finds the customer number an event names at the top level of its data, if
+// any. It runs for every event of the log, so it scans the JSON instead of decoding it: most
+// events have no such field, and those that do need only that one string.
 func customerNumberOf(r event.Record) string {
-	var probe struct {
-		CustomerNumber string `json:"customerNumber"`
-	}
-	if json.Unmarshal(r.Data, &probe) != nil {
+	data := r.Data
+	if !bytes.Contains(data, customerNumberKey) {
 		return ""
 	}
-	return probe.CustomerNumber
+	if v, ok := topLevelString(data, "customerNumber"); ok {
+		return v
+	}
+	return ""
+}
+
+var customerNumberKey = []byte(`"customerNumber"`)
+
+// topLevelString returns the value of a top-level string field of a JSON object (the last one,
+// as decoding would, if the key repeats). ok is false when the field is absent or not a plain
+// string (escapes included, which customer numbers never have), or when data is not an object.
+func topLevelString(data []byte, field string) (string, bool) {
+	i, n := 0, len(data)
+	skipSpace := func() {
+		for i < n && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+			i++
+		}
+	}
+	// readString reads a string starting at data[i] == '"' and returns its raw content; plain is
+	// false if it has escapes, closed false if it never ends (then i is left at the end).
+	readString := func() (content []byte, plain, closed bool) {
+		start := i + 1
+		plain = true
+		for j := start; j < n; j++ {
+			switch data[j] {
+			case '\\':
+				plain = false
+				j++
+			case '"':
+				i = j + 1
+				return data[start:j], plain, true
+			}
+		}
+		i = n
+		return nil, false, false
+	}
+	// skipValue skips one JSON value of any kind.
+	skipValue := func() bool {
+		depth := 0
+		for i < n {
+			switch data[i] {
+			case '"':
+				if _, _, closed := readString(); !closed {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth == 0 {
+					return true // end of the enclosing object: the value was a scalar
+				}
+				depth--
+			case ',':
+				if depth == 0 {
+					return true
+				}
+			}
+			i++
+		}
+		return false
+	}
+	skipSpace()
+	if i >= n || data[i] != '{' {
+		return "", false
+	}
+	i++
+	value, found := "", false
+	for {
+		skipSpace()
+		if i >= n || data[i] != '"' {
+			return "", false
+		}
+		key, _, closed := readString()
+		if !closed {
+			return "", false
+		}
+		skipSpace()
+		if i >= n || data[i] != ':' {
+			return "", false
+		}
+		i++
+		skipSpace()
+		if string(key) == field && i < n && data[i] == '"' {
+			v, plain, closed := readString()
+			if !closed {
+				return "", false
+			}
+			value, found = string(v), plain
+		} else {
+			if string(key) == field {
+				value, found = "", false
+			}
+			if !skipValue() {
+				return "", false
+			}
+		}
+		skipSpace()
+		switch {
+		case i < n && data[i] == ',':
+			i++
+		case i < n && data[i] == '}':
+			return value, found
+		default:
+			return "", false
+		}
+	}
 }
 
 // EntryOf renders a record as a trail entry.
