@@ -284,6 +284,17 @@ func TestChangeCancelAndSimpleChangeOrders(t *testing.T) {
 		cancel["contractor"] = map[string]any{"name": "株式会社ヤマトホールディングス"}
 		cid := submit(t, env, tok, cancel)
 		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/accept", tok, map[string]string{"acceptedAt": "2025-09-01T10:00:00+09:00"}), 200)
+		// A cancel order has no opening notice: it may be amended until completion.
+		env.Clock.Set(at("2025-09-20 09:00"))
+		cancel["desiredDate"] = "2025/9/29"
+		var moved orderBody
+		must(t, env.Do("PUT", "/api/v1/orders/"+cid, tok, cancel), 200).JSON(t, &moved)
+		if date(moved.ScheduledDate) != "2025-09-29" {
+			t.Fatalf("amended cancel scheduled on %s, want 2025-09-29", date(moved.ScheduledDate))
+		}
+		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/notice", tok, nil), 409)
+		cancel["desiredDate"] = "2025/9/30"
+		must(t, env.Do("PUT", "/api/v1/orders/"+cid, tok, cancel), 200)
 		env.Clock.Set(at("2025-09-30 09:00"))
 		runDue(t, env)
 		c = getContract(t, env, tok, cn)
