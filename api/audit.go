@@ -7,7 +7,6 @@ import (
 
 	"yorozu/api/httpx"
 	"yorozu/projections/audit"
-	"yorozu/projections/readmodel"
 )
 
 // maxLimit is the largest page; larger limits are clamped (SPEC 12).
@@ -105,5 +104,3 @@ func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	httpx.WriteJSON(w, http.StatusOK, rep)
 }
-
-var _ = readmodel.ErrBadCursor

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -8,6 +9,10 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 )
+
+// loginWait bounds how long a login waits, past the read-your-writes bound, for its session to
+// reach the staff directory.
+const loginWait = 30 * time.Second
 
 type loginRequest struct {
 	StaffID  string `json:"staffId"`
@@ -51,8 +56,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess := out.Result.(access.Session)
-	// The session must be usable by the next request: wait for the directory even past the
-	// read-your-writes bound rather than hand out a token that is not accepted yet.
-	_ = status
+	if status == http.StatusAccepted {
+		// The token must work on the next request: wait for the staff directory past the
+		// read-your-writes bound rather than hand out a token no replica accepts yet.
+		ctx, cancel := context.WithTimeout(r.Context(), loginWait)
+		defer cancel()
+		if err := s.Runner.WaitFor(ctx, out.Position); err != nil {
+			httpx.WriteError(w, r, err)
+			return
+		}
+	}
 	httpx.WriteJSON(w, http.StatusOK, loginResponse{Token: sess.Token, ExpiresAt: sess.ExpiresAt})
 }

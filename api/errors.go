@@ -28,7 +28,6 @@ func registerErrors() {
 		httpx.Register(access.ErrExists, http.StatusConflict, "already-exists", "Already exists")
 		httpx.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
 		httpx.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
-		httpx.Register(errNotFound, http.StatusNotFound, "not-found", "Not found")
 		registerBillingErrors()
 		httpx.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
 		httpx.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")

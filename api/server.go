@@ -4,10 +4,8 @@ package api
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -185,8 +183,3 @@ func (s *Server) clientAllowed(r *http.Request) bool {
 	addr := httpx.ClientIP(r, nil)
 	return addr.IsValid() && s.allow.Allows(addr)
 }
-
-var _ = netip.Addr{}
-
-// errNotFound answers 404 for a resource that does not exist.
-var errNotFound = errors.New("not found")
