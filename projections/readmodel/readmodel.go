@@ -81,3 +81,22 @@ type Store interface {
 	// Find runs a query over committed documents.
 	Find(ctx context.Context, projection string, q Query) (Page, error)
 }
+
+// ValidField accepts the names read models use for their fields: a letter or underscore, then
+// letters, digits and underscores, at most 63 bytes (a PostgreSQL identifier). Every adapter
+// refuses anything else, so a query that works on one works on the other.
+func ValidField(name string) bool {
+	if name == "" || len(name) > 63 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

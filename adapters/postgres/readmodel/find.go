@@ -47,7 +47,7 @@ func (s *Store) Find(ctx context.Context, projection string, q port.Query) (port
 	b.sql.WriteString("SELECT id, seq, doc")
 	orderKey := ""
 	if q.OrderBy != "" {
-		if !validField(q.OrderBy) {
+		if !port.ValidField(q.OrderBy) {
 			return port.Page{}, fmt.Errorf("read model: bad order field %q", q.OrderBy)
 		}
 		// An absent or null field sorts as "", as in the in-memory store.
@@ -144,7 +144,7 @@ func (b *statement) arg(v any) string {
 }
 
 func (b *statement) cond(c port.Cond) (string, error) {
-	if !validField(c.Field) {
+	if !port.ValidField(c.Field) {
 		return "", fmt.Errorf("read model: bad condition field %q", c.Field)
 	}
 	field := fieldOf(c.Field)
@@ -192,20 +192,3 @@ func (s *Store) foldCollation(ctx context.Context) (string, error) {
 	return f, nil
 }
 
-// validField accepts the names read models use for their fields: a letter or underscore, then
-// letters, digits and underscores (the in-memory store holds to the same rule).
-func validField(name string) bool {
-	if name == "" || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}

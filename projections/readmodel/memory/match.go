@@ -13,13 +13,13 @@ type conditions struct {
 }
 
 func prepare(q readmodel.Query) (conditions, error) {
-	if q.OrderBy != "" && !validField(q.OrderBy) {
+	if q.OrderBy != "" && !readmodel.ValidField(q.OrderBy) {
 		return conditions{}, fmt.Errorf("read model: bad order field %q", q.OrderBy)
 	}
 	check := func(conds []readmodel.Cond) ([]readmodel.Cond, error) {
 		out := make([]readmodel.Cond, len(conds))
 		for i, c := range conds {
-			if !validField(c.Field) {
+			if !readmodel.ValidField(c.Field) {
 				return nil, fmt.Errorf("read model: bad condition field %q", c.Field)
 			}
 			switch c.Op {
@@ -104,21 +104,3 @@ func (b bound) holds(slot int) bool {
 	}
 }
 
-// validField accepts the names read models use for their fields: a letter or underscore, then
-// letters, digits and underscores. Both adapters refuse anything else, so a query that works on
-// one works on the other.
-func validField(name string) bool {
-	if name == "" || len(name) > 63 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case '0' <= c && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
