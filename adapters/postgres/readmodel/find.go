@@ -191,4 +191,3 @@ func (s *Store) foldCollation(ctx context.Context) (string, error) {
 	s.fold.Store(&f)
 	return f, nil
 }
-

@@ -103,4 +103,3 @@ func (b bound) holds(slot int) bool {
 		return containsFold(v, b.needle)
 	}
 }
-
