@@ -570,7 +570,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	op := login.Token
 	c.call("POST", "/api/v1/auth/login", "", map[string]string{"staffId": staff.ID}, 422)
 	c.call("POST", "/api/v1/auth/login", "", `{"staffId":`, 400)
-	c.call("POST", "/api/v1/auth/login", "", "staffId=x", 415, "Content-Type", "application/x-www-form-urlencoded")
+	c.call("POST", "/api/v1/auth/login", "", "<staffId>x</staffId>", 415, "Content-Type", "application/xml")
 	auditor := env.StaffToken("conform-auditor", "auditor")
 	billingKey := env.APIKey("conform-billing", "billing")
 

@@ -41,13 +41,21 @@ func malformed(msg string, fields ...FieldError) *DecodeError {
 	return &DecodeError{Status: http.StatusBadRequest, Message: msg, Errors: fields}
 }
 
-// DecodeJSON reads the request body as exactly one JSON value into v, strictly: unknown fields,
-// a second value and a non-JSON Content-Type are refused. It returns a *DecodeError, or the
-// *http.MaxBytesError of BodyLimit (413); hand either to WriteError.
+// DecodeJSON reads the request body as exactly one JSON value into v, strictly: unknown fields
+// and a second value are refused. The body is read as JSON whatever it is labelled when the label
+// is JSON, none, or one of the defaults of command-line clients (curl -d sends
+// application/x-www-form-urlencoded, some send text/plain); any other media type is 415. It
+// returns a *DecodeError, or the *http.MaxBytesError of BodyLimit (413); hand either to
+// WriteError.
 func DecodeJSON(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		switch {
+		case err != nil:
+			return &DecodeError{Status: http.StatusUnsupportedMediaType, Message: "send the body as application/json"}
+		case mt == "application/json", strings.HasSuffix(mt, "+json"),
+			mt == "application/x-www-form-urlencoded", mt == "text/plain":
+		default:
 			return &DecodeError{Status: http.StatusUnsupportedMediaType, Message: "send the body as application/json"}
 		}
 	}

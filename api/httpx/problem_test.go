@@ -78,7 +78,9 @@ func TestDecodeJSON(t *testing.T) {
 		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, 400, ""},
 		{"empty", "application/json", ``, 400, ""},
 		{"broken", "application/json", `{"name":`, 400, ""},
-		{"not JSON", "text/plain", `name=a`, 415, ""},
+		{"not JSON", "application/xml", `<name>a</name>`, 415, ""},
+		{"JSON sent as curl -d sends it", "application/x-www-form-urlencoded", `{"name":"a"}`, 200, ""},
+		{"a form that is not JSON", "application/x-www-form-urlencoded", `name=a`, 400, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
