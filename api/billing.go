@@ -75,12 +75,21 @@ type pricesJSON struct {
 	HealthCheckIDAddition billing.Yen     `json:"healthCheckIdAddition"`
 	WebFiltering          billing.Yen     `json:"webFiltering"`
 	SecurityTicket        billing.Yen     `json:"securityTicket"`
-	TaxRate               decimal.Decimal `json:"taxRate"`
+	TaxRate               taxRate         `json:"taxRate"`
+}
+
+// taxRate shows a rate as the decimal string price lists are written with: "0.10", not "0.1".
+type taxRate decimal.Decimal
+
+func (r taxRate) MarshalJSON() ([]byte, error) {
+	d := decimal.Decimal(r)
+	places := max(2, -d.Exponent())
+	return json.Marshal(d.StringFixed(places))
 }
 
 func pricesOf(l billing.PriceList) pricesJSON {
 	return pricesJSON{EffectiveFrom: l.EffectiveFrom, BaseMenu: l.BaseMenu, HealthCheckIDAddition: l.HealthCheckIDAddition,
-		WebFiltering: l.WebFiltering, SecurityTicket: l.SecurityTicket, TaxRate: l.TaxRate}
+		WebFiltering: l.WebFiltering, SecurityTicket: l.SecurityTicket, TaxRate: taxRate(l.TaxRate)}
 }
 
 // priceListJSON is a published price list: the prices, its publication number and time.

@@ -457,7 +457,7 @@ func TestPriceListsAreValidatedAndListed(t *testing.T) {
 		}
 		must(t, env.Do("GET", "/api/v1/billing/price-lists", tok, nil), 200).JSON(t, &lists)
 		if len(lists.Items) != 2 || lists.Items[0].EffectiveFrom != "2025-04" || lists.Items[1].BaseMenu != 3280 ||
-			lists.Items[1].TaxRate != "0.1" || lists.Items[1].Number != 2 {
+			lists.Items[1].TaxRate != "0.10" || lists.Items[1].Number != 2 {
 			t.Fatalf("price lists: %+v", lists.Items)
 		}
 	})
