@@ -70,12 +70,12 @@ func (s *Server) billingView() *invoices.View {
 
 // pricesJSON is a price list as the API shows it (SPEC 3), taxRate a decimal string.
 type pricesJSON struct {
-	EffectiveFrom         billing.Month   `json:"effectiveFrom"`
-	BaseMenu              billing.Yen     `json:"baseMenu"`
-	HealthCheckIDAddition billing.Yen     `json:"healthCheckIdAddition"`
-	WebFiltering          billing.Yen     `json:"webFiltering"`
-	SecurityTicket        billing.Yen     `json:"securityTicket"`
-	TaxRate               taxRate         `json:"taxRate"`
+	EffectiveFrom         billing.Month `json:"effectiveFrom"`
+	BaseMenu              billing.Yen   `json:"baseMenu"`
+	HealthCheckIDAddition billing.Yen   `json:"healthCheckIdAddition"`
+	WebFiltering          billing.Yen   `json:"webFiltering"`
+	SecurityTicket        billing.Yen   `json:"securityTicket"`
+	TaxRate               taxRate       `json:"taxRate"`
 }
 
 // taxRate shows a rate as the decimal string price lists are written with: "0.10", not "0.1".
