@@ -8,13 +8,12 @@ import (
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
 	"yorozu/domain/order"
-	"yorozu/projections/orders"
 )
 
 // DueOrders finds the orders whose opening notice or completion is due by a date; the order
 // queue read model implements it.
 type DueOrders interface {
-	Due(ctx context.Context, today calendar.Date) ([]orders.View, error)
+	Due(ctx context.Context, today calendar.Date) ([]order.Order, error)
 }
 
 // OrderProcessManager sends the opening notice one business day before an order's scheduled
@@ -63,6 +62,6 @@ func (pm OrderProcessManager) Tick(ctx context.Context) (int, error) {
 	return sent, errors.Join(errs...)
 }
 
-func (pm OrderProcessManager) meta(what string, o orders.View) Meta {
+func (pm OrderProcessManager) meta(what string, o order.Order) Meta {
 	return Meta{Actor: event.SystemActor, CommandID: "process-manager/" + what + "/" + o.ID.String()}
 }

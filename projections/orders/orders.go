@@ -161,9 +161,9 @@ func (q Queue) find(ctx context.Context, rq readmodel.Query) ([]View, string, er
 
 // Due lists the orders the process manager must act on by today: opening notices due (new and
 // change orders accepted whose notice day has come) and completions due (scheduled date come).
-func (q Queue) Due(ctx context.Context, today calendar.Date) ([]View, error) {
+func (q Queue) Due(ctx context.Context, today calendar.Date) ([]order.Order, error) {
 	tomorrow := today.AddDays(1).String()
-	var out []View
+	var out []order.Order
 	for _, rq := range []readmodel.Query{
 		{Collection: collection, Where: []readmodel.Cond{
 			{Field: "status", Op: readmodel.Eq, Value: string(order.StatusAccepted)},
@@ -183,7 +183,9 @@ func (q Queue) Due(ctx context.Context, today calendar.Date) ([]View, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, page...)
+			for _, v := range page {
+				out = append(out, v.Order)
+			}
 			if next == "" {
 				break
 			}
