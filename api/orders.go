@@ -96,11 +96,6 @@ func ifMatch(r *http.Request) (*uint64, error) {
 	return &v, nil
 }
 
-// orderView is an order as the API shows it (SPEC 12): the form without its passwords.
-type orderView struct {
-	orders.View
-}
-
 func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
 	v, ok, err := orders.Queue{Models: s.Models}.Get(r.Context(), id)
 	if err != nil {
@@ -112,7 +107,7 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(v.Version, 10)))
-	httpx.WriteJSON(w, status, orderView{v})
+	httpx.WriteJSON(w, status, v) // the form as submitted, without its passwords (SPEC 12)
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
@@ -155,11 +150,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	items := make([]orderView, len(list))
-	for i, o := range list {
-		items[i] = orderView{o}
-	}
-	httpx.WriteJSON(w, http.StatusOK, newList(items, next))
+	httpx.WriteJSON(w, http.StatusOK, newList(list, next))
 }
 
 // dateParam reads a YYYY-MM-DD query parameter.
