@@ -6,6 +6,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"encoding/json"
 	"time"
 
@@ -100,7 +101,7 @@ func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.
 	case cn == "" && link.CustomerNumber == "" && event.Category(r.Stream) == "order":
 		// Only a new order learns its customer number later (at acceptance); other streams
 		// without one (staff, numbering, telemetry) never will, so nothing is kept for them.
-		link.Unlinked = append(link.Unlinked, r.ID.String())
+		link.Unlinked = append(link.Unlinked, entryID(r.Position))
 		linkChanged = true
 	}
 	if linkChanged {
@@ -109,8 +110,13 @@ func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.
 		}
 	}
 	p.links[r.Stream] = link
-	return tx.Put(ctx, eventsCollection, r.ID.String(), EntryOf(r, cn))
+	return tx.Put(ctx, eventsCollection, entryID(r.Position), EntryOf(r, cn))
 }
+
+// entryID keys an entry by its global position, zero-padded: entries arrive in position order, so
+// their keys grow, and a B-tree index on them (PostgreSQL's primary key) is appended to rather
+// than written at random places as event UUIDs would be.
+func entryID(p event.Position) string { return fmt.Sprintf("%020d", uint64(p)) }
 
 func relink(ctx context.Context, tx readmodel.Tx, id, cn string) error {
 	raw, ok, err := tx.Get(ctx, eventsCollection, id)
