@@ -13,101 +13,6 @@ import (
 	"yorozu/domain/event"
 )
 
-// The close of a usage month (SPEC 3) is one append to the month's own stream, MonthStream(m):
-// MonthClosed first, then the final invoices in parts of at most InvoicesPerPart, in invoice-number
-// order. The stream is written once (expected version 0), so a month is closed at most once and
-// its final invoices never change; closing it again reads the stream and answers the same Closure.
-
-// MonthStream is the stream of one usage month's close: "billingmonth-2025-07".
-func MonthStream(m billing.Month) string { return "billingmonth-" + m.String() }
-
-// InvoicesPerPart bounds the invoices of one InvoicesFinalized event, so that no event grows with
-// the number of contracts (about 1 KB per invoice).
-const InvoicesPerPart = 500
-
-// MonthClosed: staff (or the scheduler) closed a usage month. Its final invoices are the
-// InvoicesFinalized events that follow it in the month's stream, Parts of them.
-type MonthClosed struct {
-	Month    billing.Month `json:"month"`
-	ClosedAt time.Time     `json:"closedAt"`
-	// PriceList is the list the month was billed with. Adjustments for the month, when a later
-	// event changes it, are computed with this list too: a price list published after the close
-	// does not reprice a closed month.
-	PriceList billing.PriceList `json:"priceList"`
-	Issuer    billing.Issuer    `json:"issuer"`
-	// BasedOn is a log position every final invoice reflects: the invoices were computed from a view
-	// that had processed the log at least that far. An event past it may or may not be in them;
-	// whether it is, the adjustments settle (see projections/invoices).
-	BasedOn            event.Position `json:"basedOn"`
-	Parts              int            `json:"parts"`
-	Invoices           int            `json:"invoices"`
-	FirstInvoiceNumber string         `json:"firstInvoiceNumber,omitempty"`
-	LastInvoiceNumber  string         `json:"lastInvoiceNumber,omitempty"`
-	Subtotal           billing.Yen    `json:"subtotal"`
-	Tax                billing.Yen    `json:"tax"`
-	Total              billing.Yen    `json:"total"`
-}
-
-// EffectiveTime is the moment of the close.
-func (e MonthClosed) EffectiveTime() time.Time { return e.ClosedAt }
-
-// InvoicesFinalized: one part of the final invoices of a closed month, in invoice-number order.
-// Each part carries what it needs to render its invoices whole (month, issuer), so a reader of
-// one part (the integration-event relay) needs no other event.
-type InvoicesFinalized struct {
-	Month    billing.Month  `json:"month"`
-	Part     int            `json:"part"` // 1 to MonthClosed.Parts
-	Issuer   billing.Issuer `json:"issuer"`
-	ClosedAt time.Time      `json:"closedAt"`
-	Invoices []FinalInvoice `json:"invoices"`
-}
-
-// EffectiveTime is the moment of the close.
-func (e InvoicesFinalized) EffectiveTime() time.Time { return e.ClosedAt }
-
-// FinalInvoice is a final invoice as stored: what the month does not already say.
-type FinalInvoice struct {
-	InvoiceNumber  string              `json:"invoiceNumber"`
-	CustomerNumber string              `json:"customerNumber"`
-	Recipient      billing.Recipient   `json:"recipient"`
-	Lines          []billing.Line      `json:"lines"`
-	Subtotal       billing.Yen         `json:"subtotal"`
-	Tax            billing.Yen         `json:"tax"`
-	Total          billing.Yen         `json:"total"`
-	TaxByRate      []billing.TaxByRate `json:"taxByRate"`
-}
-
-// Invoice returns the i-th invoice of the part whole, as the API and the billing feed show it.
-func (e InvoicesFinalized) Invoice(i int) billing.Invoice {
-	f := e.Invoices[i]
-	return billing.Invoice{
-		CustomerNumber: f.CustomerNumber,
-		Month:          e.Month,
-		Status:         billing.StatusFinal,
-		InvoiceNumber:  f.InvoiceNumber,
-		Issuer:         e.Issuer,
-		Recipient:      f.Recipient,
-		UsagePeriod:    billing.Period{From: e.Month.FirstDay(), To: e.Month.LastDay()},
-		Lines:          f.Lines,
-		Subtotal:       f.Subtotal,
-		Tax:            f.Tax,
-		Total:          f.Total,
-		TaxByRate:      f.TaxByRate,
-	}
-}
-
-func finalInvoiceOf(inv billing.Invoice) FinalInvoice {
-	return FinalInvoice{InvoiceNumber: inv.InvoiceNumber, CustomerNumber: inv.CustomerNumber, Recipient: inv.Recipient,
-		Lines: inv.Lines, Subtotal: inv.Subtotal, Tax: inv.Tax, Total: inv.Total, TaxByRate: inv.TaxByRate}
-}
-
-// InvoiceNumber is the number of the n-th (from 1) final invoice of month m, in customer-number
-// order: "INV-2025-07-000001". The month makes it unique across months; the close, which happens
-// once per month, makes it unique within.
-func InvoiceNumber(m billing.Month, n int) string {
-	return fmt.Sprintf("INV-%04d-%02d-%06d", m.Year(), int(m.Month()), n)
-}
-
 var (
 	// ErrMonthNotEnded: a month can be closed only once it is over in JST (SPEC 3).
 	ErrMonthNotEnded = errors.New("billing: the month has not ended")
@@ -123,9 +28,9 @@ type CloseMonth struct {
 	Month billing.Month `json:"month"`
 }
 
-// Closure is what closing a month answers: the summary of its MonthClosed event.
+// Closure is what closing a month answers: the summary of its billing.MonthClosed event.
 type Closure struct {
-	MonthClosed
+	billing.MonthClosed
 	// Position is where the close's last event is in the log.
 	Position event.Position `json:"-"`
 }
@@ -166,7 +71,7 @@ func (h CloseMonthHandler) Handle(ctx context.Context, cmd CloseMonth) (Outcome,
 	if cmd.Month.IsZero() {
 		return Outcome{}, fmt.Errorf("%w: no month to close", billing.ErrInvalidMonth)
 	}
-	stream := MonthStream(cmd.Month)
+	stream := billing.MonthStream(cmd.Month)
 	for attempt := 0; ; attempt++ {
 		if c, closed, err := h.closure(ctx, stream); err != nil || closed {
 			return Outcome{Stream: stream, Version: uint64(1 + c.Parts), Position: c.Position, Result: c}, err
@@ -186,7 +91,7 @@ func (h CloseMonthHandler) Handle(ctx context.Context, cmd CloseMonth) (Outcome,
 		if err != nil {
 			return Outcome{}, err
 		}
-		c := Closure{MonthClosed: events[0].(MonthClosed), Position: res.LastPosition}
+		c := Closure{MonthClosed: events[0].(billing.MonthClosed), Position: res.LastPosition}
 		return Outcome{Stream: stream, Version: res.LastVersion, Position: res.LastPosition, Result: c}, nil
 	}
 }
@@ -202,7 +107,7 @@ func (h CloseMonthHandler) closure(ctx context.Context, stream string) (Closure,
 	if err != nil {
 		return Closure{}, false, err
 	}
-	closed, ok := e.(*MonthClosed)
+	closed, ok := e.(*billing.MonthClosed)
 	if !ok {
 		return Closure{}, false, fmt.Errorf("commands: %s starts with %s, not MonthClosed", stream, first[0].Type)
 	}
@@ -219,7 +124,7 @@ func (h CloseMonthHandler) closure(ctx context.Context, stream string) (Closure,
 	return c, true, nil
 }
 
-// decide checks that the month may be closed and computes its events: MonthClosed and the parts.
+// decide checks that the month may be closed and computes its events: billing.MonthClosed and the parts.
 func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, error) {
 	now := h.deps.Clock()
 	if end := m.Next().FirstDay().Start(); now.Before(end) {
@@ -256,28 +161,28 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 	slices.SortFunc(invoices, func(a, b billing.Invoice) int { return cmp.Compare(a.CustomerNumber, b.CustomerNumber) })
 
 	closedAt := now.UTC()
-	closed := MonthClosed{Month: m, ClosedAt: closedAt, PriceList: prices, Issuer: h.issuer, BasedOn: head, Invoices: len(invoices)}
-	var parts []InvoicesFinalized
+	closed := billing.MonthClosed{Month: m, ClosedAt: closedAt, PriceList: prices, Issuer: h.issuer, BasedOn: head, Invoices: len(invoices)}
+	var parts []billing.InvoicesFinalized
 	for i, draft := range invoices {
 		draft.Issuer = h.issuer
-		final, err := draft.Finalize(InvoiceNumber(m, i+1))
+		final, err := draft.Finalize(billing.InvoiceNumber(m, i+1))
 		if err != nil {
 			return nil, err
 		}
-		if i%InvoicesPerPart == 0 {
-			parts = append(parts, InvoicesFinalized{Month: m, Part: len(parts) + 1, Issuer: h.issuer, ClosedAt: closedAt,
-				Invoices: make([]FinalInvoice, 0, min(InvoicesPerPart, len(invoices)-i))})
+		if i%billing.InvoicesPerPart == 0 {
+			parts = append(parts, billing.InvoicesFinalized{Month: m, Part: len(parts) + 1, Issuer: h.issuer, ClosedAt: closedAt,
+				Invoices: make([]billing.FinalInvoice, 0, min(billing.InvoicesPerPart, len(invoices)-i))})
 		}
 		part := &parts[len(parts)-1]
-		part.Invoices = append(part.Invoices, finalInvoiceOf(final))
+		part.Invoices = append(part.Invoices, billing.FinalInvoiceOf(final))
 		closed.Subtotal += final.Subtotal
 		closed.Tax += final.Tax
 		closed.Total += final.Total
 	}
 	closed.Parts = len(parts)
 	if len(invoices) > 0 {
-		closed.FirstInvoiceNumber = InvoiceNumber(m, 1)
-		closed.LastInvoiceNumber = InvoiceNumber(m, len(invoices))
+		closed.FirstInvoiceNumber = billing.InvoiceNumber(m, 1)
+		closed.LastInvoiceNumber = billing.InvoiceNumber(m, len(invoices))
 	}
 	events := make([]any, 0, 1+len(parts))
 	events = append(events, closed)
@@ -290,8 +195,8 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 // priceBook reads every published price list from the log, in publication order.
 func (h CloseMonthHandler) priceBook(ctx context.Context) (billing.PriceBook, error) {
 	var lists []billing.PriceList
-	_, err := load(ctx, h.deps, PriceListStream, &lists, func(lists *[]billing.PriceList, r event.Record, e any) error {
-		if p, ok := e.(*PriceListPublished); ok {
+	_, err := load(ctx, h.deps, billing.PriceListStream, &lists, func(lists *[]billing.PriceList, r event.Record, e any) error {
+		if p, ok := e.(*billing.PriceListPublished); ok {
 			*lists = append(*lists, p.PriceList)
 		}
 		return nil

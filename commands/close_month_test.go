@@ -41,10 +41,10 @@ func TestMonthDueForAutoClose(t *testing.T) {
 
 func TestInvoiceNumbersAreSequentialWithinTheirMonth(t *testing.T) {
 	m, _ := billing.ParseMonth("2025-07")
-	if got := commands.InvoiceNumber(m, 1); got != "INV-2025-07-000001" {
+	if got := billing.InvoiceNumber(m, 1); got != "INV-2025-07-000001" {
 		t.Fatalf("first number %s", got)
 	}
-	if got := commands.InvoiceNumber(m.Next(), 123456); got != "INV-2025-08-123456" {
+	if got := billing.InvoiceNumber(m.Next(), 123456); got != "INV-2025-08-123456" {
 		t.Fatalf("number %s", got)
 	}
 }

@@ -8,18 +8,6 @@ import (
 	"yorozu/domain/event"
 )
 
-// PriceListStream holds every published price list; its version order is the publication order,
-// which decides between two lists for the same effective month (the later one is a correction).
-const PriceListStream = "pricelists-1"
-
-// PriceListPublished: staff published a price list (SPEC 3). Months already closed keep the list
-// they were closed with (MonthClosed.PriceList); every other month uses the latest list whose
-// effectiveFrom is on or before it.
-type PriceListPublished struct {
-	PriceList   billing.PriceList `json:"priceList"`
-	PublishedAt time.Time         `json:"publishedAt"`
-}
-
 // PublishPriceList publishes a price list. The outcome's Result is the PublishedPriceList.
 type PublishPriceList struct {
 	Meta
@@ -27,7 +15,7 @@ type PublishPriceList struct {
 }
 
 // PublishedPriceList is a price list as published: its publication number (the version of
-// PriceListStream it got) and time.
+// billing.PriceListStream it got) and time.
 type PublishedPriceList struct {
 	PriceList   billing.PriceList `json:"priceList"`
 	Number      uint64            `json:"number"`
@@ -48,8 +36,8 @@ func (h PublishPriceListHandler) Handle(ctx context.Context, cmd PublishPriceLis
 	if err := cmd.PriceList.Validate(); err != nil {
 		return Outcome{}, err
 	}
-	published := PriceListPublished{PriceList: cmd.PriceList, PublishedAt: h.deps.Clock().UTC()}
-	out, err := execute(ctx, h.deps, cmd.Meta, PriceListStream, struct{}{},
+	published := billing.PriceListPublished{PriceList: cmd.PriceList, PublishedAt: h.deps.Clock().UTC()}
+	out, err := execute(ctx, h.deps, cmd.Meta, billing.PriceListStream, struct{}{},
 		func(*struct{}, event.Record, any) error { return nil },
 		func(struct{}, uint64) ([]any, error) { return []any{published}, nil })
 	if err != nil {

@@ -6,8 +6,8 @@ package audit
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"yorozu/domain/event"

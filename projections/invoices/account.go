@@ -112,7 +112,7 @@ type ledger struct {
 
 // closure is the record of one month's close.
 type closure struct {
-	commands.MonthClosed
+	billing.MonthClosed
 	// Position is where MonthClosed is in the log.
 	Position event.Position `json:"position"`
 	// PartsRecorded counts the InvoicesFinalized parts stored so far.

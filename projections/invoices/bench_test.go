@@ -44,7 +44,7 @@ func (env *billingEnv) seed(b *testing.B, n int) {
 	start := time.Now()
 	prices := billing.PriceList{EffectiveFrom: month("2025-01"), BaseMenu: 2980, HealthCheckIDAddition: 198,
 		WebFiltering: 165, SecurityTicket: 11000, TaxRate: decimal.RequireFromString("0.10")}
-	env.append(b, commands.PriceListStream, commands.PriceListPublished{PriceList: prices, PublishedAt: time.Now()})
+	env.append(b, billing.PriceListStream, billing.PriceListPublished{PriceList: prices, PublishedAt: time.Now()})
 
 	work := make(chan int)
 	var wg sync.WaitGroup

@@ -96,7 +96,7 @@ func startEnv(b testing.TB, engine string) *billingEnv {
 		_ = router.Close()
 		_ = env.events.Close()
 	})
-	registry := event.NewRegistry(commands.PriceListPublished{}, commands.MonthClosed{}, commands.InvoicesFinalized{})
+	registry := event.NewRegistry(billing.PriceListPublished{}, billing.MonthClosed{}, billing.InvoicesFinalized{})
 	registry.Register(contract.Events()...)
 	env.now = time.Date(2025, 8, 5, 10, 0, 0, 0, calendar.JST())
 	env.deps = commands.Deps{Events: env.events, Registry: registry, Clock: func() time.Time {

@@ -99,7 +99,7 @@ func (Projection) contractorDetailsChanged(ctx context.Context, e *contract.Cont
 	return updateAccount(ctx, e.CustomerNumber, func(a *account) { a.Recipient.Name = e.Contractor.Name })
 }
 
-func (Projection) priceListPublished(ctx context.Context, e *commands.PriceListPublished) error {
+func (Projection) priceListPublished(ctx context.Context, e *billing.PriceListPublished) error {
 	return updateLedger(ctx, func(l *ledger) error {
 		l.PriceLists = append(l.PriceLists, commands.PublishedPriceList{
 			PriceList: e.PriceList, Number: projections.Record(ctx).StreamVersion, PublishedAt: e.PublishedAt})
@@ -110,7 +110,7 @@ func (Projection) priceListPublished(ctx context.Context, e *commands.PriceListP
 // monthClosed opens the record of a close; the month counts as closed once all its invoice parts
 // (which follow in the same append) are recorded, so that no reader sees a closed month with
 // some of its final invoices missing.
-func (Projection) monthClosed(ctx context.Context, e *commands.MonthClosed) error {
+func (Projection) monthClosed(ctx context.Context, e *billing.MonthClosed) error {
 	return updateLedger(ctx, func(l *ledger) error {
 		if l.Months == nil {
 			l.Months = map[billing.Month]*closure{}
@@ -123,7 +123,7 @@ func (Projection) monthClosed(ctx context.Context, e *commands.MonthClosed) erro
 	})
 }
 
-func (Projection) invoicesFinalized(ctx context.Context, e *commands.InvoicesFinalized) error {
+func (Projection) invoicesFinalized(ctx context.Context, e *billing.InvoicesFinalized) error {
 	tx := projections.Tx(ctx)
 	for i := range e.Invoices {
 		inv := e.Invoice(i)

@@ -33,7 +33,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, env *billingEnv)) {
 }
 
 func (env *billingEnv) publish(t testing.TB, from string, base billing.Yen) {
-	env.append(t, commands.PriceListStream, commands.PriceListPublished{PublishedAt: time.Now(), PriceList: billing.PriceList{
+	env.append(t, billing.PriceListStream, billing.PriceListPublished{PublishedAt: time.Now(), PriceList: billing.PriceList{
 		EffectiveFrom: month(from), BaseMenu: base, HealthCheckIDAddition: 300, WebFiltering: 200, SecurityTicket: 5000,
 		TaxRate: decimal.RequireFromString("0.10")}})
 	env.catchUp(t)

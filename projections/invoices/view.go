@@ -406,14 +406,14 @@ func (v *View) PriceLists(ctx context.Context) ([]commands.PublishedPriceList, e
 }
 
 // Closed reports whether month m is closed (with every final invoice stored) and its close.
-func (v *View) Closed(ctx context.Context, m billing.Month) (commands.MonthClosed, bool, error) {
+func (v *View) Closed(ctx context.Context, m billing.Month) (billing.MonthClosed, bool, error) {
 	l, err := v.state(ctx)
 	if err != nil {
-		return commands.MonthClosed{}, false, err
+		return billing.MonthClosed{}, false, err
 	}
 	c, ok := l.closed(m)
 	if !ok {
-		return commands.MonthClosed{}, false, nil
+		return billing.MonthClosed{}, false, nil
 	}
 	return c.MonthClosed, true, nil
 }

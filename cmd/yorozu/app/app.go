@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -161,6 +162,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	return a, nil
 }
 
+// minPoolConns is the smallest PostgreSQL pool the service runs with unless the URL sets
+// pool_max_conns.
+const minPoolConns = 16
+
 // quietLogger drops watermill's per-message trace and debug lines before they are built: the
 // projections pass every event through watermill, and formatting those lines cost more than
 // handling the events.
@@ -179,7 +184,16 @@ func (q quietLogger) With(f watermill.LogFields) watermill.LoggerAdapter {
 func (a *App) openStores(ctx context.Context) error {
 	cfg := a.cfg
 	if cfg.PostgresURL != "" {
-		pool, err := pgxpool.New(ctx, cfg.PostgresURL)
+		pcfg, err := pgxpool.ParseConfig(cfg.PostgresURL)
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		if !strings.Contains(cfg.PostgresURL, "pool_max_conns") {
+			// pgxpool's default (max(4, CPUs)) queues concurrent API queries behind the
+			// projections' and the event store's own connections.
+			pcfg.MaxConns = max(pcfg.MaxConns, minPoolConns)
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return fmt.Errorf("postgres: %w", err)
 		}

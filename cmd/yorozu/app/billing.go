@@ -29,7 +29,7 @@ import (
 // that runs once the router does: the InvoiceFinalized relay and, with --auto-close-months, the
 // month-close scheduler.
 func (a *App) wireBilling(deps commands.Deps) error {
-	deps.Registry.Register(commands.PriceListPublished{}, commands.MonthClosed{}, commands.InvoicesFinalized{})
+	deps.Registry.Register(billing.Events()...)
 	issuer, err := configuredIssuer(a.cfg)
 	if err != nil {
 		return err
@@ -296,13 +296,13 @@ var invoiceMessageNamespace = uuid.MustParse("0b9f6f3e-3c1d-4f57-9a53-8f0c7a2b1d
 
 // invoiceFinalizedMessages renders the final invoices of the InvoicesFinalized events among recs.
 func invoiceFinalizedMessages(recs []event.Record) ([]*message.Message, error) {
-	finalized := event.TypeName(commands.InvoicesFinalized{})
+	finalized := event.TypeName(billing.InvoicesFinalized{})
 	var out []*message.Message
 	for _, rec := range recs {
 		if rec.Type != finalized {
 			continue
 		}
-		var part commands.InvoicesFinalized
+		var part billing.InvoicesFinalized
 		if err := json.Unmarshal(rec.Data, &part); err != nil {
 			return nil, fmt.Errorf("%s %s@%d: %w", rec.Type, rec.Stream, rec.StreamVersion, err)
 		}
