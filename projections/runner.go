@@ -90,7 +90,10 @@ type Runner struct {
 }
 
 type state struct {
-	p          Projection
+	p Projection
+	// volatile projections keep their state in this process only (see Volatile): they start
+	// from the beginning of the log and store neither documents nor a checkpoint.
+	volatile   bool
 	topic      string
 	checkpoint atomic.Uint64
 	caughtUp   atomic.Bool
@@ -155,6 +158,9 @@ func topic(name string) string { return "projection." + name }
 // Add registers a projection.
 func (r *Runner) Add(p Projection) error {
 	st := &state{p: p, topic: topic(p.Name())}
+	if v, ok := p.(interface{ Volatile() bool }); ok {
+		st.volatile = v.Volatile()
+	}
 	switch p := p.(type) {
 	case TypedProjection:
 		if err := r.groups.AddHandlersGroup(p.Name(), p.Handlers()...); err != nil {
@@ -198,12 +204,6 @@ func (r *Runner) Run(ctx context.Context) error {
 		r.watchHead(ctx, h)
 	}()
 	for _, st := range r.states {
-		if v, ok := st.p.(interface{ Volatile() bool }); ok && v.Volatile() {
-			// Its state lives in this process only: whatever checkpoint is stored is not its own.
-			if err := r.cfg.Models.Reset(ctx, st.p.Name()); err != nil {
-				return err
-			}
-		}
 		wg.Add(1)
 		go func(st *state) {
 			defer wg.Done()
@@ -236,10 +236,22 @@ func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) err
 	log := r.cfg.Logger.With("projection", st.p.Name())
 	backoff := time.Second
 	for ctx.Err() == nil {
-		cp, err := r.cfg.Models.Checkpoint(ctx, st.p.Name())
+		var err error
+		if !st.volatile {
+			var cp event.Position
+			if cp, err = r.cfg.Models.Checkpoint(ctx, st.p.Name()); err == nil {
+				st.checkpoint.Store(uint64(cp))
+				r.progress.Notify() // waiters for read-your-writes: another worker may have done it
+			}
+		}
 		if err == nil {
-			st.checkpoint.Store(uint64(cp))
 			err = r.catchUp(ctx, st, stopAt)
+		}
+		var moved *checkpointMoved
+		if errors.As(err, &moved) {
+			// Another worker (a replica) projected these events first: go on from its checkpoint.
+			log.Info("projection advanced elsewhere; continuing from its checkpoint", "checkpoint", moved.stored)
+			continue
 		}
 		if err == nil || ctx.Err() != nil {
 			return err
@@ -282,9 +294,7 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 			continue
 		}
 		last := recs[len(recs)-1].Position
-		if err := r.cfg.Models.Update(ctx, st.p.Name(), last, func(tx readmodel.Tx) error {
-			return r.deliver(ctx, st, tx, recs)
-		}); err != nil {
+		if err := r.apply(ctx, st, after, last, recs); err != nil {
 			return err
 		}
 		st.checkpoint.Store(uint64(last))
@@ -295,6 +305,32 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 		st.setErr(nil)
 		r.progress.Notify()
 	}
+}
+
+// apply hands a page of events to a projection in one unit of work, which commits only if the
+// projection's stored checkpoint is still where the page starts (exactly once, even with
+// competing replicas). A volatile projection has no unit: its state is in memory.
+func (r *Runner) apply(ctx context.Context, st *state, after, last event.Position, recs []event.Record) error {
+	if st.volatile {
+		return r.deliver(ctx, st, nil, recs)
+	}
+	return r.cfg.Models.Update(ctx, st.p.Name(), last, func(tx readmodel.Tx) error {
+		stored, err := tx.Checkpoint(ctx)
+		if err != nil {
+			return err
+		}
+		if stored != after {
+			return &checkpointMoved{stored: stored}
+		}
+		return r.deliver(ctx, st, tx, recs)
+	})
+}
+
+// checkpointMoved: the stored checkpoint is not where this runner's page starts.
+type checkpointMoved struct{ stored event.Position }
+
+func (e *checkpointMoved) Error() string {
+	return fmt.Sprintf("projection checkpoint moved to %d by another worker", e.stored)
 }
 
 func (r *Runner) deliver(ctx context.Context, st *state, tx readmodel.Tx, recs []event.Record) error {
@@ -381,6 +417,11 @@ func (r *Runner) Rebuild(ctx context.Context, names ...string) (map[string]uint6
 			continue
 		}
 		found++
+		if st.volatile {
+			// Its state is rebuilt at every start; replaying into it again would only repeat it.
+			counts[st.p.Name()] = st.events.Load()
+			continue
+		}
 		if err := r.cfg.Models.Reset(ctx, st.p.Name()); err != nil {
 			return nil, err
 		}

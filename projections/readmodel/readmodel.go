@@ -65,6 +65,10 @@ type Tx interface {
 	// keeping its insertion place.
 	Put(ctx context.Context, collection, id string, v any) error
 	Delete(ctx context.Context, collection, id string) error
+	// Checkpoint is the projection's committed checkpoint as this unit of work sees it, under
+	// the unit's hold on the projection: a runner that checks it is the position its events start
+	// from never applies an event twice, even when replicas compete for one projection.
+	Checkpoint(ctx context.Context) (event.Position, error)
 }
 
 // Store holds the read models of every projection.

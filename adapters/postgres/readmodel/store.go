@@ -159,6 +159,23 @@ type tx struct {
 
 var errTxDone = errors.New("read model: unit of work used after its Update returned")
 
+// Checkpoint implements port.Tx, read in the unit's transaction after it took the projection's
+// advisory lock: no other unit of the projection can commit until this one ends.
+func (t *tx) Checkpoint(ctx context.Context) (event.Position, error) {
+	if t.done {
+		return 0, errTxDone
+	}
+	var pos int64
+	err := t.pg.QueryRow(ctx, `SELECT position FROM projection_checkpoints WHERE name = $1`, t.projection).Scan(&pos)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read model: checkpoint of %s: %w", t.projection, err)
+	}
+	return event.Position(pos), nil
+}
+
 func (t *tx) Get(ctx context.Context, collection, id string) (json.RawMessage, bool, error) {
 	if t.done {
 		return nil, false, errTxDone

@@ -272,6 +272,17 @@ type tx struct {
 
 var errTxDone = errors.New("read model: unit of work used after its Update returned")
 
+// Checkpoint implements readmodel.Tx: units of one projection run one at a time (its writer
+// lock), so the committed checkpoint cannot move under this one.
+func (t *tx) Checkpoint(context.Context) (event.Position, error) {
+	if t.done {
+		return 0, errTxDone
+	}
+	t.p.mu.RLock()
+	defer t.p.mu.RUnlock()
+	return t.p.checkpoint, nil
+}
+
 func (t *tx) Get(ctx context.Context, collectionName, id string) (json.RawMessage, bool, error) {
 	if t.done {
 		return nil, false, errTxDone

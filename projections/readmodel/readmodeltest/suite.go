@@ -61,6 +61,7 @@ func Run(t *testing.T, open Factory) {
 		{"ProjectionsAreIsolated", testIsolation},
 		{"ResetWipesOneProjection", testReset},
 		{"ParallelUpdatesOfTwoProjectionsWithReaders", testConcurrency},
+		{"UnitSeesTheCommittedCheckpoint", testUnitCheckpoint},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -951,5 +952,37 @@ func testConcurrency(t *testing.T, s readmodel.Store) {
 		mustCheckpoint(t, s, p, units)
 		got := findAll(t, s, p, readmodel.Query{Collection: contracts, Limit: 250})
 		sameIDs(t, p+"'s documents", got, idsOf(numbered(0, units*perUnit)))
+	}
+}
+
+// testUnitCheckpoint: a unit reads the projection's committed checkpoint, which is what lets a
+// runner refuse a page whose start is no longer the checkpoint (another worker projected it).
+func testUnitCheckpoint(t *testing.T, s readmodel.Store) {
+	seen := func(through event.Position) event.Position {
+		t.Helper()
+		var got event.Position
+		err := s.Update(ctx(t), "orders", through, func(tx readmodel.Tx) error {
+			var err error
+			got, err = tx.Checkpoint(ctx(t))
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := seen(7); got != 0 {
+		t.Fatalf("first unit sees checkpoint %d, want 0", got)
+	}
+	if got := seen(12); got != 7 {
+		t.Fatalf("second unit sees checkpoint %d, want 7 (the first one's)", got)
+	}
+	// A unit that fails leaves the checkpoint where it was.
+	refused := errors.New("refused")
+	if err := s.Update(ctx(t), "orders", 99, func(readmodel.Tx) error { return refused }); !errors.Is(err, refused) {
+		t.Fatalf("failed unit: %v", err)
+	}
+	if got := seen(13); got != 12 {
+		t.Fatalf("after a failed unit the checkpoint is %d, want 12", got)
 	}
 }
