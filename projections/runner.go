@@ -93,7 +93,9 @@ type state struct {
 	p Projection
 	// volatile projections keep their state in this process only (see Volatile): they start
 	// from the beginning of the log and store neither documents nor a checkpoint.
-	volatile   bool
+	volatile bool
+	// current is the unit being delivered to a record projection.
+	current    atomic.Pointer[unit]
 	topic      string
 	checkpoint atomic.Uint64
 	caughtUp   atomic.Bool
@@ -168,7 +170,10 @@ func (r *Runner) Add(p Projection) error {
 		}
 	case RecordProjection:
 		r.cfg.Router.AddConsumerHandler(p.Name(), st.topic, r.pubsub, func(msg *message.Message) error {
-			u := unitFrom(msg.Context())
+			// The unit being delivered: publishing blocks until this handler acks, so a
+			// projection has one message in flight, and the runner's pointer names it without a
+			// walk up the message context.
+			u := st.current.Load()
 			if err := p.HandleRecord(msg.Context(), u.tx, u.rec); err != nil && u.err == nil {
 				u.err = err
 			}
@@ -339,6 +344,7 @@ func (r *Runner) deliver(ctx context.Context, st *state, tx readmodel.Tx, recs [
 		msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
 		msg.Metadata.Set("name", rec.Type)
 		msg.SetContext(context.WithValue(ctx, unitKey{}, u))
+		st.current.Store(u)
 		if err := r.pubsub.Publish(st.topic, msg); err != nil {
 			return err
 		}

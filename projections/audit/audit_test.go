@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"yorozu/domain/event"
@@ -49,6 +50,37 @@ func FuzzCustomerNumberAgreesWithDecoding(f *testing.F) {
 		}
 		if got != want && !(got == "" && want != "") {
 			t.Fatalf("%s: scanned %q, decoded %q", data, got, want)
+		}
+	})
+}
+
+func TestInstantsFormatLikeTheLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2025, 7, 1, 7, 0, 0, 123456789, time.UTC),
+		time.Date(2024, 2, 29, 23, 59, 59, 999999000, time.FixedZone("JST", 9*3600)),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 1000, time.UTC),
+		time.Date(2000, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2100, 2, 28, 12, 0, 0, 0, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+	} {
+		if got, want := instant(tm), tm.UTC().Format(InstantLayout); got != want {
+			t.Errorf("instant(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+func FuzzInstant(f *testing.F) {
+	f.Add(int64(0))
+	f.Add(int64(1751353200123456))
+	f.Fuzz(func(t *testing.T, us int64) {
+		tm := time.UnixMicro(us % 253402300800000000) // below year 10000
+		if tm.Year() < 0 {
+			return
+		}
+		if got, want := instant(tm), tm.UTC().Format(InstantLayout); got != want {
+			t.Fatalf("instant(%d) = %s, want %s", us, got, want)
 		}
 	})
 }
