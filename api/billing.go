@@ -99,7 +99,7 @@ type priceListJSON struct {
 	PublishedAt time.Time `json:"publishedAt"`
 }
 
-func priceListOf(p commands.PublishedPriceList) priceListJSON {
+func priceListOf(p billing.PublishedPriceList) priceListJSON {
 	return priceListJSON{pricesJSON: pricesOf(p.PriceList), Number: p.Number, PublishedAt: p.PublishedAt}
 }
 
@@ -185,7 +185,7 @@ func (s *Server) publishPriceList(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	writeCommandResult(w, out, status, priceListOf(out.Result.(commands.PublishedPriceList)))
+	writeCommandResult(w, out, status, priceListOf(out.Result.(billing.PublishedPriceList)))
 }
 
 func (s *Server) priceLists(w http.ResponseWriter, r *http.Request) {

@@ -2,24 +2,15 @@ package commands
 
 import (
 	"context"
-	"time"
 
 	"yorozu/domain/billing"
 	"yorozu/domain/event"
 )
 
-// PublishPriceList publishes a price list. The outcome's Result is the PublishedPriceList.
+// PublishPriceList publishes a price list. The outcome's Result is the billing.PublishedPriceList.
 type PublishPriceList struct {
 	Meta
 	PriceList billing.PriceList `json:"priceList"`
-}
-
-// PublishedPriceList is a price list as published: its publication number (the version of
-// billing.PriceListStream it got) and time.
-type PublishedPriceList struct {
-	PriceList   billing.PriceList `json:"priceList"`
-	Number      uint64            `json:"number"`
-	PublishedAt time.Time         `json:"publishedAt"`
 }
 
 // PublishPriceListHandler handles PublishPriceList.
@@ -43,6 +34,6 @@ func (h PublishPriceListHandler) Handle(ctx context.Context, cmd PublishPriceLis
 	if err != nil {
 		return out, err
 	}
-	out.Result = PublishedPriceList{PriceList: published.PriceList, Number: out.Version, PublishedAt: published.PublishedAt}
+	out.Result = billing.PublishedPriceList{PriceList: published.PriceList, Number: out.Version, PublishedAt: published.PublishedAt}
 	return out, nil
 }

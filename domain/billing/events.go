@@ -117,5 +117,13 @@ func InvoiceNumber(m Month, n int) string {
 	return fmt.Sprintf("INV-%04d-%02d-%06d", m.Year(), int(m.Month()), n)
 }
 
+// PublishedPriceList is a price list as published: its publication number (the version of
+// PriceListStream its PriceListPublished got) and time.
+type PublishedPriceList struct {
+	PriceList   PriceList `json:"priceList"`
+	Number      uint64    `json:"number"`
+	PublishedAt time.Time `json:"publishedAt"`
+}
+
 // Events lists one value of each event type, for registries.
 func Events() []any { return []any{PriceListPublished{}, MonthClosed{}, InvoicesFinalized{}} }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 
-	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
@@ -106,8 +105,8 @@ func deref[T any](p *T) T {
 // ledger is the billing state shared by every customer: the price lists and the closes.
 type ledger struct {
 	// PriceLists are every published list, in publication order.
-	PriceLists []commands.PublishedPriceList `json:"priceLists"`
-	Months     map[billing.Month]*closure    `json:"months,omitempty"`
+	PriceLists []billing.PublishedPriceList `json:"priceLists"`
+	Months     map[billing.Month]*closure   `json:"months,omitempty"`
 }
 
 // closure is the record of one month's close.

@@ -29,7 +29,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/components/cqrs"
 
-	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/contract"
 	"yorozu/projections"
@@ -101,7 +100,7 @@ func (Projection) contractorDetailsChanged(ctx context.Context, e *contract.Cont
 
 func (Projection) priceListPublished(ctx context.Context, e *billing.PriceListPublished) error {
 	return updateLedger(ctx, func(l *ledger) error {
-		l.PriceLists = append(l.PriceLists, commands.PublishedPriceList{
+		l.PriceLists = append(l.PriceLists, billing.PublishedPriceList{
 			PriceList: e.PriceList, Number: projections.Record(ctx).StreamVersion, PublishedAt: e.PublishedAt})
 		return nil
 	})

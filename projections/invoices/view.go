@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/projections/readmodel"
 )
@@ -192,7 +191,7 @@ func openedBefore(m billing.Month) readmodel.Query {
 	}
 }
 
-// Drafts implements commands.ClosingView (CatchUp aside): the draft of m of every customer who
+// Drafts serves the month close (commands.ClosingView) (CatchUp aside): the draft of m of every customer who
 // owes something in m, computed with prices. The next page of accounts is read while the current
 // one is computed, on every CPU.
 func (v *View) Drafts(ctx context.Context, m billing.Month, prices billing.PriceList, fn func(billing.Invoice) error) error {
@@ -397,7 +396,7 @@ func (v *View) Feed(ctx context.Context, after string, limit int) (Page, error) 
 }
 
 // PriceLists returns every published price list, in publication order.
-func (v *View) PriceLists(ctx context.Context) ([]commands.PublishedPriceList, error) {
+func (v *View) PriceLists(ctx context.Context) ([]billing.PublishedPriceList, error) {
 	l, err := v.state(ctx)
 	if err != nil {
 		return nil, err
