@@ -6,21 +6,29 @@ import (
 	"time"
 )
 
-// Store is the event-store port. Every adapter (embedded bbolt, PostgreSQL, EventStoreDB) passes
-// the conformance suite in adapters/eventstore/storetest.
+// The event-store port, split by the role of its user. Every adapter (embedded bbolt,
+// PostgreSQL, EventStoreDB) implements Store, the union, and passes the conformance suite in
+// adapters/eventstore/storetest.
 //
 // Guarantees every adapter gives:
 //   - Append is atomic and durable before it returns: a nil error means the events survive a crash.
 //   - Append is idempotent by event ID: re-appending the exact batch already stored at the end of,
 //     or anywhere in, the same stream returns the original result and stores nothing new.
 //   - ReadAll returns events in commit order and never skips one that commits late.
-type Store interface {
+
+// Streams is what the use cases need: an aggregate's stream to load, and appends to it under
+// optimistic concurrency.
+type Streams interface {
 	// Append adds drafts to the end of stream if its version satisfies expected. It fails with a
 	// *ConcurrencyError (matching ErrConcurrency) if not.
 	Append(ctx context.Context, stream string, expected ExpectedVersion, drafts []Draft) (AppendResult, error)
 	// ReadStream returns up to limit events of stream with StreamVersion >= from, in order.
 	// limit <= 0 means all. A stream that never existed or was deleted reads as empty.
 	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]Record, error)
+}
+
+// Log is what the projection runner and the outbox relay need: the global log in commit order.
+type Log interface {
 	// ReadAll returns up to limit events with Position > after, in commit order.
 	ReadAll(ctx context.Context, after Position, limit int) ([]Record, error)
 	// Head is the position of the last committed event (0 for an empty store).
@@ -28,6 +36,10 @@ type Store interface {
 	// Subscribe calls fn for every event after `after`: first those already stored, then each new
 	// one as it commits, in commit order. It returns fn's error, or ctx.Err() when ctx ends.
 	Subscribe(ctx context.Context, after Position, fn func(Record) error) error
+}
+
+// Maintenance removes events: retention of telemetry, crypto-shredded streams, truncation.
+type Maintenance interface {
 	// DeleteStream removes every event of stream for good; appending to it later fails with
 	// ErrStreamDeleted.
 	DeleteStream(ctx context.Context, stream string) error
@@ -38,6 +50,13 @@ type Store interface {
 	// cutoff, a whole partition at a time (a day, in UTC): events of the day that contains cutoff
 	// stay. It never removes events of other streams.
 	ExpireBefore(ctx context.Context, cutoff time.Time) error
+}
+
+// Store is a whole event store, what an adapter implements and the composition root opens.
+type Store interface {
+	Streams
+	Log
+	Maintenance
 	// Close releases the store. Calls after Close fail with ErrClosed.
 	Close() error
 }
