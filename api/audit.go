@@ -85,21 +85,21 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Limit, f.After = page(r, &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	entries, next, err := audit.Query(r.Context(), s.Models, f)
+	entries, next, err := s.App.Queries.Audit.Query(r.Context(), f)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(entries, next))
 }
 
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), s.Events)
+	rep, err := audit.Verify(r.Context(), s.Log)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, rep)

@@ -7,7 +7,6 @@ import (
 
 	"yorozu/api/httpx"
 	"yorozu/commands"
-	"yorozu/domain/access"
 )
 
 // loginWait bounds how long a login waits, past the read-your-writes bound, for its session to
@@ -34,7 +33,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	var req loginRequest
 	if err := httpx.DecodeJSON(r, &req); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	var v httpx.ValidationError
@@ -44,25 +43,25 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	m := meta(r)
 	m.Actor = req.StaffID
-	out, status, err := s.send(r, commands.LogIn{Meta: m, StaffID: req.StaffID, Password: req.Password, OTP: req.OTP}, http.StatusOK)
+	in, err := s.App.Commands.LogIn.Handle(r.Context(), commands.LogIn{Meta: m, StaffID: req.StaffID, Password: req.Password, OTP: req.OTP})
 	if err != nil {
 		httpx.LoggerFrom(r.Context()).Info("login refused", "staffId", req.StaffID, "err", err)
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	sess := out.Result.(access.Session)
-	if status == http.StatusAccepted {
+	out, sess := in.Outcome, in.Session
+	if s.awaitRead(r, out, http.StatusOK) == http.StatusAccepted {
 		// The token must work on the next request: wait for the staff directory past the
 		// read-your-writes bound rather than hand out a token no replica accepts yet.
 		ctx, cancel := context.WithTimeout(r.Context(), loginWait)
 		defer cancel()
 		if err := s.Runner.WaitFor(ctx, out.Position); err != nil {
-			httpx.WriteError(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 	}

@@ -34,9 +34,9 @@ func (s *Server) billingRoutes() []route {
 	}
 }
 
-// registerBillingErrors maps the billing errors to problems (called from registerErrors).
-func registerBillingErrors() {
-	httpx.RegisterFunc(func(err error) (*httpx.Problem, bool) {
+// registerBillingErrors maps the billing errors to problems (called from newErrorMapper).
+func registerBillingErrors(m *httpx.ErrorMapper) {
+	m.RegisterFunc(func(err error) (*httpx.Problem, bool) {
 		var v *billing.ValidationError
 		if !errors.As(err, &v) || !errors.Is(err, billing.ErrInvalidPriceList) {
 			return nil, false
@@ -47,7 +47,7 @@ func registerBillingErrors() {
 		}
 		return p, true
 	})
-	httpx.RegisterFunc(func(err error) (*httpx.Problem, bool) {
+	m.RegisterFunc(func(err error) (*httpx.Problem, bool) {
 		var u *billing.UnencodableError
 		if !errors.As(err, &u) {
 			return nil, false
@@ -55,18 +55,13 @@ func registerBillingErrors() {
 		return httpx.NewProblem(http.StatusUnprocessableEntity, "unencodable-character", "Character not in Shift_JIS",
 			u.Error()+"; ask for encoding=utf8, which has every character"), true
 	})
-	httpx.Register(invoices.ErrNoInvoice, http.StatusNotFound, "no-invoice", "No invoice")
-	httpx.Register(billing.ErrNoPriceList, http.StatusConflict, "no-price-list", "No price list for the month")
-	httpx.Register(commands.ErrMonthNotEnded, http.StatusConflict, "month-not-ended", "The month has not ended")
-	httpx.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
+	m.Register(invoices.ErrNoInvoice, http.StatusNotFound, "no-invoice", "No invoice")
+	m.Register(billing.ErrNoPriceList, http.StatusConflict, "no-price-list", "No price list for the month")
+	m.Register(commands.ErrMonthNotEnded, http.StatusConflict, "month-not-ended", "The month has not ended")
+	m.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
 }
 
-func (s *Server) billingView() *invoices.View {
-	if s.Invoices != nil {
-		return s.Invoices
-	}
-	return invoices.NewView(s.Models, billing.Issuer{}) // billing not wired: no issuer
-}
+func (s *Server) billingView() *invoices.View { return s.App.Queries.Invoices }
 
 // pricesJSON is a price list as the API shows it (SPEC 3), taxRate a decimal string.
 type pricesJSON struct {
@@ -172,26 +167,26 @@ func absentJSON(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) 
 func (s *Server) publishPriceList(w http.ResponseWriter, r *http.Request) {
 	var body priceListBody
 	if err := httpx.DecodeJSON(r, &body); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	p, err := body.priceList()
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	out, status, err := s.send(r, commands.PublishPriceList{Meta: meta(r), PriceList: p}, http.StatusCreated)
+	out, err := s.App.Commands.PublishPriceList.Handle(r.Context(), commands.PublishPriceList{Meta: meta(r), PriceList: p})
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	writeCommandResult(w, out, status, priceListOf(out.Result.(billing.PublishedPriceList)))
+	writeCommandResult(w, out.Outcome, s.awaitRead(r, out.Outcome, http.StatusCreated), priceListOf(out.PublishedPriceList))
 }
 
 func (s *Server) priceLists(w http.ResponseWriter, r *http.Request) {
 	lists, err := s.billingView().PriceLists(r.Context())
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	items := make([]priceListJSON, len(lists))
@@ -220,12 +215,12 @@ func (s *Server) invoices(w http.ResponseWriter, r *http.Request) {
 	m := billingMonth(r.URL.Query().Get("month"), "month", &v)
 	limit, after := page(r, &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	p, err := s.billingView().Invoices(r.Context(), m, after, limit)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(p.Invoices, p.Next))
@@ -236,12 +231,12 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	m := billingMonth(vars["month"], "month", &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	inv, err := s.billingView().Invoice(r.Context(), vars["customerNumber"], m)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, inv)
@@ -256,7 +251,7 @@ func (s *Server) invoicesCSV(w http.ResponseWriter, r *http.Request) {
 		v.Add("encoding", billing.CodeInvalidFormat, "encoding must be utf8 or sjis")
 	}
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	view := s.billingView()
@@ -264,7 +259,7 @@ func (s *Server) invoicesCSV(w http.ResponseWriter, r *http.Request) {
 	for after := ""; ; {
 		p, err := view.Invoices(r.Context(), m, after, maxLimit)
 		if err != nil {
-			httpx.WriteError(w, r, err)
+			s.fail(w, r, err)
 			return
 		}
 		all = append(all, p.Invoices...)
@@ -277,7 +272,7 @@ func (s *Server) invoicesCSV(w http.ResponseWriter, r *http.Request) {
 	// WriteCSV writes nothing when it fails, so the answer can still be a problem.
 	var buf bytes.Buffer
 	if err := billing.WriteCSV(&buf, all, enc); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	charset := "utf-8"
@@ -309,16 +304,15 @@ func (s *Server) closeMonth(w http.ResponseWriter, r *http.Request) {
 	var v httpx.ValidationError
 	m := billingMonth(mux.Vars(r)["month"], "month", &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	out, status, err := s.send(r, commands.CloseMonth{Meta: meta(r), Month: m}, http.StatusOK)
+	c, err := s.App.Commands.CloseMonth.Handle(r.Context(), commands.CloseMonth{Meta: meta(r), Month: m})
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	c := out.Result.(commands.Closure)
-	writeCommandResult(w, out, status, closureJSON{
+	writeCommandResult(w, c.Outcome, s.awaitRead(r, c.Outcome, http.StatusOK), closureJSON{
 		Month: c.Month, Status: "closed", ClosedAt: c.ClosedAt, InvoiceCount: c.Invoices,
 		FirstInvoiceNumber: c.FirstInvoiceNumber, LastInvoiceNumber: c.LastInvoiceNumber,
 		Subtotal: c.Subtotal, Tax: c.Tax, Total: c.Total, PriceList: pricesOf(c.PriceList), Issuer: c.Issuer,
@@ -329,12 +323,12 @@ func (s *Server) billingFeed(w http.ResponseWriter, r *http.Request) {
 	var v httpx.ValidationError
 	limit, after := page(r, &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	p, err := s.billingView().Feed(r.Context(), after, limit)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(p.Invoices, p.Next))

@@ -35,12 +35,12 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Limit, f.After = page(r, &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	list, next, err := contracts.Directory{Models: s.Models}.List(r.Context(), f)
+	list, next, err := s.App.Queries.Contracts.List(r.Context(), f)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(list, next))
@@ -51,13 +51,16 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 func (s *Server) recordView(r *http.Request, customerNumber, what string) error {
 	m := meta(r)
 	m.CommandID = "" // every read is its own fact, even with a repeated Idempotency-Key
-	_, _, err := s.send(r, commands.RecordContractView{Meta: m, CustomerNumber: customerNumber, What: what}, http.StatusOK)
+	out, err := s.App.Commands.RecordContractView.Handle(r.Context(), commands.RecordContractView{Meta: m, CustomerNumber: customerNumber, What: what})
+	if err == nil {
+		s.awaitRead(r, out, http.StatusOK)
+	}
 	return err
 }
 
 func (s *Server) getContract(w http.ResponseWriter, r *http.Request) {
 	cn := mux.Vars(r)["customerNumber"]
-	v, ok, err := contracts.Directory{Models: s.Models}.Get(r.Context(), cn)
+	v, ok, err := s.App.Queries.Contracts.Get(r.Context(), cn)
 	if err == nil && !ok {
 		err = contract.ErrNotFound
 	}
@@ -65,7 +68,7 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request) {
 		err = s.recordView(r, cn, "contract")
 	}
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(v.Version, 10)))
@@ -86,9 +89,7 @@ type historyItem struct {
 	Data          json.RawMessage `json:"data"`
 }
 
-func (s *Server) replay() contracts.Replay {
-	return contracts.Replay{Events: s.Events, Registry: s.Types}
-}
+func (s *Server) replay() contracts.Replay { return s.App.Queries.Replay }
 
 func (s *Server) contractHistory(w http.ResponseWriter, r *http.Request) {
 	cn := mux.Vars(r)["customerNumber"]
@@ -100,7 +101,7 @@ func (s *Server) contractHistory(w http.ResponseWriter, r *http.Request) {
 		err = s.recordView(r, cn, "history")
 	}
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	items := make([]historyItem, len(recs))
@@ -119,7 +120,7 @@ func (s *Server) contractAsOf(w http.ResponseWriter, r *http.Request) {
 	effectiveAt := instant(r, "effectiveAt", &v)
 	knownAt := instant(r, "knownAt", &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	cn := mux.Vars(r)["customerNumber"]
@@ -131,7 +132,7 @@ func (s *Server) contractAsOf(w http.ResponseWriter, r *http.Request) {
 		err = s.recordView(r, cn, "asOf")
 	}
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, contracts.ViewOf(c))

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"yorozu/api/httpx"
 	"yorozu/commands"
@@ -15,29 +14,29 @@ import (
 	"yorozu/projections/readmodel"
 )
 
-var registerOnce sync.Once
-
-// registerErrors maps the domain's sentinel errors to HTTP problems: the one place where a
-// business error becomes a status code.
-func registerErrors() {
-	registerOnce.Do(func() {
-		httpx.Register(access.ErrBadCredentials, http.StatusUnauthorized, "bad-credentials", "Login refused")
-		httpx.Register(access.ErrUnknownRole, http.StatusUnprocessableEntity, "unknown-role", "Unknown role")
-		httpx.Register(access.ErrInvalidName, http.StatusUnprocessableEntity, "invalid-name", "Invalid name")
-		httpx.Register(access.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak")
-		httpx.Register(access.ErrExists, http.StatusConflict, "already-exists", "Already exists")
-		httpx.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
-		httpx.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
-		registerBillingErrors()
-		httpx.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
-		httpx.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
-		httpx.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")
-		httpx.Register(order.ErrTypeChanged, http.StatusUnprocessableEntity, "order-type-changed", "An amendment cannot change the order type or contract")
-		httpx.Register(contract.ErrNotFound, http.StatusNotFound, "contract-not-found", "Contract not found")
-		httpx.Register(contract.ErrOrderOpen, http.StatusConflict, "order-already-open", "The contract already has an open order")
-		httpx.Register(contract.ErrNumbersExhausted, http.StatusServiceUnavailable, "numbers-exhausted", "No customer number left")
-		httpx.Register(commands.ErrPreconditionFailed, http.StatusPreconditionFailed, "version-mismatch", "The resource changed since you read it")
-		httpx.RegisterFunc(func(err error) (*httpx.Problem, bool) {
+// newErrorMapper maps the domain's errors to HTTP problems: the one place where a business
+// error becomes a status code. Errors of the HTTP plumbing itself (bad JSON, body too large,
+// credentials) are httpx's built-in rules.
+func newErrorMapper() *httpx.ErrorMapper {
+	m := httpx.NewErrorMapper()
+	{
+		m.Register(access.ErrBadCredentials, http.StatusUnauthorized, "bad-credentials", "Login refused")
+		m.Register(access.ErrUnknownRole, http.StatusUnprocessableEntity, "unknown-role", "Unknown role")
+		m.Register(access.ErrInvalidName, http.StatusUnprocessableEntity, "invalid-name", "Invalid name")
+		m.Register(access.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak")
+		m.Register(access.ErrExists, http.StatusConflict, "already-exists", "Already exists")
+		m.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
+		m.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
+		registerBillingErrors(m)
+		m.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
+		m.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
+		m.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")
+		m.Register(order.ErrTypeChanged, http.StatusUnprocessableEntity, "order-type-changed", "An amendment cannot change the order type or contract")
+		m.Register(contract.ErrNotFound, http.StatusNotFound, "contract-not-found", "Contract not found")
+		m.Register(contract.ErrOrderOpen, http.StatusConflict, "order-already-open", "The contract already has an open order")
+		m.Register(contract.ErrNumbersExhausted, http.StatusServiceUnavailable, "numbers-exhausted", "No customer number left")
+		m.Register(commands.ErrPreconditionFailed, http.StatusPreconditionFailed, "version-mismatch", "The resource changed since you read it")
+		m.RegisterFunc(func(err error) (*httpx.Problem, bool) {
 			var fe order.FieldErrors
 			if !errors.As(err, &fe) {
 				return nil, false
@@ -49,5 +48,6 @@ func registerErrors() {
 			}
 			return p, true
 		})
-	})
+	}
+	return m
 }

@@ -32,10 +32,6 @@ func (s *Server) orderRoutes() []route {
 	}
 }
 
-// orderNamespace derives an order's ID from the command that submits it, so a retried
-// submission (same Idempotency-Key) names the same order.
-var orderNamespace = uuid.MustParse("0b7e4f0c-7b0e-4a53-8d5e-4f6c2c1e9a10")
-
 // readForm decodes an application form with every rule that needs no contract (422 with every
 // field error at once).
 func readForm(r *http.Request) (order.Form, error) {
@@ -59,16 +55,21 @@ type orderCreated struct {
 func (s *Server) submitOrder(w http.ResponseWriter, r *http.Request) {
 	f, err := readForm(r)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	m := meta(r)
-	id := uuid.NewSHA1(orderNamespace, []byte(m.CommandID))
-	out, status, err := s.send(r, commands.SubmitOrder{Meta: m, OrderID: id, Form: f}, http.StatusCreated)
+	cn := ""
+	if f.CustomerNumber != nil {
+		cn = *f.CustomerNumber
+	}
+	id := order.NewID(m.CommandID, f.Type, cn)
+	out, err := s.App.Commands.SubmitOrder.Handle(r.Context(), commands.SubmitOrder{Meta: m, OrderID: id, Form: f})
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
+	status := s.awaitRead(r, out, http.StatusCreated)
 	w.Header().Set("Location", "/api/v1/orders/"+id.String())
 	w.Header().Set("ETag", `"1"`) // a received order has one event: its If-Match version
 	writeCommandResult(w, out, status, orderCreated{OrderID: id, Type: f.Type, Status: order.StatusReceived})
@@ -97,13 +98,13 @@ func ifMatch(r *http.Request) (*uint64, error) {
 }
 
 func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
-	v, ok, err := orders.Queue{Models: s.Models}.Get(r.Context(), id)
+	v, ok, err := s.App.Queries.Orders.Get(r.Context(), id)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	if !ok {
-		httpx.WriteError(w, r, order.ErrNotFound)
+		s.fail(w, r, order.ErrNotFound)
 		return
 	}
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(v.Version, 10)))
@@ -113,7 +114,7 @@ func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
 	id, err := s.orderID(r)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	s.writeOrder(w, r, id, http.StatusOK)
@@ -142,12 +143,12 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Limit, f.After = page(r, &v)
 	if err := v.Err(); err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
-	list, next, err := orders.Queue{Models: s.Models}.List(r.Context(), f)
+	list, next, err := s.App.Queries.Orders.List(r.Context(), f)
 	if err != nil {
-		httpx.WriteError(w, r, err)
+		s.fail(w, r, err)
 		return
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(list, next))
@@ -168,7 +169,7 @@ func dateParam(r *http.Request, name string, v *httpx.ValidationError) calendar.
 
 // orderCommand runs a command on one order and answers with the order as the read model then
 // shows it. Only commands that check the version (amend, accept, withdraw) read If-Match.
-func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, usesIfMatch bool, build func(id uuid.UUID, m commands.Meta, ifMatch *uint64) (commands.Command, error)) {
+func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, usesIfMatch bool, run func(id uuid.UUID, m commands.Meta, ifMatch *uint64) (commands.Outcome, error)) {
 	id, err := s.orderID(r)
 	if err == nil {
 		var im *uint64
@@ -176,25 +177,24 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, usesIfMatc
 			im, err = ifMatch(r)
 		}
 		if err == nil {
-			var cmd commands.Command
-			if cmd, err = build(id, meta(r), im); err == nil {
-				var out commands.Outcome
-				var status int
-				if out, status, err = s.send(r, cmd, http.StatusOK); err == nil {
-					setPosition(w, out)
-					s.writeOrder(w, r, id, status)
-					return
-				}
+			var out commands.Outcome
+			if out, err = run(id, meta(r), im); err == nil {
+				setPosition(w, out)
+				s.writeOrder(w, r, id, s.awaitRead(r, out, http.StatusOK))
+				return
 			}
 		}
 	}
-	httpx.WriteError(w, r, err)
+	s.fail(w, r, err)
 }
 
 func (s *Server) amendOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Outcome, error) {
 		f, err := readForm(r)
-		return commands.AmendOrder{Meta: m, OrderID: id, Form: f, IfMatch: im}, err
+		if err != nil {
+			return commands.Outcome{}, err
+		}
+		return s.App.Commands.AmendOrder.Handle(r.Context(), commands.AmendOrder{Meta: m, OrderID: id, Form: f, IfMatch: im})
 	})
 }
 
@@ -203,35 +203,35 @@ type acceptRequest struct {
 }
 
 func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Outcome, error) {
 		var req acceptRequest
 		if r.ContentLength != 0 {
 			if err := httpx.DecodeJSON(r, &req); err != nil && !errors.Is(err, io.EOF) {
-				return nil, err
+				return commands.Outcome{}, err
 			}
 		}
 		cmd := commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im}
 		if req.AcceptedAt != nil {
 			cmd.AcceptedAt = *req.AcceptedAt
 		}
-		return cmd, nil
+		return s.App.Commands.AcceptOrder.Handle(r.Context(), cmd)
 	})
 }
 
 func (s *Server) orderNotice(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
-		return commands.SendOpeningNotice{Meta: m, OrderID: id}, nil
+	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Outcome, error) {
+		return s.App.Commands.SendOpeningNotice.Handle(r.Context(), commands.SendOpeningNotice{Meta: m, OrderID: id})
 	})
 }
 
 func (s *Server) completeOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Command, error) {
-		return commands.CompleteOrder{Meta: m, OrderID: id}, nil
+	s.orderCommand(w, r, false, func(id uuid.UUID, m commands.Meta, _ *uint64) (commands.Outcome, error) {
+		return s.App.Commands.CompleteOrder.Handle(r.Context(), commands.CompleteOrder{Meta: m, OrderID: id})
 	})
 }
 
 func (s *Server) withdrawOrder(w http.ResponseWriter, r *http.Request) {
-	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Command, error) {
-		return commands.WithdrawOrder{Meta: m, OrderID: id, IfMatch: im}, nil
+	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Outcome, error) {
+		return s.App.Commands.WithdrawOrder.Handle(r.Context(), commands.WithdrawOrder{Meta: m, OrderID: id, IfMatch: im})
 	})
 }

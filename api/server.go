@@ -19,16 +19,16 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/event"
 	"yorozu/projections"
-	"yorozu/projections/invoices"
-	"yorozu/projections/readmodel"
 )
 
 // Deps are what the API talks to.
 type Deps struct {
-	Bus            *commands.Bus
-	Runner         *projections.Runner
-	Events         event.Store
-	Models         readmodel.Store
+	// App is every use case; handlers call them directly.
+	App commands.Application
+	// Runner tells how far the read models are (read your writes, readiness).
+	Runner *projections.Runner
+	// Log answers the readiness probe and the integrity check.
+	Log            event.Log
 	Directory      *access.Directory
 	Clock          func() time.Time
 	AllowCIDRs     []string
@@ -37,17 +37,14 @@ type Deps struct {
 	Idempotency    httpx.IdempotencyStore
 	Logger         *slog.Logger
 	Metrics        *prometheus.Registry
-	// Types decodes stored events for replay.
-	Types *event.Registry
-	// Invoices reads invoices with the configured issuer; one per service, so its decoded
-	// ledger is shared between requests.
-	Invoices *invoices.View
 }
 
 // Server serves the API.
 type Server struct {
 	Deps
 	allow httpx.AllowList
+	// errs maps every error a handler meets to its problem: the one place that does.
+	errs *httpx.ErrorMapper
 }
 
 // New builds the HTTP handler.
@@ -66,8 +63,7 @@ func New(d Deps) (http.Handler, error) {
 	if err := registerProjectionMetrics(d.Metrics, d.Runner); err != nil {
 		return nil, err
 	}
-	s := &Server{Deps: d, allow: allow}
-	registerErrors()
+	s := &Server{Deps: d, allow: allow, errs: newErrorMapper()}
 	return s.routes(metrics), nil
 }
 
@@ -147,23 +143,22 @@ func meta(r *http.Request) commands.Meta {
 	return m
 }
 
-// send runs a command and, on success, waits until the read models reflect it (read your
-// writes, SPEC 12). It returns the status to answer: ok, or 202 when the wait ran out.
-func (s *Server) send(r *http.Request, cmd commands.Command, ok int) (commands.Outcome, int, error) {
-	out, err := s.Bus.Send(r.Context(), cmd)
-	if err != nil {
-		return out, 0, err
-	}
+// awaitRead waits until the read models reflect a command's outcome (read your writes) and
+// returns the status to answer: ok, or 202 when the wait ran out.
+func (s *Server) awaitRead(r *http.Request, out commands.Outcome, ok int) int {
 	if out.Position == 0 {
-		return out, ok, nil
+		return ok
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.ReadYourWrites)
 	defer cancel()
 	if err := s.Runner.WaitFor(ctx, out.Position); err != nil {
-		return out, http.StatusAccepted, nil
+		return http.StatusAccepted
 	}
-	return out, ok, nil
+	return ok
 }
+
+// fail answers err as a problem.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { s.errs.Write(w, r, err) }
 
 // writeCommandResult answers a command: body with the status send chose, and the position the
 // read models must reach (what a client polls for after a 202).

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"yorozu/domain/contract"
+
 	"yorozu/domain/order"
 )
 
@@ -13,9 +15,9 @@ import (
 // scheduled dates; a new order gets its customer number.
 type AcceptOrder struct {
 	Meta
-	OrderID    uuid.UUID `json:"orderId"`
-	AcceptedAt time.Time `json:"acceptedAt"`
-	IfMatch    *uint64   `json:"ifMatch,omitempty"`
+	OrderID    uuid.UUID
+	AcceptedAt time.Time
+	IfMatch    *uint64
 }
 
 // AcceptOrderHandler handles AcceptOrder.
@@ -26,10 +28,8 @@ func NewAcceptOrderHandler(d *OrderDeps) AcceptOrderHandler { return AcceptOrder
 
 // Handle implements the use case.
 func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcome, error) {
-	stream, err := h.deps.streamOf(ctx, cmd.OrderID)
-	if err != nil {
-		return Outcome{}, err
-	}
+	stream := contract.OrderStream(cmd.OrderID)
+	var err error
 	at := cmd.AcceptedAt
 	if at.IsZero() {
 		at = h.deps.Clock()

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"io"
 
 	"yorozu/domain/access"
@@ -15,14 +16,13 @@ type AccessDeps struct {
 	Random io.Reader
 }
 
-// foldStaff folds a staff stream with the access package's own decoder (its events name
-// themselves with EventType).
-func foldStaff(s *access.Staff, r event.Record, _ any) error {
-	e, err := access.Decode(r.Type, r.Data)
-	if err != nil {
-		return err
+// foldStaff folds a staff stream.
+func foldStaff(s *access.Staff, r event.Record, e any) error {
+	ae, ok := e.(access.Event)
+	if !ok {
+		return fmt.Errorf("commands: %s in staff stream %s", r.Type, r.Stream)
 	}
-	*s = s.Evolve(e)
+	*s = s.Evolve(ae)
 	return nil
 }
 

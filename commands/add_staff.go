@@ -6,13 +6,19 @@ import (
 	"yorozu/domain/access"
 )
 
-// AddStaff registers a staff member (yorozu staff add). The outcome's Result is the
-// access.Enrollment holding the TOTP secret, shown once.
+// AddStaff registers a staff member (yorozu staff add).
 type AddStaff struct {
 	Meta
-	StaffID  string `json:"staffId"`
-	Role     string `json:"role"`
-	Password string `json:"password"` // travels only in memory; the event keeps an argon2id hash
+	StaffID  string
+	Role     string
+	Password string // travels only in memory; the event keeps an argon2id hash
+}
+
+// StaffAdded is what adding a staff member answers: the enrollment holding the TOTP secret,
+// shown once.
+type StaffAdded struct {
+	Outcome
+	Enrollment access.Enrollment
 }
 
 // AddStaffHandler handles AddStaff.
@@ -22,10 +28,10 @@ type AddStaffHandler struct{ deps AccessDeps }
 func NewAddStaffHandler(d AccessDeps) AddStaffHandler { return AddStaffHandler{deps: d} }
 
 // Handle implements the use case.
-func (h AddStaffHandler) Handle(ctx context.Context, cmd AddStaff) (Outcome, error) {
+func (h AddStaffHandler) Handle(ctx context.Context, cmd AddStaff) (StaffAdded, error) {
 	role, err := access.ParseRole(cmd.Role)
 	if err != nil {
-		return Outcome{}, err
+		return StaffAdded{}, err
 	}
 	var enrollment access.Enrollment
 	out, err := execute(ctx, h.deps.Deps, cmd.Meta, access.StaffStream(cmd.StaffID), access.Staff{}, foldStaff,
@@ -34,6 +40,5 @@ func (h AddStaffHandler) Handle(ctx context.Context, cmd AddStaff) (Outcome, err
 			enrollment = en
 			return accessEvents(es), err
 		})
-	out.Result = enrollment
-	return out, err
+	return StaffAdded{Outcome: out, Enrollment: enrollment}, err
 }

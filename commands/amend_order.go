@@ -5,6 +5,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"yorozu/domain/contract"
+
 	"yorozu/domain/order"
 )
 
@@ -12,9 +14,9 @@ import (
 // before completion).
 type AmendOrder struct {
 	Meta
-	OrderID uuid.UUID  `json:"orderId"`
-	Form    order.Form `json:"form"`
-	IfMatch *uint64    `json:"ifMatch,omitempty"`
+	OrderID uuid.UUID
+	Form    order.Form
+	IfMatch *uint64
 }
 
 // AmendOrderHandler handles AmendOrder.
@@ -25,17 +27,13 @@ func NewAmendOrderHandler(d *OrderDeps) AmendOrderHandler { return AmendOrderHan
 
 // Handle implements the use case.
 func (h AmendOrderHandler) Handle(ctx context.Context, cmd AmendOrder) (Outcome, error) {
-	stream, err := h.deps.streamOf(ctx, cmd.OrderID)
-	if err != nil {
-		return Outcome{}, err
-	}
+	stream := contract.OrderStream(cmd.OrderID)
 	secrets, err := h.deps.secretsOf(cmd.OrderID, cmd.Form)
 	if err != nil {
 		return Outcome{}, err
 	}
 	now := h.deps.Clock()
-	var version uint64
-	out, err := execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
+	return execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
 		func(s orderScope, _ uint64) ([]any, error) {
 			if err := checkVersion(cmd.IfMatch, s.order); err != nil {
 				return nil, err
@@ -45,9 +43,6 @@ func (h AmendOrderHandler) Handle(ctx context.Context, cmd AmendOrder) (Outcome,
 					return nil, errs
 				}
 			}
-			version = s.order.Version + 1
 			return one(s.order.Amend(cmd.Form, secrets, now))
 		})
-	out.Result = version
-	return out, err
 }

@@ -22,24 +22,25 @@ var (
 )
 
 // CloseMonth closes a usage month: its invoices become final, numbered and published to the
-// billing feed. The outcome's Result is the Closure, the same however often the month is closed.
+// billing feed.
 type CloseMonth struct {
 	Meta
-	Month billing.Month `json:"month"`
+	Month billing.Month
 }
 
-// Closure is what closing a month answers: the summary of its billing.MonthClosed event.
+// Closure is what closing a month answers, the same however often the month is closed: the
+// summary of its billing.MonthClosed event, and where its last event is in the log.
 type Closure struct {
+	Outcome
 	billing.MonthClosed
-	// Position is where the close's last event is in the log.
-	Position event.Position `json:"-"`
 }
 
 // ClosingView is what the close decides from: every contract's draft invoice for the month, from a
 // view of the event log.
 type ClosingView interface {
-	// CatchUp returns once the view reflects every event up to pos.
-	CatchUp(ctx context.Context, pos event.Position) error
+	// CatchUp returns once the view reflects every event committed before the call, and the
+	// position of the last of them.
+	CatchUp(ctx context.Context) (event.Position, error)
 	// Drafts calls fn with the draft invoice of m of every customer who has one, computed with
 	// prices for m itself (adjustments for closed months use those months' own lists).
 	Drafts(ctx context.Context, m billing.Month, prices billing.PriceList, fn func(billing.Invoice) error) error
@@ -67,32 +68,32 @@ func NewCloseMonthHandler(d Deps, view ClosingView, issuer billing.Issuer) Close
 // start: every event recorded before the close began is in them. An event recorded while the
 // close runs may or may not be; it is after BasedOn either way, so the view recomputes the month
 // for that customer and bills any difference as an adjustment on a later invoice.
-func (h CloseMonthHandler) Handle(ctx context.Context, cmd CloseMonth) (Outcome, error) {
+func (h CloseMonthHandler) Handle(ctx context.Context, cmd CloseMonth) (Closure, error) {
 	if cmd.Month.IsZero() {
-		return Outcome{}, fmt.Errorf("%w: no month to close", billing.ErrInvalidMonth)
+		return Closure{}, fmt.Errorf("%w: no month to close", billing.ErrInvalidMonth)
 	}
 	stream := billing.MonthStream(cmd.Month)
 	for attempt := 0; ; attempt++ {
 		if c, closed, err := h.closure(ctx, stream); err != nil || closed {
-			return Outcome{Stream: stream, Version: uint64(1 + c.Parts), Position: c.Position, Result: c}, err
+			return c, err
 		}
 		events, err := h.decide(ctx, cmd.Month)
 		if err != nil {
-			return Outcome{Stream: stream}, err
+			return Closure{}, err
 		}
 		drafts, err := toDrafts(h.deps, cmd.Meta, stream, events)
 		if err != nil {
-			return Outcome{}, err
+			return Closure{}, err
 		}
 		res, err := h.deps.Events.Append(ctx, stream, event.Exactly(0), drafts)
 		if errors.Is(err, event.ErrConcurrency) && attempt == 0 {
 			continue // closed meanwhile by another request: answer its result
 		}
 		if err != nil {
-			return Outcome{}, err
+			return Closure{}, err
 		}
-		c := Closure{MonthClosed: events[0].(billing.MonthClosed), Position: res.LastPosition}
-		return Outcome{Stream: stream, Version: res.LastVersion, Position: res.LastPosition, Result: c}, nil
+		return Closure{Outcome: Outcome{Stream: stream, Version: res.LastVersion, Position: res.LastPosition},
+			MonthClosed: *events[0].(*billing.MonthClosed)}, nil
 	}
 }
 
@@ -103,7 +104,7 @@ func (h CloseMonthHandler) closure(ctx context.Context, stream string) (Closure,
 	if err != nil || len(first) == 0 {
 		return Closure{}, false, err
 	}
-	e, _, err := h.deps.Registry.Decode(first[0])
+	e, err := h.deps.Codec.Decode(first[0])
 	if err != nil {
 		return Closure{}, false, err
 	}
@@ -111,14 +112,14 @@ func (h CloseMonthHandler) closure(ctx context.Context, stream string) (Closure,
 	if !ok {
 		return Closure{}, false, fmt.Errorf("commands: %s starts with %s, not MonthClosed", stream, first[0].Type)
 	}
-	c := Closure{MonthClosed: *closed, Position: first[0].Position}
+	c := Closure{Outcome: Outcome{Stream: stream, Version: first[0].StreamVersion, Position: first[0].Position}, MonthClosed: *closed}
 	if closed.Parts > 0 {
 		last, err := h.deps.Events.ReadStream(ctx, stream, uint64(1+closed.Parts), 1)
 		if err != nil {
 			return Closure{}, false, err
 		}
 		if len(last) == 1 {
-			c.Position = last[0].Position
+			c.Version, c.Position = last[0].StreamVersion, last[0].Position
 		}
 	}
 	return c, true, nil
@@ -141,13 +142,10 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 	if err != nil {
 		return nil, err
 	}
-	head, err := h.deps.Events.Head(ctx)
-	if err != nil {
-		return nil, err
-	}
 	catchUp, cancel := context.WithTimeout(ctx, CatchUpTimeout)
 	defer cancel()
-	if err := h.view.CatchUp(catchUp, head); err != nil {
+	head, err := h.view.CatchUp(catchUp)
+	if err != nil {
 		return nil, fmt.Errorf("commands: the billing view did not catch up with the log: %w", err)
 	}
 	var invoices []billing.Invoice
@@ -161,8 +159,8 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 	slices.SortFunc(invoices, func(a, b billing.Invoice) int { return cmp.Compare(a.CustomerNumber, b.CustomerNumber) })
 
 	closedAt := now.UTC()
-	closed := billing.MonthClosed{Month: m, ClosedAt: closedAt, PriceList: prices, Issuer: h.issuer, BasedOn: head, Invoices: len(invoices)}
-	var parts []billing.InvoicesFinalized
+	closed := &billing.MonthClosed{Month: m, ClosedAt: closedAt, PriceList: prices, Issuer: h.issuer, BasedOn: head, Invoices: len(invoices)}
+	var parts []*billing.InvoicesFinalized
 	for i, draft := range invoices {
 		draft.Issuer = h.issuer
 		final, err := draft.Finalize(billing.InvoiceNumber(m, i+1))
@@ -170,10 +168,10 @@ func (h CloseMonthHandler) decide(ctx context.Context, m billing.Month) ([]any, 
 			return nil, err
 		}
 		if i%billing.InvoicesPerPart == 0 {
-			parts = append(parts, billing.InvoicesFinalized{Month: m, Part: len(parts) + 1, Issuer: h.issuer, ClosedAt: closedAt,
+			parts = append(parts, &billing.InvoicesFinalized{Month: m, Part: len(parts) + 1, Issuer: h.issuer, ClosedAt: closedAt,
 				Invoices: make([]billing.FinalInvoice, 0, min(billing.InvoicesPerPart, len(invoices)-i))})
 		}
-		part := &parts[len(parts)-1]
+		part := parts[len(parts)-1]
 		part.Invoices = append(part.Invoices, billing.FinalInvoiceOf(final))
 		closed.Subtotal += final.Subtotal
 		closed.Tax += final.Tax

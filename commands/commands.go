@@ -1,15 +1,16 @@
-// Package commands holds the application's use cases, one file each: a command struct, its
-// handler and the handler's constructor. Handlers load an aggregate from its stream, let the
-// pure domain decide, and append the resulting events with the expected version, retrying on a
-// version conflict (safe because deciding again on the reloaded state is pure).
+// Package commands is the application layer: the use cases, one file each (a command struct, its
+// handler and the handler's constructor), gathered in one Application with the read-model
+// queries. The HTTP layer and the schedulers call the handlers directly, as plain methods with
+// typed results.
 //
-// Commands travel through watermill's CQRS command bus and processor (bus.go); the caller gets
-// the handler's Outcome back through watermill's requestreply component.
+// Handlers load an aggregate from its stream, let the pure domain decide, and append the
+// resulting events with the expected version, deciding again on a version conflict (safe because
+// deciding is pure). Event IDs derive from the command ID, so a retried command (the same
+// Idempotency-Key) appends nothing new: the store recognises the re-append.
 package commands
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -19,24 +20,18 @@ import (
 	"yorozu/domain/event"
 )
 
-// Meta says who sent a command and ties its events together. It travels inside every command.
+// Meta says who sent a command and ties its events together.
 type Meta struct {
 	// CommandID identifies this command; re-sending the same ID (an Idempotency-Key retry)
 	// produces the same event IDs, which the store de-duplicates.
-	CommandID     string `json:"commandId"`
-	CorrelationID string `json:"correlationId,omitempty"`
-	CausationID   string `json:"causationId,omitempty"`
+	CommandID     string
+	CorrelationID string
+	CausationID   string
 	// Actor is the staff ID, API key name, terminal ID or "system".
-	Actor string `json:"actor"`
+	Actor string
 }
 
-// Meta returns itself, so that any command embedding Meta satisfies Command.
-func (m Meta) CommandMeta() Meta { return m }
-
-// Command is what every command struct is: it carries Meta.
-type Command interface{ CommandMeta() Meta }
-
-// Outcome is what a handled command tells its sender.
+// Outcome is where a command's events landed.
 type Outcome struct {
 	Stream string
 	// Version is the stream version after the command (the aggregate version for If-Match).
@@ -44,30 +39,29 @@ type Outcome struct {
 	// Position is the global position of the command's last event; read models that reached it
 	// reflect the command. 0 when the command appended nothing.
 	Position event.Position
-	// Result is the use case's own answer (an order ID, a token), or nil.
-	Result any
 }
 
 // Clock tells the time; injected so that the domain and tests control it.
 type Clock func() time.Time
 
-// Deps are what the use cases need from the outside.
+// Deps are what every use case needs from the outside.
 type Deps struct {
-	Events   event.Store
-	Registry *event.Registry
-	Clock    Clock
+	Events event.Streams
+	// Codec names, encodes and decodes the domain events (domain/schema).
+	Codec *event.Registry
+	Clock Clock
 }
-
-// BusinessTimed is implemented by domain events whose business time is not the moment they are
-// recorded (an order completes on its scheduled date, a back-dated correction).
-type BusinessTimed interface{ EffectiveTime() time.Time }
 
 // maxConflictRetries bounds how often a command is decided again after losing a race.
 const maxConflictRetries = 8
 
+// ErrTooManyConflicts: a command lost the race for its stream maxConflictRetries+1 times in a
+// row. It matches event.ErrConcurrency (409: reload and retry).
+var ErrTooManyConflicts = fmt.Errorf("commands: gave up after %d concurrent changes: %w", maxConflictRetries+1, event.ErrConcurrency)
+
 // execute is the load–decide–append loop of an event-sourced aggregate. fold applies one stored
-// event (decoded, or nil for a type the registry does not know) to the state; decide returns the
-// new domain events (or a domain error) given the state and its version.
+// event (decoded by the codec) to the state; decide returns the new domain events (pointers) or a
+// domain error, given the state and its version.
 func execute[S any](ctx context.Context, d Deps, m Meta, stream string, initial S,
 	fold func(*S, event.Record, any) error, decide func(S, uint64) ([]any, error)) (Outcome, error) {
 	for attempt := 0; ; attempt++ {
@@ -88,8 +82,11 @@ func execute[S any](ctx context.Context, d Deps, m Meta, stream string, initial 
 			return Outcome{}, err
 		}
 		res, err := d.Events.Append(ctx, stream, event.Exactly(version), drafts)
-		if errors.Is(err, event.ErrConcurrency) && attempt < maxConflictRetries {
-			continue
+		if errors.Is(err, event.ErrConcurrency) {
+			if attempt < maxConflictRetries {
+				continue
+			}
+			return Outcome{}, fmt.Errorf("%w (stream %s)", ErrTooManyConflicts, stream)
 		}
 		if err != nil {
 			return Outcome{}, err
@@ -108,7 +105,7 @@ func load[S any](ctx context.Context, d Deps, stream string, state *S, fold func
 			return 0, err
 		}
 		for _, r := range recs {
-			e, _, err := d.Registry.Decode(r)
+			e, err := d.Codec.Decode(r)
 			if err != nil {
 				return 0, err
 			}
@@ -127,20 +124,22 @@ func load[S any](ctx context.Context, d Deps, stream string, state *S, fold func
 // retried command appends the same IDs and the store recognises the re-append.
 var eventIDNamespace = uuid.MustParse("6f1c1d1e-5b8a-4c55-9b0e-59a1f0a7c001")
 
+// toDrafts puts domain events into envelopes: the codec's type and data, deterministic IDs, the
+// business time of events that carry one, the command's metadata.
 func toDrafts(d Deps, m Meta, stream string, changes []any) ([]event.Draft, error) {
 	now := d.Clock()
 	out := make([]event.Draft, len(changes))
 	for i, c := range changes {
-		data, err := json.Marshal(c)
+		typ, data, err := d.Codec.Encode(c)
 		if err != nil {
-			return nil, fmt.Errorf("commands: encode %T: %w", c, err)
+			return nil, fmt.Errorf("commands: %w", err)
 		}
 		id := uuid.Must(uuid.NewV7())
 		if m.CommandID != "" {
 			id = uuid.NewSHA1(eventIDNamespace, fmt.Appendf(nil, "%s|%s|%d", m.CommandID, stream, i))
 		}
 		effective := now
-		if bt, ok := c.(BusinessTimed); ok && !bt.EffectiveTime().IsZero() {
+		if bt, ok := c.(event.BusinessTimed); ok && !bt.EffectiveTime().IsZero() {
 			effective = bt.EffectiveTime()
 		}
 		actor := m.Actor
@@ -149,7 +148,7 @@ func toDrafts(d Deps, m Meta, stream string, changes []any) ([]event.Draft, erro
 		}
 		out[i] = event.Draft{
 			ID:            id,
-			Type:          typeOf(c),
+			Type:          typ,
 			SchemaVersion: 1,
 			EffectiveAt:   effective,
 			RecordedAt:    now,
@@ -163,11 +162,10 @@ func toDrafts(d Deps, m Meta, stream string, changes []any) ([]event.Draft, erro
 	return out, nil
 }
 
-// typeOf is the stored type of a domain event: its EventType() when it names itself, else its
-// struct name.
-func typeOf(e any) string {
-	if t, ok := e.(interface{ EventType() string }); ok {
-		return t.EventType()
+// one turns a domain decision of at most one event into the events to append.
+func one[E any](e *E, err error) ([]any, error) {
+	if err != nil || e == nil {
+		return nil, err
 	}
-	return event.TypeName(e)
+	return []any{e}, nil
 }

@@ -16,7 +16,7 @@ import (
 // idempotent after. The process manager sends it for due orders; staff may send it too.
 type CompleteOrder struct {
 	Meta
-	OrderID uuid.UUID `json:"orderId"`
+	OrderID uuid.UUID
 }
 
 // CompleteOrderHandler handles CompleteOrder.
@@ -27,10 +27,7 @@ func NewCompleteOrderHandler(d *OrderDeps) CompleteOrderHandler { return Complet
 
 // Handle implements the use case.
 func (h CompleteOrderHandler) Handle(ctx context.Context, cmd CompleteOrder) (Outcome, error) {
-	stream, err := h.deps.streamOf(ctx, cmd.OrderID)
-	if err != nil {
-		return Outcome{}, err
-	}
+	stream := contract.OrderStream(cmd.OrderID)
 	now := h.deps.Clock()
 	today := calendar.DateOf(now)
 	if stream != order.Stream(cmd.OrderID) {

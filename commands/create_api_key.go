@@ -9,12 +9,17 @@ import (
 	"yorozu/domain/event"
 )
 
-// CreateAPIKey creates a service account's key (yorozu apikey create). The outcome's Result is
-// the key, shown once.
+// CreateAPIKey creates a service account's key (yorozu apikey create).
 type CreateAPIKey struct {
 	Meta
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name string
+	Role string
+}
+
+// APIKeyCreated is what creating a key answers: the key itself, shown once.
+type APIKeyCreated struct {
+	Outcome
+	Key string
 }
 
 // CreateAPIKeyHandler handles CreateAPIKey.
@@ -24,27 +29,27 @@ type CreateAPIKeyHandler struct{ deps AccessDeps }
 func NewCreateAPIKeyHandler(d AccessDeps) CreateAPIKeyHandler { return CreateAPIKeyHandler{deps: d} }
 
 // Handle implements the use case.
-func (h CreateAPIKeyHandler) Handle(ctx context.Context, cmd CreateAPIKey) (Outcome, error) {
+func (h CreateAPIKeyHandler) Handle(ctx context.Context, cmd CreateAPIKey) (APIKeyCreated, error) {
 	role, err := access.ParseRole(cmd.Role)
 	if err != nil {
-		return Outcome{}, err
+		return APIKeyCreated{}, err
 	}
 	es, key, err := access.CreateAPIKey(cmd.Name, role, h.deps.Random)
 	if err != nil {
-		return Outcome{}, err
+		return APIKeyCreated{}, err
 	}
 	stream := access.APIKeyStream(cmd.Name)
 	drafts, err := toDrafts(h.deps.Deps, cmd.Meta, stream, accessEvents(es))
 	if err != nil {
-		return Outcome{}, err
+		return APIKeyCreated{}, err
 	}
 	// Expecting no stream is what keeps key names unique.
 	res, err := h.deps.Events.Append(ctx, stream, event.NoStream(), drafts)
 	if errors.Is(err, event.ErrConcurrency) {
-		return Outcome{}, fmt.Errorf("%w: API key %q", access.ErrExists, cmd.Name)
+		return APIKeyCreated{}, fmt.Errorf("%w: API key %q", access.ErrExists, cmd.Name)
 	}
 	if err != nil {
-		return Outcome{}, err
+		return APIKeyCreated{}, err
 	}
-	return Outcome{Stream: stream, Version: res.LastVersion, Position: res.LastPosition, Result: key}, nil
+	return APIKeyCreated{Outcome: Outcome{Stream: stream, Version: res.LastVersion, Position: res.LastPosition}, Key: key}, nil
 }

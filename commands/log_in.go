@@ -6,14 +6,20 @@ import (
 	"yorozu/domain/access"
 )
 
-// LogIn opens a staff session with ID, password and one-time code. The outcome's Result is the
-// access.Session. A refused login appends nothing: the refusal is logged, and repeated
-// refusals are slowed down by the HTTP layer's rate limit.
+// LogIn opens a staff session with ID, password and one-time code. A refused login appends
+// nothing: the refusal is logged, and repeated refusals are slowed down by the HTTP layer's rate
+// limit.
 type LogIn struct {
 	Meta
-	StaffID  string `json:"staffId"`
-	Password string `json:"password"`
-	OTP      string `json:"otp"`
+	StaffID  string
+	Password string
+	OTP      string
+}
+
+// LoggedIn is what a login answers: the session, whose token is shown once.
+type LoggedIn struct {
+	Outcome
+	Session access.Session
 }
 
 // LogInHandler handles LogIn.
@@ -23,7 +29,7 @@ type LogInHandler struct{ deps AccessDeps }
 func NewLogInHandler(d AccessDeps) LogInHandler { return LogInHandler{deps: d} }
 
 // Handle implements the use case.
-func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (Outcome, error) {
+func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (LoggedIn, error) {
 	var session access.Session
 	out, err := execute(ctx, h.deps.Deps, cmd.Meta, access.StaffStream(cmd.StaffID), access.Staff{}, foldStaff,
 		func(s access.Staff, _ uint64) ([]any, error) {
@@ -34,6 +40,5 @@ func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (Outcome, error) {
 			session = sess
 			return accessEvents(es), nil
 		})
-	out.Result = session
-	return out, err
+	return LoggedIn{Outcome: out, Session: session}, err
 }

@@ -19,12 +19,6 @@ import (
 // ErrPreconditionFailed: the If-Match version is not the aggregate's current version.
 var ErrPreconditionFailed = errors.New("precondition failed: the order changed since you read it")
 
-// OrderLocator finds the stream that holds an order's events; the order queue read model
-// implements it. Orders of existing contracts live in the contract's stream.
-type OrderLocator interface {
-	OrderStream(ctx context.Context, id uuid.UUID) (stream string, found bool, err error)
-}
-
 // OrderDeps are what the order use cases need besides Deps.
 type OrderDeps struct {
 	Deps
@@ -32,33 +26,12 @@ type OrderDeps struct {
 	// Secrets seals the security-report password; Random salts password hashes.
 	Secrets access.SecretBox
 	Random  io.Reader
-	Orders  OrderLocator
 	numbers *numberer
 }
 
 // NewOrderDeps builds the order use cases' dependencies.
-func NewOrderDeps(d Deps, cal *calendar.BusinessCalendar, secrets access.SecretBox, random io.Reader, orders OrderLocator) *OrderDeps {
-	return &OrderDeps{Deps: d, Calendar: cal, Secrets: secrets, Random: random, Orders: orders, numbers: &numberer{}}
-}
-
-// streamOf finds an order's stream: its own for a new order, else the contract's.
-func (d *OrderDeps) streamOf(ctx context.Context, id uuid.UUID) (string, error) {
-	own := order.Stream(id)
-	recs, err := d.Events.ReadStream(ctx, own, 1, 1)
-	if err != nil {
-		return "", err
-	}
-	if len(recs) > 0 {
-		return own, nil
-	}
-	s, ok, err := d.Orders.OrderStream(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", order.ErrNotFound
-	}
-	return s, nil
+func NewOrderDeps(d Deps, cal *calendar.BusinessCalendar, secrets access.SecretBox, random io.Reader) *OrderDeps {
+	return &OrderDeps{Deps: d, Calendar: cal, Secrets: secrets, Random: random, numbers: &numberer{}}
 }
 
 // orderScope is an order together with the contract whose stream may hold it.
@@ -111,13 +84,6 @@ func (d *OrderDeps) secretsOf(id uuid.UUID, f order.Form) (order.Secrets, error)
 
 func reportPasswordAD(orderID uuid.UUID) []byte {
 	return []byte("yorozu/report-password/v1/" + orderID.String())
-}
-
-func one[E any](e *E, err error) ([]any, error) {
-	if err != nil || e == nil {
-		return nil, err
-	}
-	return []any{e}, nil
 }
 
 // numberer issues customer numbers from NumberingStream. The number is the stream version of

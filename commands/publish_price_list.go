@@ -7,10 +7,16 @@ import (
 	"yorozu/domain/event"
 )
 
-// PublishPriceList publishes a price list. The outcome's Result is the billing.PublishedPriceList.
+// PublishPriceList publishes a price list.
 type PublishPriceList struct {
 	Meta
-	PriceList billing.PriceList `json:"priceList"`
+	PriceList billing.PriceList
+}
+
+// PriceListPublished is what publishing answers: the list with its publication number.
+type PriceListPublished struct {
+	Outcome
+	billing.PublishedPriceList
 }
 
 // PublishPriceListHandler handles PublishPriceList.
@@ -23,17 +29,17 @@ func NewPublishPriceListHandler(d Deps) PublishPriceListHandler {
 
 // Handle implements the use case: any valid list may be published, for any month; the price
 // book decides which list a month uses.
-func (h PublishPriceListHandler) Handle(ctx context.Context, cmd PublishPriceList) (Outcome, error) {
+func (h PublishPriceListHandler) Handle(ctx context.Context, cmd PublishPriceList) (PriceListPublished, error) {
 	if err := cmd.PriceList.Validate(); err != nil {
-		return Outcome{}, err
+		return PriceListPublished{}, err
 	}
-	published := billing.PriceListPublished{PriceList: cmd.PriceList, PublishedAt: h.deps.Clock().UTC()}
+	published := &billing.PriceListPublished{PriceList: cmd.PriceList, PublishedAt: h.deps.Clock().UTC()}
 	out, err := execute(ctx, h.deps, cmd.Meta, billing.PriceListStream, struct{}{},
 		func(*struct{}, event.Record, any) error { return nil },
 		func(struct{}, uint64) ([]any, error) { return []any{published}, nil })
 	if err != nil {
-		return out, err
+		return PriceListPublished{Outcome: out}, err
 	}
-	out.Result = billing.PublishedPriceList{PriceList: published.PriceList, Number: out.Version, PublishedAt: published.PublishedAt}
-	return out, nil
+	return PriceListPublished{Outcome: out, PublishedPriceList: billing.PublishedPriceList{
+		PriceList: published.PriceList, Number: out.Version, PublishedAt: published.PublishedAt}}, nil
 }

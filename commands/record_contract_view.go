@@ -10,8 +10,8 @@ import (
 // RecordContractView records that a staff member read a contract's personal data (SPEC 9).
 type RecordContractView struct {
 	Meta
-	CustomerNumber string `json:"customerNumber"`
-	What           string `json:"what"`
+	CustomerNumber string
+	What           string
 }
 
 // RecordContractViewHandler handles RecordContractView.

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/uuid"
 
@@ -11,11 +12,12 @@ import (
 
 // SubmitOrder receives an application form that passed its own rules. A `new` order starts its
 // own stream; any other order is checked against its contract and received in the contract's
-// stream, where "one open order per contract" is decided. The outcome's Result is the order ID.
+// stream, where "one open order per contract" is decided. OrderID comes from order.NewID, so
+// that the order's stream can be found from its ID.
 type SubmitOrder struct {
 	Meta
-	OrderID uuid.UUID  `json:"orderId"`
-	Form    order.Form `json:"form"`
+	OrderID uuid.UUID
+	Form    order.Form
 }
 
 // SubmitOrderHandler handles SubmitOrder.
@@ -31,11 +33,11 @@ func (h SubmitOrderHandler) Handle(ctx context.Context, cmd SubmitOrder) (Outcom
 		return Outcome{}, err
 	}
 	now := h.deps.Clock()
-	stream := order.Stream(cmd.OrderID)
-	if cmd.Form.Type != order.TypeNew {
-		stream = contract.Stream(*cmd.Form.CustomerNumber)
+	stream := contract.OrderStream(cmd.OrderID)
+	if cmd.Form.Type != order.TypeNew && stream != contract.Stream(*cmd.Form.CustomerNumber) {
+		return Outcome{}, fmt.Errorf("commands: order %s was not named for contract %s (order.NewID)", cmd.OrderID, *cmd.Form.CustomerNumber)
 	}
-	out, err := execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
+	return execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
 		func(s orderScope, _ uint64) ([]any, error) {
 			if s.order.Exists() {
 				return nil, nil // the same order again: a retried command
@@ -48,6 +50,4 @@ func (h SubmitOrderHandler) Handle(ctx context.Context, cmd SubmitOrder) (Outcom
 			}
 			return one(s.contract.ReceiveOrder(cmd.OrderID, cmd.Form, secrets, now))
 		})
-	out.Result = cmd.OrderID
-	return out, err
 }

@@ -4,13 +4,15 @@ import (
 	"context"
 
 	"github.com/google/uuid"
+
+	"yorozu/domain/contract"
 )
 
 // WithdrawOrder withdraws an order while it may still be amended.
 type WithdrawOrder struct {
 	Meta
-	OrderID uuid.UUID `json:"orderId"`
-	IfMatch *uint64   `json:"ifMatch,omitempty"`
+	OrderID uuid.UUID
+	IfMatch *uint64
 }
 
 // WithdrawOrderHandler handles WithdrawOrder.
@@ -21,10 +23,7 @@ func NewWithdrawOrderHandler(d *OrderDeps) WithdrawOrderHandler { return Withdra
 
 // Handle implements the use case.
 func (h WithdrawOrderHandler) Handle(ctx context.Context, cmd WithdrawOrder) (Outcome, error) {
-	stream, err := h.deps.streamOf(ctx, cmd.OrderID)
-	if err != nil {
-		return Outcome{}, err
-	}
+	stream := contract.OrderStream(cmd.OrderID)
 	now := h.deps.Clock()
 	return execute(ctx, h.deps.Deps, cmd.Meta, stream, orderScope{id: cmd.OrderID}, foldOrderScope,
 		func(s orderScope, _ uint64) ([]any, error) {

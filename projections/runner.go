@@ -1,8 +1,7 @@
 // Package projections builds the read models from the global event log. Each projection reads
-// the log from its own checkpoint; the runner hands every event to the projection through
-// watermill (typed handlers via the CQRS event group processor, or a plain router handler for
-// projections that see every event), inside a read-model unit of work that commits the
-// projection's writes together with its new checkpoint.
+// the log from its own checkpoint; the runner calls the projection's Apply for every event, in
+// log order, inside a read-model unit of work that commits the projection's writes together with
+// its new checkpoint (exactly-once read models).
 package projections
 
 import (
@@ -14,94 +13,103 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/components/cqrs"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
-
-	"yorozu/adapters/eventstore/catchup"
 	"yorozu/domain/event"
 	"yorozu/projections/readmodel"
 )
 
-// Projection builds one read model. Its Name is its checkpoint key and its watermill consumer
-// group: renaming it rebuilds it from scratch.
+// Projection builds one read model.
 type Projection interface {
+	// Name is the checkpoint key: renaming a projection rebuilds its read model from scratch.
 	Name() string
+	// Apply folds one stored event into the read model through unit, the unit of work of the page
+	// being applied (nil for a volatile projection). Events the projection does not follow pass
+	// by with a nil error. An error rolls the page back.
+	Apply(ctx context.Context, unit readmodel.Tx, rec event.Record) error
 }
 
-// TypedProjection handles the domain events it knows with typed watermill handlers
-// (cqrs.NewGroupEventHandler); other events pass by. Handlers reach the unit of work with Tx(ctx)
-// and the event's envelope with Record(ctx).
-type TypedProjection interface {
-	Projection
-	Handlers() []cqrs.GroupEventHandler
+// Volatile is implemented by projections whose state lives in this process only (the staff
+// directory): they replay the log from its start at every run and store neither documents nor a
+// checkpoint.
+type Volatile interface {
+	Volatile() bool
 }
 
-// RecordProjection sees every stored record, whatever its type (the audit trail).
-type RecordProjection interface {
-	Projection
-	HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error
+// ApplyError names the stored event a projection failed on. A projection that fails stops there
+// alone: the others, and the read-your-writes wait, go on without it (see WaitFor).
+type ApplyError struct {
+	Projection string
+	Type       string
+	Stream     string
+	Version    uint64
+	Position   event.Position
+	Err        error
 }
 
-// Tx is the read-model unit of work of the event being handled.
-func Tx(ctx context.Context) readmodel.Tx { return unitFrom(ctx).tx }
-
-// Record is the envelope of the event being handled.
-func Record(ctx context.Context) event.Record { return unitFrom(ctx).rec }
-
-type unitKey struct{}
-
-type unit struct {
-	tx  readmodel.Tx
-	rec event.Record
-	err error
+func (e *ApplyError) Error() string {
+	return fmt.Sprintf("projection %s failed on %s at %s@%d (position %d): %v",
+		e.Projection, e.Type, e.Stream, e.Version, e.Position, e.Err)
 }
 
-func unitFrom(ctx context.Context) *unit {
-	u, _ := ctx.Value(unitKey{}).(*unit)
-	if u == nil {
-		panic("projections: handler called outside a projection unit of work")
-	}
-	return u
-}
+func (e *ApplyError) Unwrap() error { return e.Err }
 
 // Config wires a Runner.
 type Config struct {
-	Events event.Store
+	Log    event.Log
 	Models readmodel.Store
-	Router *message.Router
 	Logger *slog.Logger
-	// PageSize is how many events one unit of work covers; default 500.
+	// PageSize is how many events one unit of work covers (default 2000): large enough that the
+	// per-unit costs (a transaction, the checkpoint write) vanish per event, small enough that a
+	// unit's writes stay a few megabytes.
 	PageSize int
-	// Poll bounds how long an event appended by another process goes unnoticed; default 1 s.
+	// Poll bounds how long an event appended by another process goes unnoticed (default 1 s).
 	Poll time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.PageSize <= 0 {
+		c.PageSize = 2000
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate reports every missing part at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Log == nil {
+		errs = append(errs, errors.New("projections: Config.Log is required"))
+	}
+	if c.Models == nil {
+		errs = append(errs, errors.New("projections: Config.Models is required"))
+	}
+	return errors.Join(errs...)
 }
 
 // Runner feeds every registered projection.
 type Runner struct {
 	cfg    Config
-	pubsub *gochannel.GoChannel
-	groups *cqrs.EventGroupProcessor
 	states []*state
 
 	head     atomic.Uint64
-	newEvent catchup.Signal // an event was appended
-	progress catchup.Signal // a projection advanced
+	newEvent signal // an event was appended
+	progress signal // a projection advanced, or stopped on an event
 }
 
 type state struct {
-	p Projection
-	// volatile projections keep their state in this process only (see Volatile): they start
-	// from the beginning of the log and store neither documents nor a checkpoint.
+	p        Projection
 	volatile bool
-	// current is the unit being delivered to a record projection.
-	current    atomic.Pointer[unit]
-	topic      string
+
 	checkpoint atomic.Uint64
 	caughtUp   atomic.Bool
 	events     atomic.Uint64
-	mu         sync.Mutex
-	lastErr    error
+	// stalled is the *ApplyError of the event the projection is stopped on, nil while healthy.
+	stalled atomic.Pointer[ApplyError]
+	mu      sync.Mutex
+	lastErr error
 }
 
 // Status is what /readyz and /metrics show of one projection.
@@ -111,76 +119,31 @@ type Status struct {
 	Head       event.Position
 	Lag        uint64
 	CaughtUp   bool
-	Err        error
+	// Err is the last failure (nil while healthy); Stalled names the event it is stopped on,
+	// when the failure was applying one.
+	Err     error
+	Stalled *ApplyError
 }
 
-// NewRunner builds a runner; add projections before the router runs.
+// NewRunner builds a runner; add projections before Run.
 func NewRunner(cfg Config) (*Runner, error) {
-	if cfg.PageSize <= 0 {
-		cfg.PageSize = 2000
-	}
-	if cfg.Poll <= 0 {
-		cfg.Poll = time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	// Blocking publish makes each projection see its events one at a time, in log order;
-	// preserving the context carries the unit of work to the handler.
-	ps := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true, PreserveContext: true}, nil)
-	r := &Runner{cfg: cfg, pubsub: ps}
-	groups, err := cqrs.NewEventGroupProcessorWithConfig(cfg.Router, cqrs.EventGroupProcessorConfig{
-		GenerateSubscribeTopic: func(p cqrs.EventGroupProcessorGenerateSubscribeTopicParams) (string, error) {
-			return topic(p.EventGroupName), nil
-		},
-		SubscriberConstructor: func(cqrs.EventGroupProcessorSubscriberConstructorParams) (message.Subscriber, error) {
-			return ps, nil
-		},
-		// A failing handler must not be redelivered forever (that would block the projection
-		// inside watermill): its error goes to the runner, which rolls the unit back and retries.
-		OnHandle: func(p cqrs.EventGroupProcessorOnHandleParams) error {
-			u := unitFrom(p.Message.Context())
-			if err := p.Handler.Handle(p.Message.Context(), p.Event); err != nil && u.err == nil {
-				u.err = err
-			}
-			return nil
-		},
-		AckOnUnknownEvent: true,
-		Marshaler:         cqrs.JSONMarshaler{GenerateName: cqrs.StructName},
-	})
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	r.groups = groups
-	return r, nil
+	cfg.setDefaults()
+	return &Runner{cfg: cfg}, nil
 }
-
-func topic(name string) string { return "projection." + name }
 
 // Add registers a projection.
 func (r *Runner) Add(p Projection) error {
-	st := &state{p: p, topic: topic(p.Name())}
-	if v, ok := p.(interface{ Volatile() bool }); ok {
-		st.volatile = v.Volatile()
-	}
-	switch p := p.(type) {
-	case TypedProjection:
-		if err := r.groups.AddHandlersGroup(p.Name(), p.Handlers()...); err != nil {
-			return err
+	for _, st := range r.states {
+		if st.p.Name() == p.Name() {
+			return fmt.Errorf("projections: two projections named %q", p.Name())
 		}
-	case RecordProjection:
-		r.cfg.Router.AddConsumerHandler(p.Name(), st.topic, r.pubsub, func(msg *message.Message) error {
-			// The unit being delivered: publishing blocks until this handler acks, so a
-			// projection has one message in flight, and the runner's pointer names it without a
-			// walk up the message context.
-			u := st.current.Load()
-			if err := p.HandleRecord(msg.Context(), u.tx, u.rec); err != nil && u.err == nil {
-				u.err = err
-			}
-			return nil
-		})
-	default:
-		return fmt.Errorf("projections: %s has neither typed handlers nor a record handler", p.Name())
+	}
+	st := &state{p: p}
+	if v, ok := p.(Volatile); ok {
+		st.volatile = v.Volatile()
 	}
 	r.states = append(r.states, st)
 	return nil
@@ -195,25 +158,17 @@ func (r *Runner) Names() []string {
 	return out
 }
 
-// Run feeds every projection until ctx ends. Call it once the router is running.
+// Run feeds every projection until ctx ends.
 func (r *Runner) Run(ctx context.Context) error {
-	h, err := r.cfg.Events.Head(ctx)
+	h, err := r.cfg.Log.Head(ctx)
 	if err != nil {
 		return err
 	}
 	r.head.Store(uint64(h))
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		r.watchHead(ctx, h)
-	}()
+	wg.Go(func() { r.watchHead(ctx, h) })
 	for _, st := range r.states {
-		wg.Add(1)
-		go func(st *state) {
-			defer wg.Done()
-			r.feed(ctx, st, 0)
-		}(st)
+		wg.Go(func() { _ = r.feed(ctx, st, 0) })
 	}
 	wg.Wait()
 	return ctx.Err()
@@ -222,10 +177,10 @@ func (r *Runner) Run(ctx context.Context) error {
 // watchHead follows the log live to know its head (for lag and readiness) and to wake the feeders.
 func (r *Runner) watchHead(ctx context.Context, from event.Position) {
 	for ctx.Err() == nil {
-		err := r.cfg.Events.Subscribe(ctx, from, func(rec event.Record) error {
+		err := r.cfg.Log.Subscribe(ctx, from, func(rec event.Record) error {
 			r.head.Store(uint64(rec.Position))
 			from = rec.Position
-			r.newEvent.Notify()
+			r.newEvent.notify()
 			return nil
 		})
 		if ctx.Err() == nil {
@@ -236,7 +191,9 @@ func (r *Runner) watchHead(ctx context.Context, from event.Position) {
 }
 
 // feed runs one projection. With stopAt > 0 it returns once the projection reached that
-// position (a rebuild); otherwise it runs until ctx ends.
+// position (a rebuild); otherwise it runs until ctx ends. A failure is retried from the
+// checkpoint with back-off: a database that was down comes back, and an event the projection
+// cannot apply keeps failing, named in the status and the log, without holding the others up.
 func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) error {
 	log := r.cfg.Logger.With("projection", st.p.Name())
 	backoff := time.Second
@@ -246,7 +203,7 @@ func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) err
 			var cp event.Position
 			if cp, err = r.cfg.Models.Checkpoint(ctx, st.p.Name()); err == nil {
 				st.checkpoint.Store(uint64(cp))
-				r.progress.Notify() // waiters for read-your-writes: another worker may have done it
+				r.progress.notify() // waiters for read-your-writes: another worker may have done it
 			}
 		}
 		if err == nil {
@@ -261,11 +218,18 @@ func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) err
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		st.setErr(err)
+		st.fail(err)
+		r.progress.notify()
 		if stopAt > 0 {
 			return err
 		}
-		log.Error("projection failed; retrying from its checkpoint", "err", err, "retryIn", backoff)
+		var stalled *ApplyError
+		if errors.As(err, &stalled) {
+			log.Error("projection stopped on an event; retrying from its checkpoint", "type", stalled.Type,
+				"stream", stalled.Stream, "streamVersion", stalled.Version, "position", stalled.Position, "err", stalled.Err, "retryIn", backoff)
+		} else {
+			log.Error("projection failed; retrying from its checkpoint", "err", err, "retryIn", backoff)
+		}
 		sleep(ctx, backoff)
 		backoff = min(backoff*2, 30*time.Second)
 	}
@@ -274,12 +238,12 @@ func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) err
 
 func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) error {
 	for {
-		wake := r.newEvent.Wait()
+		wake := r.newEvent.wait()
 		after := event.Position(st.checkpoint.Load())
 		if stopAt > 0 && after >= stopAt {
 			return nil
 		}
-		recs, err := r.cfg.Events.ReadAll(ctx, after, r.cfg.PageSize)
+		recs, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.PageSize)
 		if err != nil {
 			return err
 		}
@@ -298,27 +262,45 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 			}
 			continue
 		}
-		last := recs[len(recs)-1].Position
-		if err := r.apply(ctx, st, after, last, recs); err != nil {
+		err = r.apply(ctx, st, after, recs)
+		var failed *ApplyError
+		if errors.As(err, &failed) && failed.Position > recs[0].Position {
+			// Keep what came before the failing event, so that the checkpoint (and the lag) shows
+			// exactly where the projection stopped.
+			i := 0
+			for recs[i].Position < failed.Position {
+				i++
+			}
+			recs = recs[:i]
+			err = r.apply(ctx, st, after, recs)
+		}
+		if err != nil {
 			return err
 		}
+		last := recs[len(recs)-1].Position
 		st.checkpoint.Store(uint64(last))
 		st.events.Add(uint64(len(recs)))
 		if uint64(last) > r.head.Load() {
 			r.head.Store(uint64(last))
 		}
-		st.setErr(nil)
-		r.progress.Notify()
+		if failed == nil {
+			st.recover()
+		}
+		r.progress.notify()
+		if failed != nil {
+			return failed
+		}
 	}
 }
 
 // apply hands a page of events to a projection in one unit of work, which commits only if the
 // projection's stored checkpoint is still where the page starts (exactly once, even with
 // competing replicas). A volatile projection has no unit: its state is in memory.
-func (r *Runner) apply(ctx context.Context, st *state, after, last event.Position, recs []event.Record) error {
+func (r *Runner) apply(ctx context.Context, st *state, after event.Position, recs []event.Record) error {
 	if st.volatile {
 		return r.deliver(ctx, st, nil, recs)
 	}
+	last := recs[len(recs)-1].Position
 	return r.cfg.Models.Update(ctx, st.p.Name(), last, func(tx readmodel.Tx) error {
 		stored, err := tx.Checkpoint(ctx)
 		if err != nil {
@@ -338,39 +320,49 @@ func (e *checkpointMoved) Error() string {
 	return fmt.Sprintf("projection checkpoint moved to %d by another worker", e.stored)
 }
 
-func (r *Runner) deliver(ctx context.Context, st *state, tx readmodel.Tx, recs []event.Record) error {
+func (r *Runner) deliver(ctx context.Context, st *state, unit readmodel.Tx, recs []event.Record) error {
 	for _, rec := range recs {
-		u := &unit{tx: tx, rec: rec}
-		msg := message.NewMessage(rec.ID.String(), message.Payload(rec.Data))
-		msg.Metadata.Set("name", rec.Type)
-		msg.SetContext(context.WithValue(ctx, unitKey{}, u))
-		st.current.Store(u)
-		if err := r.pubsub.Publish(st.topic, msg); err != nil {
-			return err
-		}
-		if u.err != nil {
-			return fmt.Errorf("%s at %s@%d (position %d): %w", rec.Type, rec.Stream, rec.StreamVersion, rec.Position, u.err)
+		if err := st.p.Apply(ctx, unit, rec); err != nil {
+			return &ApplyError{Projection: st.p.Name(), Type: rec.Type, Stream: rec.Stream, Version: rec.StreamVersion,
+				Position: rec.Position, Err: err}
 		}
 	}
 	return nil
 }
 
-func (s *state) setErr(err error) {
+func (s *state) fail(err error) {
 	s.mu.Lock()
 	s.lastErr = err
 	s.mu.Unlock()
+	var stalled *ApplyError
+	if errors.As(err, &stalled) {
+		s.stalled.Store(stalled)
+	}
 }
 
-// WaitFor blocks until every projection has processed the event at pos, or ctx ends.
+func (s *state) recover() {
+	s.mu.Lock()
+	s.lastErr = nil
+	s.mu.Unlock()
+	s.stalled.Store(nil)
+}
+
+// WaitFor blocks until every projection has processed the event at pos, or ctx ends. A
+// projection stopped on an event at or before pos is not waited for: it will not get there by
+// itself, and the commands of everyone else must not wait on it (its status says why).
 func (r *Runner) WaitFor(ctx context.Context, pos event.Position) error {
 	for {
-		wake := r.progress.Wait()
+		wake := r.progress.wait()
 		done := true
 		for _, st := range r.states {
-			if event.Position(st.checkpoint.Load()) < pos {
-				done = false
-				break
+			if event.Position(st.checkpoint.Load()) >= pos {
+				continue
 			}
+			if s := st.stalled.Load(); s != nil && s.Position <= pos {
+				continue
+			}
+			done = false
+			break
 		}
 		if done {
 			return nil
@@ -381,6 +373,17 @@ func (r *Runner) WaitFor(ctx context.Context, pos event.Position) error {
 		case <-wake:
 		}
 	}
+}
+
+// Ready reports whether every projection has caught up with the log once, or is stopped on an
+// event (which waiting will not fix).
+func (r *Runner) Ready() bool {
+	for _, st := range r.states {
+		if !st.caughtUp.Load() && st.stalled.Load() == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Statuses reports every projection's progress.
@@ -396,7 +399,8 @@ func (r *Runner) Statuses() []Status {
 		if head > cp {
 			lag = uint64(head - cp)
 		}
-		out[i] = Status{Name: st.p.Name(), Checkpoint: cp, Head: head, Lag: lag, CaughtUp: st.caughtUp.Load(), Err: err}
+		out[i] = Status{Name: st.p.Name(), Checkpoint: cp, Head: head, Lag: lag, CaughtUp: st.caughtUp.Load(),
+			Err: err, Stalled: st.stalled.Load()}
 	}
 	return out
 }
@@ -405,13 +409,13 @@ func (r *Runner) Statuses() []Status {
 var ErrUnknownProjection = errors.New("projections: unknown projection")
 
 // Rebuild resets the named projections (all when names is empty) and replays the log into them
-// up to the current head. The router must be running; Run must not be feeding them meanwhile.
+// up to the current head. Run must not be feeding them meanwhile.
 func (r *Runner) Rebuild(ctx context.Context, names ...string) (map[string]uint64, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
-	head, err := r.cfg.Events.Head(ctx)
+	head, err := r.cfg.Log.Head(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -444,6 +448,32 @@ func (r *Runner) Rebuild(ctx context.Context, names ...string) (map[string]uint6
 		return nil, fmt.Errorf("%w: have %v", ErrUnknownProjection, r.Names())
 	}
 	return counts, nil
+}
+
+// signal wakes every waiting goroutine when something happened. The zero value is ready.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed by the next notify. Take it before looking, so that a change
+// between the look and the wait is not missed.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) notify() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

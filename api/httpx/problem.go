@@ -204,21 +204,13 @@ func (m *ErrorMapper) Write(w http.ResponseWriter, r *http.Request, err error) {
 	WriteProblem(w, r, p)
 }
 
-var defaultMapper = NewErrorMapper()
+// builtin has only the built-in rules: the errors of this package's own middleware, which run
+// before any handler could choose a mapper.
+var builtin = NewErrorMapper()
 
-// Register adds a sentinel rule to the package's error mapper (see ErrorMapper.Register).
-func Register(target error, status int, typeSlug, title string) {
-	defaultMapper.Register(target, status, typeSlug, title)
-}
-
-// RegisterFunc adds a rule to the package's error mapper (see ErrorMapper.RegisterFunc).
-func RegisterFunc(rule func(error) (*Problem, bool)) { defaultMapper.RegisterFunc(rule) }
-
-// ProblemFor is the problem the package's error mapper makes of err.
-func ProblemFor(err error) *Problem { return defaultMapper.Problem(err) }
-
-// WriteError sends the problem for err through the package's error mapper.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) { defaultMapper.Write(w, r, err) }
+// WriteError sends the problem for err by the built-in rules only. Handlers that meet domain
+// errors write through their own ErrorMapper.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { builtin.Write(w, r, err) }
 
 func publicDetail(err error, status int) string {
 	if status >= 500 {

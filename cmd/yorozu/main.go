@@ -238,11 +238,14 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, `{"migrated":false,"reason":"the embedded store needs no migrations; give --postgres URL"}`)
 		return nil
 	}
-	applied, err := app.Migrate(ctx, cfg.PostgresURL)
+	applied, all, err := app.Migrate(ctx, cfg.PostgresURL)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]any{"migrated": true, "applied": applied})
+	if applied == nil {
+		applied = []int{}
+	}
+	return printJSON(stdout, map[string]any{"migrated": len(applied) > 0, "applied": applied, "current": all})
 }
 
 func rebuild(ctx context.Context, args []string, stdout io.Writer) error {

@@ -28,5 +28,5 @@ func CreateAPIKey(name string, role Role, random io.Reader) ([]Event, string, er
 		return nil, "", fmt.Errorf("access: read API key: %w", err)
 	}
 	key := APIKeyPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	return []Event{APIKeyCreated{Name: name, Role: role, KeyHash: TokenHash(key)}}, key, nil
+	return []Event{&APIKeyCreated{Name: name, Role: role, KeyHash: TokenHash(key)}}, key, nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"yorozu/domain/event"
 )
 
 // ErrOutOfOrder: Directory.Apply was given a staff event that is not the next one of its stream.
@@ -37,21 +35,6 @@ func NewDirectory() *Directory {
 	}
 }
 
-// ApplyRecord folds a stored event. Events of other packages are ignored, so the directory can
-// follow the whole log.
-func (d *Directory) ApplyRecord(r event.Record) error {
-	switch r.Type {
-	case TypeStaffAdded, TypeStaffLoggedIn, TypeLoginFailed, TypeAPIKeyCreated:
-	default:
-		return nil
-	}
-	e, err := Decode(r.Type, r.Data)
-	if err != nil {
-		return err
-	}
-	return d.Apply(e, r.StreamVersion)
-}
-
 // Apply folds e, the event at streamVersion of its stream. A staff event at or below the version
 // already folded is a redelivery and is ignored; one that skips a version is refused with
 // ErrOutOfOrder.
@@ -60,14 +43,14 @@ func (d *Directory) Apply(e Event, streamVersion uint64) error {
 	defer d.mu.Unlock()
 	var staffID string
 	switch e := e.(type) {
-	case APIKeyCreated:
+	case *APIKeyCreated:
 		d.keys[e.KeyHash] = Principal{ID: e.Name, Role: e.Role, Kind: KindAPIKey}
 		return nil
-	case StaffAdded:
+	case *StaffAdded:
 		staffID = e.StaffID
-	case StaffLoggedIn:
+	case *StaffLoggedIn:
 		staffID = e.StaffID
-	case LoginFailed:
+	case *LoginFailed:
 		staffID = e.StaffID
 	default:
 		return fmt.Errorf("%w: %T", ErrUnknownEvent, e)
@@ -80,7 +63,7 @@ func (d *Directory) Apply(e Event, streamVersion uint64) error {
 		return fmt.Errorf("%w: staff %q at version %d, got version %d", ErrOutOfOrder, staffID, cur.version, streamVersion)
 	}
 	d.staff[staffID] = cur.Evolve(e)
-	if in, ok := e.(StaffLoggedIn); ok {
+	if in, ok := e.(*StaffLoggedIn); ok {
 		d.sessions[in.SessionTokenHash] = session{staffID: in.StaffID, expiresAt: in.ExpiresAt}
 	}
 	return nil

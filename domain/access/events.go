@@ -1,10 +1,10 @@
 package access
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
+
+	"yorozu/domain/event"
 )
 
 // Event is a fact of this package. Its JSON encoding is the event's data; EventType is the
@@ -27,8 +27,11 @@ const (
 
 // Stream categories (the part before the first '-').
 const (
-	staffStreamPrefix  = "staff-"
-	apiKeyStreamPrefix = "apikey-"
+	StaffCategory  = "staff"
+	APIKeyCategory = "apikey"
+
+	staffStreamPrefix  = StaffCategory + "-"
+	apiKeyStreamPrefix = APIKeyCategory + "-"
 )
 
 // StaffStream is the stream of one staff member's events.
@@ -75,38 +78,20 @@ type APIKeyCreated struct {
 	KeyHash string `json:"keyHash"`
 }
 
-func (StaffAdded) EventType() string    { return TypeStaffAdded }
-func (StaffLoggedIn) EventType() string { return TypeStaffLoggedIn }
-func (LoginFailed) EventType() string   { return TypeLoginFailed }
-func (APIKeyCreated) EventType() string { return TypeAPIKeyCreated }
+func (*StaffAdded) EventType() string    { return TypeStaffAdded }
+func (*StaffLoggedIn) EventType() string { return TypeStaffLoggedIn }
+func (*LoginFailed) EventType() string   { return TypeLoginFailed }
+func (*APIKeyCreated) EventType() string { return TypeAPIKeyCreated }
 
-func (StaffAdded) isAccessEvent()    {}
-func (StaffLoggedIn) isAccessEvent() {}
-func (LoginFailed) isAccessEvent()   {}
-func (APIKeyCreated) isAccessEvent() {}
+func (*StaffAdded) isAccessEvent()    {}
+func (*StaffLoggedIn) isAccessEvent() {}
+func (*LoginFailed) isAccessEvent()   {}
+func (*APIKeyCreated) isAccessEvent() {}
 
-// ErrUnknownEvent: Decode was given a type this package does not define.
+// ErrUnknownEvent: the directory was given an event this package does not define.
 var ErrUnknownEvent = errors.New("access: unknown event type")
 
-// Decode reads a stored event of this package from its envelope type and data.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeStaffAdded:
-		return decodeAs[StaffAdded](eventType, data)
-	case TypeStaffLoggedIn:
-		return decodeAs[StaffLoggedIn](eventType, data)
-	case TypeLoginFailed:
-		return decodeAs[LoginFailed](eventType, data)
-	case TypeAPIKeyCreated:
-		return decodeAs[APIKeyCreated](eventType, data)
-	}
-	return nil, fmt.Errorf("%w: %q", ErrUnknownEvent, eventType)
-}
-
-func decodeAs[E Event](eventType string, data []byte) (Event, error) {
-	var e E
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, fmt.Errorf("access: decode %s: %w", eventType, err)
-	}
-	return e, nil
+// RegisterEvents adds the access events to the log's codec.
+func RegisterEvents(r *event.Registry) {
+	r.Register((*StaffAdded)(nil), (*StaffLoggedIn)(nil), (*LoginFailed)(nil), (*APIKeyCreated)(nil))
 }

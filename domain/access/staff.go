@@ -103,12 +103,12 @@ func StaffFromHistory(events ...Event) Staff {
 // Evolve returns the state after e. Events of other aggregates leave it unchanged.
 func (s Staff) Evolve(e Event) Staff {
 	switch e := e.(type) {
-	case StaffAdded:
+	case *StaffAdded:
 		s.id, s.role, s.passwordHash, s.sealedSecret = e.StaffID, e.Role, e.PasswordHash, e.SealedTOTPSecret
-	case StaffLoggedIn:
+	case *StaffLoggedIn:
 		s.lastStep = max(s.lastStep, e.TOTPStep)
 		s.failures = 0
-	case LoginFailed:
+	case *LoginFailed:
 		s.failures++
 		s.lastFailure = e.At
 	default:
@@ -180,7 +180,7 @@ func (p Policy) AddStaff(current Staff, cmd NewStaff, random io.Reader) ([]Event
 	if err != nil {
 		return nil, Enrollment{}, fmt.Errorf("access: seal TOTP secret: %w", err)
 	}
-	added := StaffAdded{StaffID: cmd.ID, Role: cmd.Role, PasswordHash: hash, SealedTOTPSecret: sealed}
+	added := &StaffAdded{StaffID: cmd.ID, Role: cmd.Role, PasswordHash: hash, SealedTOTPSecret: sealed}
 	return []Event{added}, Enrollment{
 		StaffID:    cmd.ID,
 		Role:       cmd.Role,
@@ -224,7 +224,7 @@ func (p Policy) Login(s Staff, password, code string, now time.Time, random io.R
 		return nil, Session{}, &CredentialError{StaffID: s.id, Reason: ReasonLockedOut}
 	}
 	refuse := func(reason FailureReason) ([]Event, Session, error) {
-		failed := LoginFailed{StaffID: s.id, Reason: reason, At: now}
+		failed := &LoginFailed{StaffID: s.id, Reason: reason, At: now}
 		return []Event{failed}, Session{}, &CredentialError{StaffID: s.id, Reason: reason}
 	}
 
@@ -254,7 +254,7 @@ func (p Policy) Login(s Staff, password, code string, now time.Time, random io.R
 	}
 	token := base64.RawURLEncoding.EncodeToString(raw)
 	expires := now.Add(p.sessionTTL()).UTC()
-	in := StaffLoggedIn{StaffID: s.id, TOTPStep: step, SessionTokenHash: TokenHash(token), At: now.UTC(), ExpiresAt: expires}
+	in := &StaffLoggedIn{StaffID: s.id, TOTPStep: step, SessionTokenHash: TokenHash(token), At: now.UTC(), ExpiresAt: expires}
 	return []Event{in}, Session{Token: token, ExpiresAt: expires}, nil
 }
 

@@ -57,7 +57,7 @@ type MonthClosed struct {
 }
 
 // EffectiveTime is the moment of the close.
-func (e MonthClosed) EffectiveTime() time.Time { return e.ClosedAt }
+func (e *MonthClosed) EffectiveTime() time.Time { return e.ClosedAt }
 
 // InvoicesFinalized: one part of the final invoices of a closed month, in invoice-number order.
 // Each part carries what it needs to render its invoices whole (month, issuer), so a reader of
@@ -71,7 +71,7 @@ type InvoicesFinalized struct {
 }
 
 // EffectiveTime is the moment of the close.
-func (e InvoicesFinalized) EffectiveTime() time.Time { return e.ClosedAt }
+func (e *InvoicesFinalized) EffectiveTime() time.Time { return e.ClosedAt }
 
 // FinalInvoice is a final invoice as stored: what the month does not already say.
 type FinalInvoice struct {
@@ -125,5 +125,7 @@ type PublishedPriceList struct {
 	PublishedAt time.Time `json:"publishedAt"`
 }
 
-// Events lists one value of each event type, for registries.
-func Events() []any { return []any{PriceListPublished{}, MonthClosed{}, InvoicesFinalized{}} }
+// RegisterEvents adds the billing events to the log's codec.
+func RegisterEvents(r *event.Registry) {
+	r.Register((*PriceListPublished)(nil), (*MonthClosed)(nil), (*InvoicesFinalized)(nil))
+}

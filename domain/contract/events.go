@@ -6,6 +6,8 @@ import (
 	"github.com/google/uuid"
 
 	"yorozu/domain/calendar"
+	"yorozu/domain/event"
+	"yorozu/domain/order"
 )
 
 // The events of a contract's own stream, Stream(customerNumber). Orders on an existing contract
@@ -31,7 +33,7 @@ type ContractOpened struct {
 }
 
 // EffectiveTime is the opening date, 00:00 JST.
-func (e ContractOpened) EffectiveTime() time.Time { return e.OpenedOn.Start() }
+func (e *ContractOpened) EffectiveTime() time.Time { return e.OpenedOn.Start() }
 
 // ContractChanged: a `change` order completed on EffectiveOn. Nil fields did not change.
 type ContractChanged struct {
@@ -47,7 +49,7 @@ type ContractChanged struct {
 }
 
 // EffectiveTime is the change date, 00:00 JST.
-func (e ContractChanged) EffectiveTime() time.Time { return e.EffectiveOn.Start() }
+func (e *ContractChanged) EffectiveTime() time.Time { return e.EffectiveOn.Start() }
 
 // ContractorDetailsChanged: a `simpleChange` order completed (transfer, rename, succession,
 // move, new contacts); no price changes.
@@ -60,7 +62,7 @@ type ContractorDetailsChanged struct {
 }
 
 // EffectiveTime is the change date, 00:00 JST.
-func (e ContractorDetailsChanged) EffectiveTime() time.Time { return e.EffectiveOn.Start() }
+func (e *ContractorDetailsChanged) EffectiveTime() time.Time { return e.EffectiveOn.Start() }
 
 // ContractTerminated: a `cancel` order completed; the contract and every option end on
 // TerminatedOn.
@@ -71,7 +73,7 @@ type ContractTerminated struct {
 }
 
 // EffectiveTime is the termination date, 00:00 JST.
-func (e ContractTerminated) EffectiveTime() time.Time { return e.TerminatedOn.Start() }
+func (e *ContractTerminated) EffectiveTime() time.Time { return e.TerminatedOn.Start() }
 
 // ContractViewed: a staff member read the contract's personal data (SPEC 9). Stored in
 // ViewStream(customerNumber), apart from the contract's own stream, so reads never conflict
@@ -90,10 +92,19 @@ type CustomerNumberIssued struct {
 	OrderID        uuid.UUID `json:"orderId"`
 }
 
-// Events lists one value of each event type, for registries.
-func Events() []any {
-	return []any{ContractOpened{}, ContractChanged{}, ContractorDetailsChanged{}, ContractTerminated{}, ContractViewed{}, CustomerNumberIssued{}}
+// RegisterEvents adds the contract events to the log's codec.
+func RegisterEvents(r *event.Registry) {
+	r.Register((*ContractOpened)(nil), (*ContractChanged)(nil), (*ContractorDetailsChanged)(nil),
+		(*ContractTerminated)(nil), (*ContractViewed)(nil), (*CustomerNumberIssued)(nil))
 }
+
+// CustomerNumberOf implements event.ForCustomer.
+func (e *ContractOpened) CustomerNumberOf() string           { return e.CustomerNumber }
+func (e *ContractChanged) CustomerNumberOf() string          { return e.CustomerNumber }
+func (e *ContractorDetailsChanged) CustomerNumberOf() string { return e.CustomerNumber }
+func (e *ContractTerminated) CustomerNumberOf() string       { return e.CustomerNumber }
+func (e *ContractViewed) CustomerNumberOf() string           { return e.CustomerNumber }
+func (e *CustomerNumberIssued) CustomerNumberOf() string     { return e.CustomerNumber }
 
 // Stream is the stream of a contract.
 func Stream(customerNumber string) string { return "contract-" + customerNumber }
@@ -103,3 +114,22 @@ func ViewStream(customerNumber string) string { return "contractview-" + custome
 
 // NumberingStream issues customer numbers.
 const NumberingStream = "customernumbers-1"
+
+// OrderStream is the stream that holds an order's events: the contract's, for an order whose ID
+// carries a customer number (order.NewID), else the order's own.
+func OrderStream(id uuid.UUID) string {
+	if cn, ok := order.CustomerNumberIn(id); ok {
+		return Stream(cn)
+	}
+	return order.Stream(id)
+}
+
+// CustomerNumberOfStream returns the customer number of a contract's stream; ok is false for any
+// other stream.
+func CustomerNumberOfStream(stream string) (string, bool) {
+	const prefix = "contract-"
+	if len(stream) <= len(prefix) || stream[:len(prefix)] != prefix {
+		return "", false
+	}
+	return stream[len(prefix):], true
+}

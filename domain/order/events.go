@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"yorozu/domain/calendar"
+	"yorozu/domain/event"
 )
 
 // The events of an order's lifecycle. A `new` order's events live in its own stream
@@ -66,7 +67,11 @@ type OrderCompleted struct {
 }
 
 // EffectiveTime is the business time of the completion: the start of its day in JST.
-func (e OrderCompleted) EffectiveTime() time.Time { return e.CompletedOn.Start() }
+func (e *OrderCompleted) EffectiveTime() time.Time { return e.CompletedOn.Start() }
+
+// EffectiveTime is the acceptance instant, which staff may back-date to when the paper form
+// arrived.
+func (e *OrderAccepted) EffectiveTime() time.Time { return e.AcceptedAt }
 
 // OrderWithdrawn: the applicant withdrew the order.
 type OrderWithdrawn struct {
@@ -75,10 +80,30 @@ type OrderWithdrawn struct {
 	WithdrawnAt    time.Time `json:"withdrawnAt"`
 }
 
-// Events lists one value of each event type, for registries.
-func Events() []any {
-	return []any{OrderReceived{}, OrderAmended{}, OrderAccepted{}, OpeningNoticeSent{}, OrderCompleted{}, OrderWithdrawn{}}
+// RegisterEvents adds the order events to the log's codec.
+func RegisterEvents(r *event.Registry) {
+	r.Register((*OrderReceived)(nil), (*OrderAmended)(nil), (*OrderAccepted)(nil), (*OpeningNoticeSent)(nil),
+		(*OrderCompleted)(nil), (*OrderWithdrawn)(nil))
 }
+
+// Event is implemented by every event of an order's lifecycle: each names its order.
+type Event interface{ OrderIDOf() uuid.UUID }
+
+func (e *OrderReceived) OrderIDOf() uuid.UUID     { return e.OrderID }
+func (e *OrderAmended) OrderIDOf() uuid.UUID      { return e.OrderID }
+func (e *OrderAccepted) OrderIDOf() uuid.UUID     { return e.OrderID }
+func (e *OpeningNoticeSent) OrderIDOf() uuid.UUID { return e.OrderID }
+func (e *OrderCompleted) OrderIDOf() uuid.UUID    { return e.OrderID }
+func (e *OrderWithdrawn) OrderIDOf() uuid.UUID    { return e.OrderID }
+
+// CustomerNumberOf implements event.ForCustomer: a new order learns its customer number when
+// it is accepted, so its earlier events name none.
+func (e *OrderReceived) CustomerNumberOf() string     { return e.CustomerNumber }
+func (e *OrderAmended) CustomerNumberOf() string      { return e.CustomerNumber }
+func (e *OrderAccepted) CustomerNumberOf() string     { return e.CustomerNumber }
+func (e *OpeningNoticeSent) CustomerNumberOf() string { return e.CustomerNumber }
+func (e *OrderCompleted) CustomerNumberOf() string    { return e.CustomerNumber }
+func (e *OrderWithdrawn) CustomerNumberOf() string    { return e.CustomerNumber }
 
 // Stream is the stream of a `new` order.
 func Stream(id uuid.UUID) string { return "order-" + id.String() }

@@ -4,7 +4,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,18 +55,23 @@ type streamLink struct {
 // unit of work in progress, which saves a read-model lookup for each event of a stream seen
 // earlier in the same unit.
 type Projection struct {
-	unit  readmodel.Tx
-	links map[string]streamLink
+	codec *event.Registry
+	// forCustomer caches, per stored type, whether its events name a customer.
+	forCustomer map[string]bool
+	unit        readmodel.Tx
+	links       map[string]streamLink
 }
 
-// New returns the projection.
-func New() *Projection { return &Projection{} }
+// New returns the projection, decoding with codec.
+func New(codec *event.Registry) *Projection {
+	return &Projection{codec: codec, forCustomer: map[string]bool{}}
+}
 
 // Name implements projections.Projection.
 func (*Projection) Name() string { return Name }
 
-// HandleRecord implements projections.RecordProjection.
-func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
+// Apply implements projections.Projection.
+func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record) error {
 	if tx != p.unit {
 		// A new unit of work: what the last one saw may have been rolled back.
 		p.unit, p.links = tx, make(map[string]streamLink)
@@ -84,7 +88,10 @@ func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.
 			}
 		}
 	}
-	cn := customerNumberOf(r)
+	cn, err := p.customerNumberOf(r)
+	if err != nil {
+		return err
+	}
 	linkChanged := false
 	switch {
 	case cn != "" && link.CustomerNumber == "":
@@ -113,6 +120,24 @@ func (p *Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.
 	return tx.Put(ctx, eventsCollection, entryID(r.Position), EntryOf(r, cn))
 }
 
+// customerNumberOf is the customer number the event itself names (event.ForCustomer), or "".
+// Only events of such types are decoded.
+func (p *Projection) customerNumberOf(r event.Record) (string, error) {
+	names, known := p.forCustomer[r.Type]
+	if !known {
+		names = event.Implements[event.ForCustomer](p.codec, r.Type)
+		p.forCustomer[r.Type] = names
+	}
+	if !names {
+		return "", nil
+	}
+	e, err := p.codec.Decode(r)
+	if err != nil {
+		return "", err
+	}
+	return e.(event.ForCustomer).CustomerNumberOf(), nil
+}
+
 // entryID keys an entry by its global position, zero-padded: entries arrive in position order, so
 // their keys grow, and a B-tree index on them (PostgreSQL's primary key) is appended to rather
 // than written at random places as event UUIDs would be.
@@ -129,123 +154,6 @@ func relink(ctx context.Context, tx readmodel.Tx, id, cn string) error {
 	}
 	e.CustomerNumber = cn
 	return tx.Put(ctx, eventsCollection, id, e)
-}
-
-// customerNumberOf finds the customer number an event names at the top level of its data, if
-// any. It runs for every event of the log, so it scans the JSON instead of decoding it: most
-// events have no such field, and those that do need only that one string.
-func customerNumberOf(r event.Record) string {
-	data := r.Data
-	if !bytes.Contains(data, customerNumberKey) {
-		return ""
-	}
-	if v, ok := topLevelString(data, "customerNumber"); ok {
-		return v
-	}
-	return ""
-}
-
-var customerNumberKey = []byte(`"customerNumber"`)
-
-// topLevelString returns the value of a top-level string field of a JSON object (the last one,
-// as decoding would, if the key repeats). ok is false when the field is absent or not a plain
-// string (escapes included, which customer numbers never have), or when data is not an object.
-func topLevelString(data []byte, field string) (string, bool) {
-	i, n := 0, len(data)
-	skipSpace := func() {
-		for i < n && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-			i++
-		}
-	}
-	// readString reads a string starting at data[i] == '"' and returns its raw content; plain is
-	// false if it has escapes, closed false if it never ends (then i is left at the end).
-	readString := func() (content []byte, plain, closed bool) {
-		start := i + 1
-		plain = true
-		for j := start; j < n; j++ {
-			switch data[j] {
-			case '\\':
-				plain = false
-				j++
-			case '"':
-				i = j + 1
-				return data[start:j], plain, true
-			}
-		}
-		i = n
-		return nil, false, false
-	}
-	// skipValue skips one JSON value of any kind.
-	skipValue := func() bool {
-		depth := 0
-		for i < n {
-			switch data[i] {
-			case '"':
-				if _, _, closed := readString(); !closed {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth == 0 {
-					return true // end of the enclosing object: the value was a scalar
-				}
-				depth--
-			case ',':
-				if depth == 0 {
-					return true
-				}
-			}
-			i++
-		}
-		return false
-	}
-	skipSpace()
-	if i >= n || data[i] != '{' {
-		return "", false
-	}
-	i++
-	value, found := "", false
-	for {
-		skipSpace()
-		if i >= n || data[i] != '"' {
-			return "", false
-		}
-		key, _, closed := readString()
-		if !closed {
-			return "", false
-		}
-		skipSpace()
-		if i >= n || data[i] != ':' {
-			return "", false
-		}
-		i++
-		skipSpace()
-		if string(key) == field && i < n && data[i] == '"' {
-			v, plain, closed := readString()
-			if !closed {
-				return "", false
-			}
-			value, found = string(v), plain
-		} else {
-			if string(key) == field {
-				value, found = "", false
-			}
-			if !skipValue() {
-				return "", false
-			}
-		}
-		skipSpace()
-		switch {
-		case i < n && data[i] == ',':
-			i++
-		case i < n && data[i] == '}':
-			return value, found
-		default:
-			return "", false
-		}
-	}
 }
 
 // EntryOf renders a record as a trail entry.
@@ -348,8 +256,13 @@ type Filter struct {
 	Limit    int
 }
 
+// Trail reads the projection.
+type Trail struct {
+	Models readmodel.Store
+}
+
 // Query reads the trail in log order.
-func Query(ctx context.Context, models readmodel.Store, f Filter) ([]Entry, string, error) {
+func (t Trail) Query(ctx context.Context, f Filter) ([]Entry, string, error) {
 	q := readmodel.Query{Collection: eventsCollection, After: f.After, Limit: f.Limit}
 	eq := func(field, v string) {
 		if v != "" {
@@ -366,7 +279,7 @@ func Query(ctx context.Context, models readmodel.Store, f Filter) ([]Entry, stri
 	if !f.To.IsZero() {
 		q.Where = append(q.Where, readmodel.Cond{Field: "recordedAt", Op: readmodel.Lt, Value: f.To.UTC().Format(InstantLayout)})
 	}
-	page, err := models.Find(ctx, Name, q)
+	page, err := t.Models.Find(ctx, Name, q)
 	if err != nil {
 		return nil, "", err
 	}

@@ -23,7 +23,7 @@ type BrokenLink struct {
 
 // Verify walks the whole global log and checks every stream's hash chain. It reads the event
 // store itself, not a read model: a read model could hide what was changed underneath it.
-func Verify(ctx context.Context, events event.Store) (Report, error) {
+func Verify(ctx context.Context, events event.Log) (Report, error) {
 	v := event.NewChainVerifier()
 	var after event.Position
 	for {

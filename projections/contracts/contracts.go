@@ -9,6 +9,7 @@ import (
 
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/projections"
 	"yorozu/projections/readmodel"
 )
 
@@ -33,23 +34,24 @@ func ViewOf(c contract.Contract) View {
 
 // Projection builds the contracts read model.
 type Projection struct {
-	Registry *event.Registry
+	Codec *event.Registry
 }
 
 // Name implements projections.Projection.
 func (Projection) Name() string { return Name }
 
-// HandleRecord implements projections.RecordProjection: every event of a contract stream
-// (its own and those of its orders) moves the contract's version.
-func (p Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
-	if event.Category(r.Stream) != "contract" {
+// Apply implements projections.Projection: every event of a contract stream (its own and those
+// of its orders) moves the contract's version, which must be the next one: a gap or a repeat
+// would leave the view wrong without a trace, so it stops the projection instead.
+func (p Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record) error {
+	id, ok := contract.CustomerNumberOfStream(r.Stream)
+	if !ok {
 		return nil
 	}
-	e, _, err := p.Registry.Decode(r)
+	e, err := p.Codec.Decode(r)
 	if err != nil {
 		return err
 	}
-	id := r.Stream[len("contract-"):]
 	var v View
 	raw, found, err := tx.Get(ctx, collection, id)
 	if err != nil {
@@ -59,6 +61,9 @@ func (p Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.R
 		if err := json.Unmarshal(raw, &v); err != nil {
 			return err
 		}
+	}
+	if err := projections.NextInStream(r, v.Version); err != nil {
+		return err
 	}
 	c := v.Contract.Evolve(e)
 	c.Version = r.StreamVersion

@@ -12,8 +12,8 @@ import (
 
 // Replay answers auditors from the event log itself, not from a read model.
 type Replay struct {
-	Events   event.Store
-	Registry *event.Registry
+	Events event.Streams
+	Codec  *event.Registry
 }
 
 // History returns the events of a contract and of its orders, in log order: the contract's
@@ -25,7 +25,7 @@ func (r Replay) History(ctx context.Context, customerNumber string) ([]event.Rec
 		return nil, err
 	}
 	all := own
-	if e, ok, err := r.Registry.Decode(own[0]); err == nil && ok {
+	if e, err := r.Codec.Decode(own[0]); err == nil {
 		if opened, isOpen := e.(*contract.ContractOpened); isOpen {
 			first, err := r.Events.ReadStream(ctx, order.Stream(opened.OrderID), 1, 0)
 			if err != nil {
@@ -62,7 +62,7 @@ func (r Replay) AsOf(ctx context.Context, customerNumber string, effectiveAt, kn
 	var c contract.Contract
 	var version uint64 // the highest stream version that counts, whatever the business order
 	for _, rec := range kept {
-		e, _, err := r.Registry.Decode(rec)
+		e, err := r.Codec.Decode(rec)
 		if err != nil {
 			return contract.Contract{}, false, err
 		}

@@ -1,13 +1,11 @@
 package invoices
 
 import (
-	"context"
 	"slices"
 
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
-	"yorozu/projections"
 )
 
 // account is one customer's billing document: every billing fact the contract events stated, in
@@ -41,8 +39,8 @@ type fact struct {
 }
 
 // record adds the fact of the event being handled.
-func (a *account) record(ctx context.Context, f fact) {
-	f.Position = projections.Record(ctx).Position
+func (a *account) record(rec event.Record, f fact) {
+	f.Position = rec.Position
 	a.Facts = append(a.Facts, f)
 }
 

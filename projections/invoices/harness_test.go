@@ -2,15 +2,12 @@ package invoices_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
 
 	"yorozu/adapters/eventstore/bolt"
@@ -21,8 +18,8 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
-	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/domain/schema"
 	"yorozu/projections"
 	"yorozu/projections/invoices"
 	"yorozu/projections/readmodel"
@@ -39,6 +36,7 @@ type billingEnv struct {
 	runner *projections.Runner
 	view   *invoices.View
 	deps   commands.Deps
+	codec  *event.Registry
 	issuer billing.Issuer
 
 	mu  sync.Mutex
@@ -73,33 +71,26 @@ func startEnv(b testing.TB, engine string) *billingEnv {
 		}
 		env.events, env.models = pgevents.New(pool, pgevents.Options{}), pgmodels.New(pool)
 	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, watermill.NopLogger{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	env.runner, err = projections.NewRunner(projections.Config{Events: env.events, Models: env.models, Router: router,
+	codec := schema.Registry()
+	env.codec = codec
+	var err error
+	env.runner, err = projections.NewRunner(projections.Config{Log: env.events, Models: env.models,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := env.runner.Add(invoices.Projection{}); err != nil {
+	if err := env.runner.Add(invoices.NewProjection(codec)); err != nil {
 		b.Fatal(err)
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = router.Run(ctx) }()
-	<-router.Running()
-	go func() { defer wg.Done(); _ = env.runner.Run(ctx) }()
+	wg.Go(func() { _ = env.runner.Run(ctx) })
 	b.Cleanup(func() {
 		cancel()
 		wg.Wait()
-		_ = router.Close()
 		_ = env.events.Close()
 	})
-	registry := event.NewRegistry(billing.PriceListPublished{}, billing.MonthClosed{}, billing.InvoicesFinalized{})
-	registry.Register(contract.Events()...)
 	env.now = time.Date(2025, 8, 5, 10, 0, 0, 0, calendar.JST())
-	env.deps = commands.Deps{Events: env.events, Registry: registry, Clock: func() time.Time {
+	env.deps = commands.Deps{Events: env.events, Codec: codec, Clock: func() time.Time {
 		env.mu.Lock()
 		defer env.mu.Unlock()
 		return env.now
@@ -111,12 +102,12 @@ func startEnv(b testing.TB, engine string) *billingEnv {
 func (env *billingEnv) append(b testing.TB, stream string, events ...any) {
 	drafts := make([]event.Draft, len(events))
 	for i, e := range events {
-		data, err := json.Marshal(e)
+		typ, data, err := env.codec.Encode(e)
 		if err != nil {
 			b.Error(err)
 			return
 		}
-		drafts[i] = event.Draft{ID: uuid.Must(uuid.NewV7()), Type: event.TypeName(e), SchemaVersion: 1,
+		drafts[i] = event.Draft{ID: uuid.Must(uuid.NewV7()), Type: typ, SchemaVersion: 1,
 			EffectiveAt: time.Now(), RecordedAt: time.Now(), Actor: "bench", Data: data}
 	}
 	if _, err := env.events.Append(context.Background(), stream, event.Any(), drafts); err != nil {
@@ -139,11 +130,16 @@ func (env *billingEnv) catchUp(b testing.TB) {
 
 type closingView struct {
 	*invoices.View
+	log    event.Log
 	runner *projections.Runner
 }
 
-func (v closingView) CatchUp(ctx context.Context, pos event.Position) error {
-	return v.runner.WaitFor(ctx, pos)
+func (v closingView) CatchUp(ctx context.Context) (event.Position, error) {
+	head, err := v.log.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return head, v.runner.WaitFor(ctx, head)
 }
 
 func month(s string) billing.Month {

@@ -27,10 +27,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ThreeDotsLabs/watermill/components/cqrs"
-
 	"yorozu/domain/billing"
 	"yorozu/domain/contract"
+	"yorozu/domain/event"
 	"yorozu/projections"
 	"yorozu/projections/readmodel"
 )
@@ -47,61 +46,68 @@ const (
 )
 
 // Projection keeps the billing read model.
-type Projection struct{}
+type Projection struct {
+	handlers *projections.Handlers
+}
+
+// NewProjection returns the projection, decoding with codec.
+func NewProjection(codec *event.Registry) Projection {
+	h := projections.NewHandlers(codec)
+	projections.On(h, contractOpened)
+	projections.On(h, contractChanged)
+	projections.On(h, contractTerminated)
+	projections.On(h, contractorDetailsChanged)
+	projections.On(h, priceListPublished)
+	projections.On(h, monthClosed)
+	projections.On(h, invoicesFinalized)
+	return Projection{handlers: h}
+}
 
 // Name implements projections.Projection.
 func (Projection) Name() string { return Name }
 
-// Handlers implements projections.TypedProjection.
-func (p Projection) Handlers() []cqrs.GroupEventHandler {
-	return []cqrs.GroupEventHandler{
-		cqrs.NewGroupEventHandler(p.contractOpened),
-		cqrs.NewGroupEventHandler(p.contractChanged),
-		cqrs.NewGroupEventHandler(p.contractTerminated),
-		cqrs.NewGroupEventHandler(p.contractorDetailsChanged),
-		cqrs.NewGroupEventHandler(p.priceListPublished),
-		cqrs.NewGroupEventHandler(p.monthClosed),
-		cqrs.NewGroupEventHandler(p.invoicesFinalized),
-	}
+// Apply implements projections.Projection.
+func (p Projection) Apply(ctx context.Context, unit readmodel.Tx, rec event.Record) error {
+	return p.handlers.Apply(ctx, unit, rec)
 }
 
-func (Projection) contractOpened(ctx context.Context, e *contract.ContractOpened) error {
-	return updateAccount(ctx, e.CustomerNumber, func(a *account) {
+func contractOpened(ctx context.Context, tx readmodel.Tx, rec event.Record, e *contract.ContractOpened) error {
+	return updateAccount(ctx, tx, e.CustomerNumber, func(a *account) {
 		ids, wf := e.AdditionalIDs, e.WebFiltering
 		a.OpenedOn = e.OpenedOn
 		a.Recipient = recipientOf(e.Contractor, e.BillingAddress)
-		a.record(ctx, fact{Kind: factOpened, On: e.OpenedOn, AdditionalIDs: &ids, WebFiltering: &wf, Tickets: e.TicketsBought})
+		a.record(rec, fact{Kind: factOpened, On: e.OpenedOn, AdditionalIDs: &ids, WebFiltering: &wf, Tickets: e.TicketsBought})
 	})
 }
 
-func (Projection) contractChanged(ctx context.Context, e *contract.ContractChanged) error {
+func contractChanged(ctx context.Context, tx readmodel.Tx, rec event.Record, e *contract.ContractChanged) error {
 	if e.AdditionalIDs == nil && e.WebFiltering == nil && e.TicketsBought == 0 {
 		return nil // a new security contact: nothing billed changes
 	}
-	return updateAccount(ctx, e.CustomerNumber, func(a *account) {
-		a.record(ctx, fact{Kind: factChanged, On: e.EffectiveOn, AdditionalIDs: e.AdditionalIDs, WebFiltering: e.WebFiltering, Tickets: e.TicketsBought})
+	return updateAccount(ctx, tx, e.CustomerNumber, func(a *account) {
+		a.record(rec, fact{Kind: factChanged, On: e.EffectiveOn, AdditionalIDs: e.AdditionalIDs, WebFiltering: e.WebFiltering, Tickets: e.TicketsBought})
 	})
 }
 
-func (Projection) contractTerminated(ctx context.Context, e *contract.ContractTerminated) error {
-	return updateAccount(ctx, e.CustomerNumber, func(a *account) {
-		a.record(ctx, fact{Kind: factTerminated, On: e.TerminatedOn})
+func contractTerminated(ctx context.Context, tx readmodel.Tx, rec event.Record, e *contract.ContractTerminated) error {
+	return updateAccount(ctx, tx, e.CustomerNumber, func(a *account) {
+		a.record(rec, fact{Kind: factTerminated, On: e.TerminatedOn})
 	})
 }
 
 // contractorDetailsChanged renames the recipient of later invoices (a transfer or a rename);
 // final invoices keep the name they were issued to.
-func (Projection) contractorDetailsChanged(ctx context.Context, e *contract.ContractorDetailsChanged) error {
+func contractorDetailsChanged(ctx context.Context, tx readmodel.Tx, _ event.Record, e *contract.ContractorDetailsChanged) error {
 	if e.Contractor.Name == "" {
 		return nil
 	}
-	return updateAccount(ctx, e.CustomerNumber, func(a *account) { a.Recipient.Name = e.Contractor.Name })
+	return updateAccount(ctx, tx, e.CustomerNumber, func(a *account) { a.Recipient.Name = e.Contractor.Name })
 }
 
-func (Projection) priceListPublished(ctx context.Context, e *billing.PriceListPublished) error {
-	return updateLedger(ctx, func(l *ledger) error {
+func priceListPublished(ctx context.Context, tx readmodel.Tx, rec event.Record, e *billing.PriceListPublished) error {
+	return updateLedger(ctx, tx, func(l *ledger) error {
 		l.PriceLists = append(l.PriceLists, billing.PublishedPriceList{
-			PriceList: e.PriceList, Number: projections.Record(ctx).StreamVersion, PublishedAt: e.PublishedAt})
+			PriceList: e.PriceList, Number: rec.StreamVersion, PublishedAt: e.PublishedAt})
 		return nil
 	})
 }
@@ -109,21 +115,20 @@ func (Projection) priceListPublished(ctx context.Context, e *billing.PriceListPu
 // monthClosed opens the record of a close; the month counts as closed once all its invoice parts
 // (which follow in the same append) are recorded, so that no reader sees a closed month with
 // some of its final invoices missing.
-func (Projection) monthClosed(ctx context.Context, e *billing.MonthClosed) error {
-	return updateLedger(ctx, func(l *ledger) error {
+func monthClosed(ctx context.Context, tx readmodel.Tx, rec event.Record, e *billing.MonthClosed) error {
+	return updateLedger(ctx, tx, func(l *ledger) error {
 		if l.Months == nil {
 			l.Months = map[billing.Month]*closure{}
 		}
 		if _, dup := l.Months[e.Month]; dup {
 			return fmt.Errorf("invoices: %s closed twice", e.Month)
 		}
-		l.Months[e.Month] = &closure{MonthClosed: *e, Position: projections.Record(ctx).Position}
+		l.Months[e.Month] = &closure{MonthClosed: *e, Position: rec.Position}
 		return nil
 	})
 }
 
-func (Projection) invoicesFinalized(ctx context.Context, e *billing.InvoicesFinalized) error {
-	tx := projections.Tx(ctx)
+func invoicesFinalized(ctx context.Context, tx readmodel.Tx, _ event.Record, e *billing.InvoicesFinalized) error {
 	for i := range e.Invoices {
 		inv := e.Invoice(i)
 		if err := tx.Put(ctx, finalsCollection, finalID(inv.CustomerNumber, inv.Month), inv); err != nil {
@@ -132,7 +137,7 @@ func (Projection) invoicesFinalized(ctx context.Context, e *billing.InvoicesFina
 		if !slices.ContainsFunc(inv.Lines, func(l billing.Line) bool { return l.Kind == billing.KindAdjustment }) {
 			continue
 		}
-		err := updateAccount(ctx, inv.CustomerNumber, func(a *account) {
+		err := updateAccount(ctx, tx, inv.CustomerNumber, func(a *account) {
 			if !slices.Contains(a.AdjustedIn, inv.Month) {
 				a.AdjustedIn = append(a.AdjustedIn, inv.Month)
 			}
@@ -148,7 +153,7 @@ func (Projection) invoicesFinalized(ctx context.Context, e *billing.InvoicesFina
 	if err := tx.Put(ctx, finalsCollection, feedTailID, feedTail{Tail: true}); err != nil {
 		return err
 	}
-	return updateLedger(ctx, func(l *ledger) error {
+	return updateLedger(ctx, tx, func(l *ledger) error {
 		c := l.Months[e.Month]
 		if c == nil || e.Part != c.PartsRecorded+1 {
 			return fmt.Errorf("invoices: part %d of %s out of order", e.Part, e.Month)
@@ -167,8 +172,7 @@ func finalID(customerNumber string, m billing.Month) string {
 	return customerNumber + "/" + m.String()
 }
 
-func updateAccount(ctx context.Context, customerNumber string, change func(*account)) error {
-	tx := projections.Tx(ctx)
+func updateAccount(ctx context.Context, tx readmodel.Tx, customerNumber string, change func(*account)) error {
 	a := account{CustomerNumber: customerNumber}
 	if err := getDoc(ctx, tx, accountsCollection, customerNumber, &a); err != nil {
 		return err
@@ -177,8 +181,7 @@ func updateAccount(ctx context.Context, customerNumber string, change func(*acco
 	return tx.Put(ctx, accountsCollection, customerNumber, a)
 }
 
-func updateLedger(ctx context.Context, change func(*ledger) error) error {
-	tx := projections.Tx(ctx)
+func updateLedger(ctx context.Context, tx readmodel.Tx, change func(*ledger) error) error {
 	var l ledger
 	if err := getDoc(ctx, tx, ledgerCollection, ledgerID, &l); err != nil {
 		return err

@@ -33,7 +33,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, env *billingEnv)) {
 }
 
 func (env *billingEnv) publish(t testing.TB, from string, base billing.Yen) {
-	env.append(t, billing.PriceListStream, billing.PriceListPublished{PublishedAt: time.Now(), PriceList: billing.PriceList{
+	env.append(t, billing.PriceListStream, &billing.PriceListPublished{PublishedAt: time.Now(), PriceList: billing.PriceList{
 		EffectiveFrom: month(from), BaseMenu: base, HealthCheckIDAddition: 300, WebFiltering: 200, SecurityTicket: 5000,
 		TaxRate: decimal.RequireFromString("0.10")}})
 	env.catchUp(t)
@@ -45,13 +45,13 @@ func (env *billingEnv) record(t testing.TB, cn string, events ...any) {
 	env.catchUp(t)
 }
 
-func opened(cn, on string, ids, tickets int) contract.ContractOpened {
-	return contract.ContractOpened{CustomerNumber: cn, OpenedOn: date(on), AdditionalIDs: ids, TicketsBought: tickets,
+func opened(cn, on string, ids, tickets int) *contract.ContractOpened {
+	return &contract.ContractOpened{CustomerNumber: cn, OpenedOn: date(on), AdditionalIDs: ids, TicketsBought: tickets,
 		Contractor: contract.Contractor{Name: "株式会社テスト"}}
 }
 
-func idsChanged(cn, on string, ids int) contract.ContractChanged {
-	return contract.ContractChanged{CustomerNumber: cn, EffectiveOn: date(on), AdditionalIDs: &ids}
+func idsChanged(cn, on string, ids int) *contract.ContractChanged {
+	return &contract.ContractChanged{CustomerNumber: cn, EffectiveOn: date(on), AdditionalIDs: &ids}
 }
 
 // closeMonth closes m at the given JST instant and waits for the view.
@@ -62,7 +62,7 @@ func (env *billingEnv) closeMonth(t testing.TB, m, at string) commands.Closure {
 		t.Fatal(err)
 	}
 	env.setNow(now)
-	h := commands.NewCloseMonthHandler(env.deps, closingView{View: env.view, runner: env.runner}, env.issuer)
+	h := commands.NewCloseMonthHandler(env.deps, closingView{View: env.view, log: env.events, runner: env.runner}, env.issuer)
 	out, err := h.Handle(context.Background(), commands.CloseMonth{Meta: commands.Meta{CommandID: uuid.NewString(), Actor: "test"}, Month: month(m)})
 	if err != nil {
 		t.Fatalf("close %s: %v", m, err)
@@ -70,7 +70,7 @@ func (env *billingEnv) closeMonth(t testing.TB, m, at string) commands.Closure {
 	if err := env.runner.WaitFor(context.Background(), out.Position); err != nil {
 		t.Fatal(err)
 	}
-	return out.Result.(commands.Closure)
+	return out
 }
 
 func (env *billingEnv) invoice(t testing.TB, cn, m string) (billing.Invoice, bool) {
@@ -148,7 +148,7 @@ func TestBackDatedCancelBillsACredit(t *testing.T) {
 		}
 		// Cancelled on 07-15, recorded in September: July (the termination month) stays charged,
 		// August is credited on an invoice of its own, the tax rounded toward zero.
-		env.record(t, "N000000002", contract.ContractTerminated{CustomerNumber: "N000000002", TerminatedOn: date("2025-07-15")})
+		env.record(t, "N000000002", &contract.ContractTerminated{CustomerNumber: "N000000002", TerminatedOn: date("2025-07-15")})
 		inv := env.want(t, "N000000002", "2025-09", billing.StatusDraft, amounts{map[string]billing.Yen{"調整（2025年8月分）": -3000}, -3000, -300})
 		if l := inv.Lines[0]; l.Kind != billing.KindAdjustment || l.ForMonth != month("2025-08") {
 			t.Fatalf("credit line: %+v", l)
@@ -185,7 +185,7 @@ func TestFinalInvoicesKeepTheirRecipientAndPrices(t *testing.T) {
 		july, _ := env.invoice(t, "N000000004", "2025-07")
 
 		// A rename, and a price correction for July published after its close.
-		env.record(t, "N000000004", contract.ContractorDetailsChanged{CustomerNumber: "N000000004", EffectiveOn: date("2025-08-10"),
+		env.record(t, "N000000004", &contract.ContractorDetailsChanged{CustomerNumber: "N000000004", EffectiveOn: date("2025-08-10"),
 			Contractor: contract.Contractor{Name: "株式会社新社名"}})
 		env.publish(t, "2025-07", 3500)
 		if again, _ := env.invoice(t, "N000000004", "2025-07"); !reflect.DeepEqual(again, july) || again.Recipient.Name != "株式会社テスト" {

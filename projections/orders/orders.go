@@ -1,6 +1,5 @@
 // Package orders is the order-queue projection (SPEC 2, 12): every order with its status and
 // dates, folded with the domain's own Order.Evolve, queryable by status, type and scheduled date.
-// It also tells the command side which stream holds an order.
 package orders
 
 import (
@@ -11,8 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"yorozu/domain/calendar"
+	"yorozu/domain/contract"
 	"yorozu/domain/event"
 	"yorozu/domain/order"
+	"yorozu/projections"
 	"yorozu/projections/readmodel"
 )
 
@@ -32,34 +33,54 @@ type View struct {
 
 // Projection builds the queue.
 type Projection struct {
-	Registry *event.Registry
+	Codec    *event.Registry
 	Calendar *calendar.BusinessCalendar
 }
 
 // Name implements projections.Projection.
 func (Projection) Name() string { return Name }
 
-var orderTypes = func() map[string]bool {
-	m := map[string]bool{}
-	for _, e := range order.Events() {
-		m[event.TypeName(e)] = true
-	}
-	return m
-}()
+// streamsCollection keeps, per contract stream, the last version the queue has seen: orders on a
+// contract share its stream with the contract's own events, so only the stream's count tells a
+// gap or a repeat.
+const streamsCollection = "streams"
 
-// HandleRecord implements projections.RecordProjection.
-func (p Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.Record) error {
-	if !orderTypes[r.Type] {
+// Apply implements projections.Projection: the events of orders, checked to be the next of
+// their stream.
+func (p Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record) error {
+	_, inContract := contract.CustomerNumberOfStream(r.Stream)
+	if !inContract && event.Category(r.Stream) != orderCategory {
 		return nil
 	}
-	e, _, err := p.Registry.Decode(r)
+	if inContract {
+		var seen uint64
+		raw, found, err := tx.Get(ctx, streamsCollection, r.Stream)
+		if err != nil {
+			return err
+		}
+		if found {
+			if err := json.Unmarshal(raw, &seen); err != nil {
+				return err
+			}
+		}
+		if err := projections.NextInStream(r, seen); err != nil {
+			return err
+		}
+		if err := tx.Put(ctx, streamsCollection, r.Stream, r.StreamVersion); err != nil {
+			return err
+		}
+	}
+	if !event.Implements[order.Event](p.Codec, r.Type) {
+		if inContract {
+			return nil // the contract's own event
+		}
+		return fmt.Errorf("orders: %s in order stream %s", r.Type, r.Stream)
+	}
+	e, err := p.Codec.Decode(r)
 	if err != nil {
 		return err
 	}
-	id, err := orderIDOf(r)
-	if err != nil {
-		return err
-	}
+	id := e.(order.Event).OrderIDOf()
 	var v View
 	raw, found, err := tx.Get(ctx, collection, id.String())
 	if err != nil {
@@ -67,6 +88,12 @@ func (p Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.R
 	}
 	if found {
 		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+	}
+	if !inContract {
+		// A new order's stream holds its events only: the order's version is the stream's.
+		if err := projections.NextInStream(r, v.Version); err != nil {
 			return err
 		}
 	}
@@ -78,15 +105,8 @@ func (p Projection) HandleRecord(ctx context.Context, tx readmodel.Tx, r event.R
 	return tx.Put(ctx, collection, id.String(), v)
 }
 
-func orderIDOf(r event.Record) (uuid.UUID, error) {
-	var probe struct {
-		OrderID uuid.UUID `json:"orderId"`
-	}
-	if err := json.Unmarshal(r.Data, &probe); err != nil || probe.OrderID == uuid.Nil {
-		return uuid.Nil, fmt.Errorf("orders: %s without an order id", r.Type)
-	}
-	return probe.OrderID, nil
-}
+// orderCategory is the category of new orders' own streams (order.Stream).
+const orderCategory = "order"
 
 // Queue reads the projection.
 type Queue struct {
@@ -101,12 +121,6 @@ func (q Queue) Get(ctx context.Context, id uuid.UUID) (View, bool, error) {
 	}
 	var v View
 	return v, true, json.Unmarshal(raw, &v)
-}
-
-// OrderStream implements commands.OrderLocator.
-func (q Queue) OrderStream(ctx context.Context, id uuid.UUID) (string, bool, error) {
-	v, ok, err := q.Get(ctx, id)
-	return v.Stream, ok, err
 }
 
 // Filter selects orders; zero fields do not filter.

@@ -6,6 +6,7 @@ package staffdir
 
 import (
 	"context"
+	"fmt"
 
 	"yorozu/domain/access"
 	"yorozu/domain/event"
@@ -18,10 +19,13 @@ const Name = "staff-directory"
 // Projection folds access events into a Directory.
 type Projection struct {
 	Directory *access.Directory
+	codec     *event.Registry
 }
 
-// New returns the projection with an empty directory.
-func New() *Projection { return &Projection{Directory: access.NewDirectory()} }
+// New returns the projection with an empty directory, decoding with codec.
+func New(codec *event.Registry) *Projection {
+	return &Projection{Directory: access.NewDirectory(), codec: codec}
+}
 
 // Name implements projections.Projection.
 func (*Projection) Name() string { return Name }
@@ -29,7 +33,21 @@ func (*Projection) Name() string { return Name }
 // Volatile tells the runner the state is in memory only: replay from the start at every run.
 func (*Projection) Volatile() bool { return true }
 
-// HandleRecord implements projections.RecordProjection.
-func (p *Projection) HandleRecord(_ context.Context, _ readmodel.Tx, r event.Record) error {
-	return p.Directory.ApplyRecord(r)
+// Apply implements projections.Projection.
+func (p *Projection) Apply(_ context.Context, _ readmodel.Tx, r event.Record) error {
+	if !p.codec.Knows(r.Type) {
+		return nil
+	}
+	if c := event.Category(r.Stream); c != access.StaffCategory && c != access.APIKeyCategory {
+		return nil
+	}
+	e, err := p.codec.Decode(r)
+	if err != nil {
+		return err
+	}
+	ae, ok := e.(access.Event)
+	if !ok {
+		return fmt.Errorf("staffdir: %s in %s", r.Type, r.Stream)
+	}
+	return p.Directory.Apply(ae, r.StreamVersion)
 }

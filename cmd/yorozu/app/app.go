@@ -1,5 +1,6 @@
-// Package app is the composition root: it opens the stores the options name, wires watermill,
-// the command handlers, the projections and the HTTP API, and runs them. It decides nothing.
+// Package app is the composition root: it opens the stores the options name and wires the use
+// cases, the projections, the HTTP API, the schedulers and the integration-event relay. It
+// decides nothing.
 package app
 
 import (
@@ -14,13 +15,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
-	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,13 +29,14 @@ import (
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/postgres/migrate"
 	pgmodels "yorozu/adapters/postgres/readmodel"
+	"yorozu/adapters/scheduler"
 	"yorozu/api"
 	"yorozu/commands"
 	"yorozu/domain/access"
+	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
-	"yorozu/domain/contract"
 	"yorozu/domain/event"
-	"yorozu/domain/order"
+	"yorozu/domain/schema"
 	"yorozu/projections"
 	"yorozu/projections/audit"
 	"yorozu/projections/contracts"
@@ -61,7 +61,7 @@ type Config struct {
 	RateLimit       float64
 	AutoCloseMonths bool
 	URLDictionary   string
-	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice (SPEC 3).
+	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice.
 	Issuer             string
 	RegistrationNumber string
 
@@ -70,7 +70,7 @@ type Config struct {
 	// NoProjections leaves the read models unbuilt (operations tools that only append).
 	NoProjections bool
 	// SchedulerInterval is how often the process manager looks for due orders (1 minute);
-	// negative turns the scheduler off (tests drive it by hand).
+	// negative turns the schedulers off (tests drive them by hand).
 	SchedulerInterval time.Duration
 
 	// Clock and Random are injected for tests; time.Now and crypto/rand by default.
@@ -81,49 +81,74 @@ type Config struct {
 	Registry *prometheus.Registry
 }
 
+func (c *Config) setDefaults() {
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Random == nil {
+		c.Random = rand.Reader
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+		c.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	if c.ReadYourWrites <= 0 {
+		c.ReadYourWrites = 5 * time.Second
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./var"
+	}
+	if c.SchedulerInterval == 0 {
+		c.SchedulerInterval = time.Minute
+	}
+}
+
+// Validate reports every inconsistent setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.Migrate && c.PostgresURL == "" {
+		errs = append(errs, errors.New("--migrate needs --postgres"))
+	}
+	if _, err := configuredIssuer(c); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // App is the running service.
 type App struct {
-	cfg       Config
-	Events    event.Store
-	Models    readmodel.Store
-	Router    *message.Router
-	Bus       *commands.Bus
-	Runner    *projections.Runner
-	Directory *access.Directory
-	Handler   http.Handler
-	// ProcessManager sends due opening notices and completes due orders; Start runs it every
-	// SchedulerInterval, tests call its Tick.
-	ProcessManager commands.OrderProcessManager
-	pool           *pgxpool.Pool
-	invoices       *invoices.View
-	billing        *billingRuntime
-	closers        []func()
-	stop           context.CancelFunc
-	done           chan struct{}
+	cfg Config
+	// Events is the event log; Models the read-model store.
+	Events event.Store
+	Models readmodel.Store
+	// Application is every use case; Runner feeds the projections.
+	Application commands.Application
+	Runner      *projections.Runner
+	Directory   *access.Directory
+	Handler     http.Handler
+
+	pool     *pgxpool.Pool
+	billing  *billingRuntime
+	closers  []func()
+	stop     context.CancelFunc
+	running  sync.WaitGroup
+	codec    *event.Registry
+	calendar *calendar.BusinessCalendar
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
 func New(ctx context.Context, cfg Config) (a *App, err error) {
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if cfg.Random == nil {
-		cfg.Random = rand.Reader
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if cfg.Registry == nil {
-		cfg.Registry = prometheus.NewRegistry()
-		cfg.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	}
-	if cfg.ReadYourWrites <= 0 {
-		cfg.ReadYourWrites = 5 * time.Second
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = "./var"
-	}
-	a = &App{cfg: cfg, done: make(chan struct{})}
+	cfg.setDefaults()
+	a = &App{cfg: cfg, codec: schema.Registry(), calendar: calendar.New()}
 	defer func(a *App) { // this App: the named result is nil by the time an error returns
 		if err != nil {
 			a.Close()
@@ -137,22 +162,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.Events = counted
-
-	wlog := quietLogger{watermill.NewSlogLogger(cfg.Logger.With("component", "watermill"))}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
-	if err != nil {
-		return nil, err
-	}
-	router.AddMiddleware(middleware.Recoverer)
-	a.Router = router
-	commandsPubSub := gochannel.NewGoChannel(gochannel.Config{OutputChannelBuffer: 1024}, wlog)
-	a.closers = append(a.closers, func() { _ = commandsPubSub.Close() })
-
-	a.Bus, err = commands.NewBus(commands.BusConfig{Router: router, Publisher: commandsPubSub, Subscriber: commandsPubSub, Logger: wlog})
-	if err != nil {
-		return nil, err
-	}
-	a.Runner, err = projections.NewRunner(projections.Config{Events: a.Events, Models: a.Models, Router: router, Logger: cfg.Logger})
+	a.Runner, err = projections.NewRunner(projections.Config{Log: a.Events, Models: a.Models, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}
@@ -165,18 +175,6 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 // minPoolConns is the smallest PostgreSQL pool the service runs with unless the URL sets
 // pool_max_conns.
 const minPoolConns = 16
-
-// quietLogger drops watermill's per-message trace and debug lines before they are built: the
-// projections pass every event through watermill, and formatting those lines cost more than
-// handling the events.
-type quietLogger struct{ watermill.LoggerAdapter }
-
-func (quietLogger) Debug(string, watermill.LogFields) {}
-func (quietLogger) Trace(string, watermill.LogFields) {}
-
-func (q quietLogger) With(f watermill.LogFields) watermill.LoggerAdapter {
-	return quietLogger{q.LoggerAdapter.With(f)}
-}
 
 // openStores picks the engines: PostgreSQL for both when --postgres is given, EventStoreDB for
 // events when --eventstore is (read models then in PostgreSQL, or in memory without it), and the
@@ -231,14 +229,9 @@ func (a *App) openStores(ctx context.Context) error {
 	return nil
 }
 
-// wire registers the use cases, the projections and the HTTP API.
+// wire builds the use cases, the projections and the HTTP API.
 func (a *App) wire() error {
 	cfg := a.cfg
-	registry := event.NewRegistry(order.Events()...)
-	registry.Register(contract.Events()...)
-	deps := commands.Deps{Events: a.Events, Registry: registry, Clock: cfg.Clock}
-	cal := calendar.New()
-
 	key, err := masterKey(cfg.DataDir, cfg.Random)
 	if err != nil {
 		return err
@@ -247,50 +240,56 @@ func (a *App) wire() error {
 	if err != nil {
 		return err
 	}
-	accessDeps := commands.AccessDeps{Deps: deps, Policy: access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL}, Random: cfg.Random}
-	if err := errors.Join(
-		commands.Register(a.Bus, commands.NewAddStaffHandler(accessDeps).Handle),
-		commands.Register(a.Bus, commands.NewLogInHandler(accessDeps).Handle),
-		commands.Register(a.Bus, commands.NewCreateAPIKeyHandler(accessDeps).Handle),
-	); err != nil {
+	issuer, err := configuredIssuer(cfg)
+	if err != nil {
 		return err
 	}
 
 	queue := orders.Queue{Models: a.Models}
-	od := commands.NewOrderDeps(deps, cal, box, cfg.Random, queue)
-	if err := errors.Join(
-		commands.Register(a.Bus, commands.NewSubmitOrderHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewAmendOrderHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewAcceptOrderHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewSendOpeningNoticeHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewCompleteOrderHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewWithdrawOrderHandler(od).Handle),
-		commands.Register(a.Bus, commands.NewRecordContractViewHandler(deps).Handle),
-		a.Runner.Add(orders.Projection{Registry: registry, Calendar: cal}),
-		a.Runner.Add(contracts.Projection{Registry: registry}),
-	); err != nil {
-		return err
-	}
-	a.ProcessManager = commands.OrderProcessManager{Bus: a.Bus, Due: queue, Calendar: cal, Clock: cfg.Clock}
-
-	if err := a.wireBilling(deps); err != nil {
-		return err
-	}
-
-	dir := staffdir.New()
+	view := invoices.NewView(a.Models, issuer)
+	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
-	if err := errors.Join(
-		a.Runner.Add(audit.New()),
-		a.Runner.Add(dir),
-	); err != nil {
-		return err
+	for _, p := range []projections.Projection{
+		orders.Projection{Codec: a.codec, Calendar: a.calendar},
+		contracts.Projection{Codec: a.codec},
+		invoices.NewProjection(a.codec),
+		audit.New(a.codec),
+		dir,
+	} {
+		if err := a.Runner.Add(p); err != nil {
+			return err
+		}
 	}
 
-	h, err := api.New(api.Deps{
-		Bus:            a.Bus,
+	cmds, err := commands.NewCommands(commands.Config{
+		Events:    a.Events,
+		Codec:     a.codec,
+		Clock:     cfg.Clock,
+		Calendar:  a.calendar,
+		Access:    access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL},
+		Random:    cfg.Random,
+		Issuer:    issuer,
+		DueOrders: queue,
+		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
+	})
+	if err != nil {
+		return err
+	}
+	a.Application = commands.Application{
+		Commands: cmds,
+		Queries: commands.Queries{
+			Orders:    queue,
+			Contracts: contracts.Directory{Models: a.Models},
+			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
+			Invoices:  view,
+			Audit:     audit.Trail{Models: a.Models},
+		},
+	}
+
+	a.Handler, err = api.New(api.Deps{
+		App:            a.Application,
 		Runner:         a.Runner,
-		Events:         a.Events,
-		Models:         a.Models,
+		Log:            a.Events,
 		Directory:      a.Directory,
 		Clock:          cfg.Clock,
 		AllowCIDRs:     cfg.AllowCIDRs,
@@ -298,14 +297,38 @@ func (a *App) wire() error {
 		ReadYourWrites: cfg.ReadYourWrites,
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
-		Types:          registry,
-		Invoices:       a.invoices,
 	})
-	if err != nil {
-		return err
+	return err
+}
+
+// configuredIssuer is the issuer printed on invoices. Without one (both settings empty, as in
+// tests that do not bill) drafts show none and closing a month is refused; a half or malformed
+// setting stops the service.
+func configuredIssuer(cfg Config) (billing.Issuer, error) {
+	if cfg.Issuer == "" && cfg.RegistrationNumber == "" {
+		return billing.Issuer{}, nil
 	}
-	a.Handler = h
-	return nil
+	issuer, err := billing.NewIssuer(cfg.Issuer, cfg.RegistrationNumber)
+	if err != nil {
+		return billing.Issuer{}, fmt.Errorf("--issuer/--registration-number: %w", err)
+	}
+	return issuer, nil
+}
+
+// closingView is what the month close decides from: the invoice view, once the projections have
+// processed the log up to its head.
+type closingView struct {
+	*invoices.View
+	log    event.Log
+	runner *projections.Runner
+}
+
+func (v closingView) CatchUp(ctx context.Context) (event.Position, error) {
+	head, err := v.log.Head(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return head, v.runner.WaitFor(ctx, head)
 }
 
 // masterKey is the deployment's key for sealing secrets (TOTP secrets now; per-contract data
@@ -353,82 +376,83 @@ func masterKey(dir string, random io.Reader) ([]byte, error) {
 	return k, f.Close()
 }
 
-// Start runs the watermill router and, unless NoProjections, the projections. It returns once
-// commands can be sent.
+// Start runs, unless NoProjections, the projections, the schedulers and the integration-event
+// relay in the background. It returns at once: commands can be sent.
 func (a *App) Start(ctx context.Context) error {
 	ctx, a.stop = context.WithCancel(ctx)
-	routerErr := make(chan error, 1)
-	go func() { routerErr <- a.Router.Run(ctx) }()
-	select {
-	case <-a.Router.Running():
-	case err := <-routerErr:
-		return fmt.Errorf("message router: %w", err)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	if a.cfg.NoProjections {
-		close(a.done)
 		return nil
 	}
-	go func() {
-		defer close(a.done)
-		if a.cfg.SchedulerInterval >= 0 {
-			go a.schedule(ctx)
-		}
-		if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			a.cfg.Logger.Error("projections stopped", "err", err)
-		}
-	}()
+	relay, err := a.startBilling()
+	if err != nil {
+		return err
+	}
+	background := []func(context.Context){
+		func(ctx context.Context) {
+			if err := a.Runner.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.cfg.Logger.Error("projections stopped", "err", err)
+			}
+		},
+		relay,
+	}
+	if sched := a.schedule(); len(sched.Jobs) > 0 {
+		background = append(background, func(ctx context.Context) {
+			if err := scheduler.Run(ctx, sched); err != nil && !errors.Is(err, context.Canceled) {
+				a.cfg.Logger.Error("schedulers stopped", "err", err)
+			}
+		})
+	}
+	for _, run := range background {
+		a.running.Go(func() { run(ctx) })
+	}
 	return nil
 }
 
-// schedule runs the time-driven use cases: the order process manager now, and then every
-// SchedulerInterval, once the read models have caught up (it acts on what they show).
-func (a *App) schedule(ctx context.Context) {
-	every := a.cfg.SchedulerInterval
-	if every == 0 {
-		every = time.Minute
+// schedule lists the time-driven use cases: the order process manager (unless the interval is
+// negative) and, with --auto-close-months, the month close. They act on what the read models show, so they wait for
+// the projections to catch up first.
+func (a *App) schedule() scheduler.Config {
+	cmds := a.Application.Commands
+	var jobs []scheduler.Job
+	if a.cfg.SchedulerInterval > 0 {
+		jobs = append(jobs, scheduler.Job{
+			Name:  "order process manager",
+			Every: a.cfg.SchedulerInterval,
+			Run: func(ctx context.Context) (string, error) {
+				done, err := cmds.CompleteDueOrders.Handle(ctx, commands.CompleteDueOrders{})
+				if done.Sent == 0 {
+					return "", err
+				}
+				return fmt.Sprintf("order process manager sent %d notices and completions", done.Sent), err
+			},
+		})
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if a.ready() {
-			if n, err := a.ProcessManager.Tick(ctx); err != nil {
-				a.cfg.Logger.Warn("order process manager", "sent", n, "err", err)
-			} else if n > 0 {
-				a.cfg.Logger.Info("order process manager", "sent", n)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	if a.cfg.AutoCloseMonths {
+		jobs = append(jobs, scheduler.Job{
+			Name:  "month auto-close",
+			Every: time.Minute,
+			Run: func(ctx context.Context) (string, error) {
+				c, err := cmds.CloseDueMonth.Handle(ctx, commands.CloseDueMonth{})
+				if err != nil || !c.Due || c.Position == 0 {
+					return "", err
+				}
+				return fmt.Sprintf("month %s closed: %d invoices, total %d yen", c.Month, c.Invoices, int64(c.Total)), nil
+			},
+		})
 	}
+	return scheduler.Config{Jobs: jobs, Ready: a.Runner.Ready, Logger: a.cfg.Logger.With("component", "scheduler")}
 }
 
 // RunDue runs the order process manager once and waits until the read models show what it
-// did (tests and operators use it; the scheduler runs the same Tick).
+// did (tests and operators use it; the scheduler runs the same use case).
 func (a *App) RunDue(ctx context.Context) (int, error) {
-	n, err := a.ProcessManager.Tick(ctx)
-	if h, herr := a.Events.Head(ctx); herr == nil {
-		a.awaitProjections(ctx, commands.Outcome{Position: h})
-	}
-	return n, err
-}
-
-// ready reports whether every projection has caught up with the log once.
-func (a *App) ready() bool {
-	for _, st := range a.Runner.Statuses() {
-		if !st.CaughtUp {
-			return false
-		}
-	}
-	return true
+	done, err := a.Application.Commands.CompleteDueOrders.Handle(ctx, commands.CompleteDueOrders{})
+	a.awaitProjections(ctx, done.Position)
+	return done.Sent, err
 }
 
 // Serve starts everything and serves HTTP until ctx ends (SIGTERM), then shuts down gracefully:
-// in-flight requests finish, then the projections and the router stop.
+// in-flight requests finish, then the projections stop.
 func (a *App) Serve(ctx context.Context) error {
 	if err := a.Start(ctx); err != nil {
 		return err
@@ -467,37 +491,47 @@ func (a *App) Serve(ctx context.Context) error {
 func (a *App) Close() {
 	if a.stop != nil {
 		a.stop()
-		<-a.done
 	}
-	if a.Router != nil {
-		_ = a.Router.Close()
-	}
+	a.running.Wait()
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		a.closers[i]()
 	}
 }
 
-// Migrate applies the PostgreSQL migrations and lists the applied versions.
-func Migrate(ctx context.Context, url string) ([]int, error) {
+// Migrate applies the PostgreSQL migrations and returns the versions this run applied and all
+// versions applied so far.
+func Migrate(ctx context.Context, url string) (applied, all []int, err error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer pool.Close()
-	if err := migrate.Up(ctx, pool); err != nil {
-		return nil, err
+	before, err := migrate.Applied(ctx, pool)
+	if err != nil {
+		return nil, nil, err
 	}
-	return migrate.Applied(ctx, pool)
+	if err := migrate.Up(ctx, pool); err != nil {
+		return nil, nil, err
+	}
+	if all, err = migrate.Applied(ctx, pool); err != nil {
+		return nil, nil, err
+	}
+	for _, v := range all {
+		if !slices.Contains(before, v) {
+			applied = append(applied, v)
+		}
+	}
+	return applied, all, nil
 }
 
 // AddStaff registers a staff member and returns the enrollment (TOTP secret) to print.
 func (a *App) AddStaff(ctx context.Context, id, role, password string) (access.Enrollment, error) {
-	out, err := a.Bus.Send(ctx, commands.AddStaff{Meta: commands.Meta{Actor: event.SystemActor}, StaffID: id, Role: role, Password: password})
+	out, err := a.Application.Commands.AddStaff.Handle(ctx, commands.AddStaff{Meta: commands.Meta{Actor: event.SystemActor}, StaffID: id, Role: role, Password: password})
 	if err != nil {
 		return access.Enrollment{}, err
 	}
-	a.awaitProjections(ctx, out)
-	return out.Result.(access.Enrollment), nil
+	a.awaitProjections(ctx, out.Position)
+	return out.Enrollment, nil
 }
 
 // APIKey is what `yorozu apikey create` prints.
@@ -509,22 +543,22 @@ type APIKey struct {
 
 // CreateAPIKey creates a service account key.
 func (a *App) CreateAPIKey(ctx context.Context, name, role string) (APIKey, error) {
-	out, err := a.Bus.Send(ctx, commands.CreateAPIKey{Meta: commands.Meta{Actor: event.SystemActor}, Name: name, Role: role})
+	out, err := a.Application.Commands.CreateAPIKey.Handle(ctx, commands.CreateAPIKey{Meta: commands.Meta{Actor: event.SystemActor}, Name: name, Role: role})
 	if err != nil {
 		return APIKey{}, err
 	}
-	a.awaitProjections(ctx, out)
-	return APIKey{Name: name, Role: role, Key: out.Result.(string)}, nil
+	a.awaitProjections(ctx, out.Position)
+	return APIKey{Name: name, Role: role, Key: out.Key}, nil
 }
 
 // awaitProjections lets a caller inside the process read its own write, as the API does.
-func (a *App) awaitProjections(ctx context.Context, out commands.Outcome) {
-	if a.cfg.NoProjections || out.Position == 0 {
+func (a *App) awaitProjections(ctx context.Context, pos event.Position) {
+	if a.cfg.NoProjections || pos == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.ReadYourWrites)
 	defer cancel()
-	_ = a.Runner.WaitFor(ctx, out.Position)
+	_ = a.Runner.WaitFor(ctx, pos)
 }
 
 // Verify checks every hash chain of the log.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -17,92 +16,25 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"yorozu/commands"
 	"yorozu/domain/billing"
-	"yorozu/domain/calendar"
 	"yorozu/domain/event"
-	"yorozu/projections"
-	"yorozu/projections/invoices"
 )
 
-// wireBilling registers the billing use cases and projection (SPEC 3), and the background work
-// that runs once the router does: the InvoiceFinalized relay and, with --auto-close-months, the
-// month-close scheduler.
-func (a *App) wireBilling(deps commands.Deps) error {
-	deps.Registry.Register(billing.Events()...)
-	issuer, err := configuredIssuer(a.cfg)
-	if err != nil {
-		return err
-	}
-	view := invoices.NewView(a.Models, issuer)
-	if err := errors.Join(
-		commands.Register(a.Bus, commands.NewPublishPriceListHandler(deps).Handle),
-		commands.Register(a.Bus, commands.NewCloseMonthHandler(deps, closingView{View: view, runner: a.Runner}, issuer).Handle),
-		a.Runner.Add(invoices.Projection{}),
-	); err != nil {
-		return err
-	}
-	a.invoices = view
+// startBilling starts the InvoiceFinalized relay and returns its loop for Start to run.
+func (a *App) startBilling() (func(context.Context), error) {
 	rt := &billingRuntime{}
 	a.billing = rt
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
 	a.closers = append(a.closers, func() {
-		cancel()
 		if rt.inProcess != nil {
 			_ = rt.inProcess.Close() // releases a relay waiting for an in-process consumer's ack
 		}
-		wg.Wait()
 	})
-	if a.cfg.NoProjections {
-		return nil // an operations tool: no relay, no scheduler
-	}
 	log := a.cfg.Logger.With("component", "billing")
 	relay, err := a.invoiceRelay(rt)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	background := []func(context.Context){func(ctx context.Context) { relay.run(ctx, log) }}
-	if a.cfg.AutoCloseMonths {
-		background = append(background, func(ctx context.Context) { a.autoCloseMonths(ctx, view, log) })
-	}
-	for _, run := range background {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-a.Router.Running():
-				run(ctx)
-			case <-ctx.Done():
-			}
-		}()
-	}
-	return nil
-}
-
-// configuredIssuer is the issuer printed on invoices. Without one (both settings empty, as in
-// tests that do not bill) drafts show none and closing a month is refused; a half or malformed
-// setting stops the service.
-func configuredIssuer(cfg Config) (billing.Issuer, error) {
-	if cfg.Issuer == "" && cfg.RegistrationNumber == "" {
-		return billing.Issuer{}, nil
-	}
-	issuer, err := billing.NewIssuer(cfg.Issuer, cfg.RegistrationNumber)
-	if err != nil {
-		return billing.Issuer{}, fmt.Errorf("--issuer/--registration-number: %w", err)
-	}
-	return issuer, nil
-}
-
-// closingView is what the month close decides from: the invoice view, once the projections have
-// processed the log up to the position the close asks for.
-type closingView struct {
-	*invoices.View
-	runner *projections.Runner
-}
-
-func (v closingView) CatchUp(ctx context.Context, pos event.Position) error {
-	return v.runner.WaitFor(ctx, pos)
+	return func(ctx context.Context) { relay.run(ctx, log) }, nil
 }
 
 // billingRuntime is what an App's billing keeps while it runs.
@@ -191,7 +123,7 @@ func (r *relay) run(ctx context.Context, log *slog.Logger) {
 }
 
 type inProcessRelay struct {
-	events  event.Store
+	events  event.Log
 	pub     message.Publisher
 	after   event.Position
 	started bool
@@ -223,7 +155,7 @@ func (r *inProcessRelay) forward(ctx context.Context) (bool, error) {
 }
 
 type postgresRelay struct {
-	events   event.Store
+	events   event.Log
 	pool     *pgxpool.Pool
 	prepared bool
 }
@@ -296,7 +228,7 @@ var invoiceMessageNamespace = uuid.MustParse("0b9f6f3e-3c1d-4f57-9a53-8f0c7a2b1d
 
 // invoiceFinalizedMessages renders the final invoices of the InvoicesFinalized events among recs.
 func invoiceFinalizedMessages(recs []event.Record) ([]*message.Message, error) {
-	finalized := event.TypeName(billing.InvoicesFinalized{})
+	const finalized = "InvoicesFinalized"
 	var out []*message.Message
 	for _, rec := range recs {
 		if rec.Type != finalized {
@@ -322,38 +254,6 @@ func invoiceFinalizedMessages(recs []event.Record) ([]*message.Message, error) {
 		}
 	}
 	return out, nil
-}
-
-// autoCloseMonths closes the previous month once the first business day of the current one is
-// over (serve --auto-close-months, SPEC 3). It looks at start and then every minute; a month
-// that cannot be closed yet (no price list) is logged once and tried again.
-func (a *App) autoCloseMonths(ctx context.Context, view *invoices.View, log *slog.Logger) {
-	cal := calendar.New()
-	var reported billing.Month
-	for {
-		if m, due := commands.MonthDueForAutoClose(a.cfg.Clock(), cal); due {
-			if err := a.autoClose(ctx, view, m); err != nil && ctx.Err() == nil && reported != m {
-				log.Warn("cannot close the month yet", "month", m.String(), "err", err)
-				reported = m
-			}
-		}
-		if !sleepCtx(ctx, time.Minute) {
-			return
-		}
-	}
-}
-
-func (a *App) autoClose(ctx context.Context, view *invoices.View, m billing.Month) error {
-	if _, closed, err := view.Closed(ctx, m); err != nil || closed {
-		return err
-	}
-	out, err := a.Bus.Send(ctx, commands.CloseMonth{Meta: commands.Meta{Actor: event.SystemActor, CommandID: uuid.Must(uuid.NewV7()).String()}, Month: m})
-	if err != nil {
-		return err
-	}
-	c := out.Result.(commands.Closure)
-	a.cfg.Logger.Info("month closed", "month", m.String(), "invoices", c.Invoices, "total", int64(c.Total))
-	return nil
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether ctx is still alive.

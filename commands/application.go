@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"errors"
+	"io"
+
+	"yorozu/domain/access"
+	"yorozu/domain/billing"
+	"yorozu/domain/calendar"
+	"yorozu/domain/event"
+	"yorozu/projections/audit"
+	"yorozu/projections/contracts"
+	"yorozu/projections/invoices"
+	"yorozu/projections/orders"
+)
+
+// Application is every use case of the service: what the HTTP layer, the schedulers and the
+// operations tools call, as plain methods.
+type Application struct {
+	Commands Commands
+	Queries  Queries
+}
+
+// Commands are the use cases that change something.
+type Commands struct {
+	AddStaff     AddStaffHandler
+	LogIn        LogInHandler
+	CreateAPIKey CreateAPIKeyHandler
+
+	SubmitOrder       SubmitOrderHandler
+	AmendOrder        AmendOrderHandler
+	AcceptOrder       AcceptOrderHandler
+	SendOpeningNotice SendOpeningNoticeHandler
+	CompleteOrder     CompleteOrderHandler
+	WithdrawOrder     WithdrawOrderHandler
+	CompleteDueOrders CompleteDueOrdersHandler
+
+	RecordContractView RecordContractViewHandler
+
+	PublishPriceList PublishPriceListHandler
+	CloseMonth       CloseMonthHandler
+	CloseDueMonth    CloseDueMonthHandler
+}
+
+// Queries read the read models (and, for auditors' replays, the log itself).
+type Queries struct {
+	Orders    orders.Queue
+	Contracts contracts.Directory
+	Replay    contracts.Replay
+	Invoices  *invoices.View
+	Audit     audit.Trail
+}
+
+// Config is what the use cases are built from.
+type Config struct {
+	Events event.Streams
+	// Codec names, encodes and decodes the domain events (schema.Registry()).
+	Codec    *event.Registry
+	Clock    Clock
+	Calendar *calendar.BusinessCalendar
+	// Access decides logins and sessions; its Secrets also seal the report passwords of orders.
+	Access access.Policy
+	// Random is crypto/rand.Reader in production.
+	Random io.Reader
+	// Issuer is printed on final invoices; the zero Issuer refuses every month close.
+	Issuer billing.Issuer
+	// DueOrders and Closing are the read side the process manager and the month close decide
+	// from.
+	DueOrders DueOrders
+	Closing   ClosingView
+}
+
+// Validate reports every missing part at once.
+func (c Config) Validate() error {
+	var errs []error
+	for name, missing := range map[string]bool{
+		"Events": c.Events == nil, "Codec": c.Codec == nil, "Clock": c.Clock == nil, "Calendar": c.Calendar == nil,
+		"Access.Secrets": c.Access.Secrets == nil, "Random": c.Random == nil, "DueOrders": c.DueOrders == nil,
+		"Closing": c.Closing == nil,
+	} {
+		if missing {
+			errs = append(errs, errors.New("commands: Config."+name+" is required"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NewCommands builds every use case.
+func NewCommands(c Config) (Commands, error) {
+	if err := c.Validate(); err != nil {
+		return Commands{}, err
+	}
+	deps := Deps{Events: c.Events, Codec: c.Codec, Clock: c.Clock}
+	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random}
+	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
+	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
+	return Commands{
+		AddStaff:     NewAddStaffHandler(acc),
+		LogIn:        NewLogInHandler(acc),
+		CreateAPIKey: NewCreateAPIKeyHandler(acc),
+
+		SubmitOrder:       NewSubmitOrderHandler(od),
+		AmendOrder:        NewAmendOrderHandler(od),
+		AcceptOrder:       NewAcceptOrderHandler(od),
+		SendOpeningNotice: NewSendOpeningNoticeHandler(od),
+		CompleteOrder:     NewCompleteOrderHandler(od),
+		WithdrawOrder:     NewWithdrawOrderHandler(od),
+		CompleteDueOrders: NewCompleteDueOrdersHandler(od, c.DueOrders),
+
+		RecordContractView: NewRecordContractViewHandler(deps),
+
+		PublishPriceList: NewPublishPriceListHandler(deps),
+		CloseMonth:       closeMonth,
+		CloseDueMonth:    NewCloseDueMonthHandler(closeMonth, c.Calendar, c.Clock),
+	}, nil
+}

@@ -1,0 +1,25 @@
+// Package schema is the catalogue of every event type the service stores: the one codec of the
+// event log, built from each domain package's own RegisterEvents.
+package schema
+
+import (
+	"yorozu/domain/access"
+	"yorozu/domain/billing"
+	"yorozu/domain/contract"
+	"yorozu/domain/event"
+	"yorozu/domain/order"
+)
+
+// Registry returns a codec that knows every domain event.
+func Registry() *event.Registry {
+	r := event.NewRegistry()
+	for _, register := range []func(*event.Registry){
+		order.RegisterEvents,
+		contract.RegisterEvents,
+		billing.RegisterEvents,
+		access.RegisterEvents,
+	} {
+		register(r)
+	}
+	return r
+}
