@@ -14,7 +14,7 @@ import (
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/postgres/pgtest"
-	pgmodels "yorozu/adapters/postgres/readmodel"
+	pgmodels "yorozu/adapters/readmodel/postgres"
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
@@ -23,7 +23,7 @@ import (
 	"yorozu/projections"
 	"yorozu/projections/invoices"
 	"yorozu/projections/readmodel"
-	"yorozu/projections/readmodel/memory"
+	"yorozu/adapters/readmodel/memory"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -28,7 +28,7 @@ import (
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/postgres/migrate"
-	pgmodels "yorozu/adapters/postgres/readmodel"
+	pgmodels "yorozu/adapters/readmodel/postgres"
 	"yorozu/adapters/scheduler"
 	"yorozu/api"
 	"yorozu/commands"
@@ -43,7 +43,7 @@ import (
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
-	"yorozu/projections/readmodel/memory"
+	"yorozu/adapters/readmodel/memory"
 	"yorozu/projections/staffdir"
 )
 

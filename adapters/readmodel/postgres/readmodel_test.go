@@ -1,4 +1,4 @@
-package readmodel_test
+package postgres_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/postgres/pgtest"
-	"yorozu/adapters/postgres/readmodel"
+	"yorozu/adapters/readmodel/postgres"
 	port "yorozu/projections/readmodel"
 	"yorozu/projections/readmodel/readmodeltest"
 )
@@ -14,13 +14,13 @@ import (
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // open returns a store on a fresh, migrated database. Without PostgreSQL it fails the test.
-func open(tb testing.TB) *readmodel.Store {
+func open(tb testing.TB) *postgres.Store {
 	tb.Helper()
 	pool := pgtest.NewPool(tb)
 	if err := migrate.Up(context.Background(), pool); err != nil {
 		tb.Fatalf("migrate: %v", err)
 	}
-	return readmodel.New(pool)
+	return postgres.New(pool)
 }
 
 // TestConformance runs the suite on one database, as the service runs every projection in one:

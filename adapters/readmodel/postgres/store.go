@@ -1,4 +1,4 @@
-// Package readmodel is the PostgreSQL read-model store (SPEC 13): documents as jsonb rows of
+// Package postgres is the PostgreSQL read-model store (SPEC 13): documents as jsonb rows of
 // rm_docs, keyed by projection, collection and id, with the projection's checkpoint in
 // projection_checkpoints. The schema comes from adapters/postgres/migrate.
 //
@@ -9,7 +9,7 @@
 // round trip: a DELETE and an INSERT … ON CONFLICT over unnest()ed arrays, and the checkpoint
 // upsert. Statements over arrays rather than one per document keep a rebuild of a million
 // documents in units of 500 at tens of thousands of documents a second.
-package readmodel
+package postgres
 
 import (
 	"context"

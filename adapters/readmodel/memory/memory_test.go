@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"yorozu/projections/readmodel"
-	"yorozu/projections/readmodel/memory"
+	"yorozu/adapters/readmodel/memory"
 	"yorozu/projections/readmodel/readmodeltest"
 )
 
