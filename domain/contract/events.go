@@ -96,7 +96,14 @@ type CustomerNumberIssued struct {
 func RegisterEvents(r *event.Registry) {
 	r.Register((*ContractOpened)(nil), (*ContractChanged)(nil), (*ContractorDetailsChanged)(nil),
 		(*ContractTerminated)(nil), (*ContractViewed)(nil), (*CustomerNumberIssued)(nil))
+	r.RegisterCustomerStreams(streamCategory, viewStreamCategory)
 }
+
+// Stream categories named by customer number.
+const (
+	streamCategory     = "contract"
+	viewStreamCategory = "contractview"
+)
 
 // CustomerNumberOf implements event.ForCustomer.
 func (e *ContractOpened) CustomerNumberOf() string           { return e.CustomerNumber }

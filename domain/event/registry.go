@@ -41,11 +41,36 @@ type Registry struct {
 	mu    sync.RWMutex
 	types map[string]reflect.Type // stored name → struct type
 	names map[reflect.Type]string // struct type → stored name
+	// owners: stream category → the prefix before the customer number in its stream names.
+	owners map[string]string
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{types: make(map[string]reflect.Type), names: make(map[reflect.Type]string)}
+	return &Registry{types: make(map[string]reflect.Type), names: make(map[reflect.Type]string), owners: make(map[string]string)}
+}
+
+// RegisterCustomerStreams declares that the streams of a category are named
+// "<category>-<customer number>" and hold one customer's events only (contract-N000000001):
+// readers learn the customer of such an event from its envelope, without decoding it.
+func (r *Registry) RegisterCustomerStreams(categories ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range categories {
+		r.owners[c] = c + "-"
+	}
+}
+
+// CustomerOfStream returns the customer number a stream belongs to by its name (see
+// RegisterCustomerStreams); ok is false for a stream of any other category.
+func (r *Registry) CustomerOfStream(stream string) (string, bool) {
+	r.mu.RLock()
+	prefix, ok := r.owners[Category(stream)]
+	r.mu.RUnlock()
+	if !ok || len(stream) <= len(prefix) {
+		return "", false
+	}
+	return stream[len(prefix):], true
 }
 
 // Register adds event types, each given as a nil pointer of the type ((*OrderAccepted)(nil)).

@@ -117,12 +117,16 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 		}
 	}
 	p.links[r.Stream] = link
-	return tx.Put(ctx, eventsCollection, entryID(r.Position), EntryOf(r, cn))
+	return tx.Put(ctx, eventsCollection, entryID(r.Position), encodeEntry(r, cn))
 }
 
-// customerNumberOf is the customer number the event itself names (event.ForCustomer), or "".
-// Only events of such types are decoded.
+// customerNumberOf is the customer number of the event: its stream's, for a stream named by
+// customer number, else the one the event itself names (event.ForCustomer), or "". Only events of
+// such types in other streams are decoded.
 func (p *Projection) customerNumberOf(r event.Record) (string, error) {
+	if cn, ok := p.codec.CustomerOfStream(r.Stream); ok {
+		return cn, nil
+	}
 	names, known := p.forCustomer[r.Type]
 	if !known {
 		names = event.Implements[event.ForCustomer](p.codec, r.Type)

@@ -319,7 +319,7 @@ func (t *tx) Put(ctx context.Context, collectionName, id string, v any) error {
 	if err := checkNames(collectionName, id); err != nil {
 		return err
 	}
-	b, err := json.Marshal(v)
+	b, err := readmodel.Encode(v)
 	if err != nil {
 		return fmt.Errorf("read model: put %s/%s: %w", collectionName, id, err)
 	}

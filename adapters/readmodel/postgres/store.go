@@ -199,7 +199,7 @@ func (t *tx) Put(ctx context.Context, collection, id string, v any) error {
 	if err := checkNames(collection, id); err != nil {
 		return err
 	}
-	doc, err := json.Marshal(v)
+	doc, err := port.Encode(v)
 	if err != nil {
 		return fmt.Errorf("read model: put %s/%s: %w", collection, id, err)
 	}
