@@ -32,29 +32,27 @@ func InvoiceMessageID(invoiceNumber string) string {
 }
 
 // InvoiceFinalized translates the InvoicesFinalized events (one part of a month's close) into one
-// InvoiceFinalized message per final invoice, in invoice-number order.
-func InvoiceFinalized() Translator {
+// InvoiceFinalized message per final invoice, in invoice-number order. codec is the log's codec.
+func InvoiceFinalized(codec *event.Registry) Translator {
+	name, err := codec.Name((*billing.InvoicesFinalized)(nil))
+	if err != nil {
+		panic(fmt.Sprintf("outbox: %v", err)) // the billing events are not registered: a wiring error
+	}
 	return Translator{
-		EventType: event.TypeName(billing.InvoicesFinalized{}),
+		EventType: name,
 		Topic:     InvoiceFinalizedTopic,
-		Translate: invoiceFinalizedMessages,
+		Translate: func(rec event.Record) ([]*message.Message, error) { return invoiceFinalizedMessages(codec, rec) },
 	}
 }
 
-// decodeInvoicesFinalized reads the stored event. It is the only place that decodes it, so that
-// moving to the event registry is a change here only.
-func decodeInvoicesFinalized(rec event.Record) (*billing.InvoicesFinalized, error) {
-	var e billing.InvoicesFinalized
-	if err := json.Unmarshal(rec.Data, &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
-}
-
-func invoiceFinalizedMessages(rec event.Record) ([]*message.Message, error) {
-	part, err := decodeInvoicesFinalized(rec)
+func invoiceFinalizedMessages(codec *event.Registry, rec event.Record) ([]*message.Message, error) {
+	e, err := codec.Decode(rec)
 	if err != nil {
 		return nil, err
+	}
+	part, ok := e.(*billing.InvoicesFinalized)
+	if !ok {
+		return nil, fmt.Errorf("outbox: %s decodes to %T", rec.Type, e)
 	}
 	out := make([]*message.Message, 0, len(part.Invoices))
 	for i := range part.Invoices {

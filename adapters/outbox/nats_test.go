@@ -17,6 +17,7 @@ import (
 	"yorozu/adapters/outbox/natstest"
 	"yorozu/domain/billing"
 	"yorozu/domain/event"
+	"yorozu/domain/schema"
 )
 
 // natsEngine is an event log with the cursor store the nats transport uses on it.
@@ -55,7 +56,7 @@ func openEndpoint(t *testing.T, tr outbox.Transport, deps outbox.Deps) *outbox.E
 func invoiceRelay(t *testing.T, ep *outbox.Endpoint, log event.Log, pageSize int) *outbox.Relay {
 	t.Helper()
 	r, err := ep.NewRelay(outbox.Config{Name: outbox.InvoiceFinalizedRelay, Log: log,
-		Translators: []outbox.Translator{outbox.InvoiceFinalized()}, PageSize: pageSize})
+		Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())}, PageSize: pageSize})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestNATSRepublishAfterALostPositionIsDeduplicated(t *testing.T) {
 	pub := &countingPublisher{Publisher: ep.Publisher()}
 	cursors := &lostSave{CursorStore: ep.Cursors(), lose: true}
 	relay, err := outbox.NewRelay(outbox.Config{Name: outbox.InvoiceFinalizedRelay, Log: log,
-		Translators: []outbox.Translator{outbox.InvoiceFinalized()}, Publisher: pub, Cursors: cursors, PageSize: 3})
+		Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())}, Publisher: pub, Cursors: cursors, PageSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +295,7 @@ func TestNATSRepublishAfterALostPositionIsDeduplicated(t *testing.T) {
 	restarted := openEndpoint(t, natsTransport(srv), outbox.Deps{DataDir: dir})
 	pub.Publisher = restarted.Publisher()
 	relay, err = outbox.NewRelay(outbox.Config{Name: outbox.InvoiceFinalizedRelay, Log: log,
-		Translators: []outbox.Translator{outbox.InvoiceFinalized()}, Publisher: pub, Cursors: restarted.Cursors(), PageSize: 3})
+		Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())}, Publisher: pub, Cursors: restarted.Cursors(), PageSize: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

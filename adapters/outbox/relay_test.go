@@ -17,6 +17,7 @@ import (
 	"yorozu/adapters/outbox"
 	"yorozu/domain/billing"
 	"yorozu/domain/event"
+	"yorozu/domain/schema"
 )
 
 func TestInvoiceMessageIDIsPinned(t *testing.T) {
@@ -35,7 +36,7 @@ func TestInvoiceFinalizedTranslatesEachInvoice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := outbox.InvoiceFinalized()
+	tr := outbox.InvoiceFinalized(schema.Registry())
 	if tr.EventType != "InvoicesFinalized" || tr.Topic != "billing_invoice_finalized" {
 		t.Fatalf("translator %s → %s", tr.EventType, tr.Topic)
 	}
@@ -94,7 +95,7 @@ func TestRelayConfigValidateReportsEveryProblem(t *testing.T) {
 	log, _ := boltLog(t)
 	ch := gochannel.NewGoChannel(gochannel.Config{}, nil)
 	defer ch.Close()
-	valid := outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized()},
+	valid := outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())},
 		Publisher: ch, Cursors: outbox.NewHeadCursors(log)}
 	if err := valid.Validate(); err != nil {
 		t.Fatalf("a valid config: %v", err)
@@ -204,7 +205,7 @@ func TestRelayPassesOverOtherEventsAndCarriesSeveralKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &recorder{}
-	r, err := outbox.NewRelay(outbox.Config{Name: "all", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized(), sealed},
+	r, err := outbox.NewRelay(outbox.Config{Name: "all", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry()), sealed},
 		Publisher: pub, Cursors: cursors, PageSize: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +251,7 @@ func TestRelayStopsAtARecordItCannotTranslate(t *testing.T) {
 	ctx := context.Background()
 	log, _ := boltLog(t)
 	closeMonth(t, log, month(t, "2025-07"), 2, 2)
-	bad := draft(t, billing.InvoicesFinalized{Month: month(t, "2025-08")})
+	bad := draft(t, &billing.InvoicesFinalized{Month: month(t, "2025-08")})
 	bad.Data = []byte(`{"month": 42}`)
 	if _, err := log.Append(ctx, "billingmonth-broken", event.NoStream(), []event.Draft{bad}); err != nil {
 		t.Fatal(err)
@@ -260,7 +261,7 @@ func TestRelayStopsAtARecordItCannotTranslate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := outbox.NewRelay(outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized()},
+	r, err := outbox.NewRelay(outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())},
 		Publisher: pub, Cursors: cursors})
 	if err != nil {
 		t.Fatal(err)
@@ -276,7 +277,7 @@ func TestRelayStopsAtARecordItCannotTranslate(t *testing.T) {
 
 	// A publisher failure leaves the position too.
 	pub.fail = errors.New("broker down")
-	ok, _ := outbox.NewRelay(outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized()},
+	ok, _ := outbox.NewRelay(outbox.Config{Name: "r", Log: log, Translators: []outbox.Translator{outbox.InvoiceFinalized(schema.Registry())},
 		Publisher: pub, Cursors: cursors, PageSize: 2})
 	if _, err := ok.Step(ctx); !errors.Is(err, outbox.ErrPublish) {
 		t.Fatalf("Step() = %v, want ErrPublish", err)

@@ -118,6 +118,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.RegistrationNumber, "registration-number", "T1234567890123", "qualified-invoice registration `number` (T + 13 digits)")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", 8*time.Hour, "staff session lifetime")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 1000, "requests per second allowed per client (0: no limit)")
+	fs.StringVar(&cfg.IntegrationTransport, "integration-transport", app.IntegrationAuto,
+		"where integration events go: auto (sql with --postgres, else channel), channel, sql or nats")
+	fs.StringVar(&cfg.NATS.URL, "nats-url", "", "NATS server `URL` for --integration-transport nats (nats://host:4222)")
+	fs.StringVar(&cfg.NATS.Stream, "nats-stream", "", "JetStream stream `name` (default YOROZU_INTEGRATION)")
+	fs.StringVar(&cfg.NATS.SubjectPrefix, "nats-subject-prefix", "", "subject `prefix` of the topics (default yorozu.integration.)")
 	if err := fs.Parse(args); err != nil {
 		return exitCode(2)
 	}

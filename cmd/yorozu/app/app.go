@@ -27,7 +27,9 @@ import (
 	"yorozu/adapters/eventstore/bolt"
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
+	"yorozu/adapters/outbox"
 	"yorozu/adapters/postgres/migrate"
+	"yorozu/adapters/readmodel/memory"
 	pgmodels "yorozu/adapters/readmodel/postgres"
 	"yorozu/adapters/scheduler"
 	"yorozu/api"
@@ -43,7 +45,6 @@ import (
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
-	"yorozu/adapters/readmodel/memory"
 	"yorozu/projections/staffdir"
 )
 
@@ -64,6 +65,10 @@ type Config struct {
 	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice.
 	Issuer             string
 	RegistrationNumber string
+	// IntegrationTransport carries the integration events out: auto (sql with PostgreSQL,
+	// channel otherwise), channel, sql or nats; NATS configures nats.
+	IntegrationTransport string
+	NATS                 outbox.NATSConfig
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
 	ReadYourWrites time.Duration
@@ -118,6 +123,9 @@ func (c Config) Validate() error {
 	if _, err := configuredIssuer(c); err != nil {
 		errs = append(errs, err)
 	}
+	if _, err := c.integrationTransport(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -133,13 +141,13 @@ type App struct {
 	Directory   *access.Directory
 	Handler     http.Handler
 
-	pool     *pgxpool.Pool
-	billing  *billingRuntime
-	closers  []func()
-	stop     context.CancelFunc
-	running  sync.WaitGroup
-	codec    *event.Registry
-	calendar *calendar.BusinessCalendar
+	pool        *pgxpool.Pool
+	integration *outbox.Endpoint
+	closers     []func()
+	stop        context.CancelFunc
+	running     sync.WaitGroup
+	codec       *event.Registry
+	calendar    *calendar.BusinessCalendar
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
@@ -383,7 +391,7 @@ func (a *App) Start(ctx context.Context) error {
 	if a.cfg.NoProjections {
 		return nil
 	}
-	relay, err := a.startBilling()
+	relay, err := a.startIntegration(ctx)
 	if err != nil {
 		return err
 	}
