@@ -14,6 +14,7 @@ import (
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/postgres/pgtest"
+	"yorozu/adapters/readmodel/memory"
 	pgmodels "yorozu/adapters/readmodel/postgres"
 	"yorozu/commands"
 	"yorozu/domain/billing"
@@ -23,7 +24,6 @@ import (
 	"yorozu/projections"
 	"yorozu/projections/invoices"
 	"yorozu/projections/readmodel"
-	"yorozu/adapters/readmodel/memory"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

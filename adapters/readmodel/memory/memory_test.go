@@ -3,8 +3,8 @@ package memory_test
 import (
 	"testing"
 
-	"yorozu/projections/readmodel"
 	"yorozu/adapters/readmodel/memory"
+	"yorozu/projections/readmodel"
 	"yorozu/projections/readmodel/readmodeltest"
 )
 
