@@ -62,7 +62,7 @@ type OSPatch struct {
 	// Build is the full build with revision, such as 22631.4460.
 	Build string `json:"build"`
 	// LatestUpdate is the most recently installed update (KB number), if any.
-	LatestUpdate *Update    `json:"latestUpdate"`
+	LatestUpdate *Update     `json:"latestUpdate"`
 	Status       PatchStatus `json:"status"`
 }
 
