@@ -16,9 +16,12 @@ import (
 // Name is the projection's checkpoint key: part of the storage schema.
 const Name = "audit"
 
+// Collections of the projection: part of the storage schema (the PostgreSQL view joins streams
+// and eventlinks).
 const (
-	eventsCollection  = "events"
-	streamsCollection = "streams"
+	eventsCollection     = "events"
+	streamsCollection    = "streams"
+	eventLinksCollection = "eventlinks"
 )
 
 // InstantLayout is the fixed-width UTC form times are stored in, so that they compare as strings.
@@ -44,18 +47,33 @@ type Entry struct {
 	Data           json.RawMessage `json:"data"`
 }
 
-// streamLink remembers which customer a stream belongs to, and the events seen before that was
-// known (an order is received before acceptance gives it a customer number).
+// streamLink remembers which customer a stream belongs to, and (where the trail keeps entries)
+// the events seen before that was known (an order is received before acceptance gives it a
+// customer number).
 type streamLink struct {
 	CustomerNumber string   `json:"customerNumber,omitempty"`
 	Unlinked       []string `json:"unlinked,omitempty"`
 }
+
+// Mode says what the projection keeps.
+type Mode int
+
+const (
+	// Entries keeps every event's trail entry as a document: the trail is read from the read
+	// model alone (the embedded engine, whose event log has no secondary indexes).
+	Entries Mode = iota
+	// LinksOnly keeps only which customer each stream (and each event naming another customer
+	// than its stream's) belongs to: the trail is a view over the event log joined with these
+	// links (PostgreSQL, where the log is a table; see adapters/eventstore/postgres AuditTrail).
+	LinksOnly
+)
 
 // Projection builds the trail. Use one value per runner: it remembers the stream links of the
 // unit of work in progress, which saves a read-model lookup for each event of a stream seen
 // earlier in the same unit.
 type Projection struct {
 	codec *event.Registry
+	mode  Mode
 	// forCustomer caches, per stored type, whether its events name a customer.
 	forCustomer map[string]bool
 	unit        readmodel.Tx
@@ -63,14 +81,16 @@ type Projection struct {
 }
 
 // New returns the projection, decoding with codec.
-func New(codec *event.Registry) *Projection {
-	return &Projection{codec: codec, forCustomer: map[string]bool{}}
+func New(codec *event.Registry, mode Mode) *Projection {
+	return &Projection{codec: codec, mode: mode, forCustomer: map[string]bool{}}
 }
 
 // Name implements projections.Projection.
 func (*Projection) Name() string { return Name }
 
-// Apply implements projections.Projection.
+// Apply implements projections.Projection. An event belongs to the customer it names itself, or
+// else to its stream's: the first customer an event of the stream named, or the one the
+// stream's name carries (contract-N…).
 func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record) error {
 	if tx != p.unit {
 		// A new unit of work: what the last one saw may have been rolled back.
@@ -88,28 +108,36 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 			}
 		}
 	}
-	cn, err := p.customerNumberOf(r)
+	own, err := p.customerNumberOf(r)
 	if err != nil {
 		return err
 	}
+	cn := own
 	linkChanged := false
 	switch {
-	case cn != "" && link.CustomerNumber == "":
-		// The stream just learnt its customer: give the earlier events the link too.
+	case own != "" && link.CustomerNumber == "":
+		// The stream just learnt its customer: earlier events of it belong to the customer too.
 		for _, id := range link.Unlinked {
-			if err := relink(ctx, tx, id, cn); err != nil {
+			if err := relink(ctx, tx, id, own); err != nil {
 				return err
 			}
 		}
-		link = streamLink{CustomerNumber: cn}
+		link = streamLink{CustomerNumber: own}
 		linkChanged = true
-	case cn == "" && link.CustomerNumber != "":
+	case own == "":
 		cn = link.CustomerNumber
-	case cn == "" && link.CustomerNumber == "" && event.Category(r.Stream) == "order":
-		// Only a new order learns its customer number later (at acceptance); other streams
-		// without one (staff, numbering, telemetry) never will, so nothing is kept for them.
-		link.Unlinked = append(link.Unlinked, entryID(r.Position))
-		linkChanged = true
+		if cn == "" && p.mode == Entries && event.Category(r.Stream) == "order" {
+			// Only a new order learns its customer number later (at acceptance); other streams
+			// without one (staff, numbering) never will, so nothing is kept for them.
+			link.Unlinked = append(link.Unlinked, entryID(r.Position))
+			linkChanged = true
+		}
+	case own != link.CustomerNumber && p.mode == LinksOnly:
+		// An event naming another customer than its stream's (the customer-number register):
+		// the view cannot tell without this exception.
+		if err := tx.Put(ctx, eventLinksCollection, entryID(r.Position), streamLink{CustomerNumber: own}); err != nil {
+			return err
+		}
 	}
 	if linkChanged {
 		if err := tx.Put(ctx, streamsCollection, r.Stream, link); err != nil {
@@ -117,12 +145,15 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 		}
 	}
 	p.links[r.Stream] = link
+	if p.mode == LinksOnly {
+		return nil
+	}
 	return tx.Put(ctx, eventsCollection, entryID(r.Position), encodeEntry(r, cn))
 }
 
-// customerNumberOf is the customer number of the event: its stream's, for a stream named by
-// customer number, else the one the event itself names (event.ForCustomer), or "". Only events of
-// such types in other streams are decoded.
+// customerNumberOf is the customer number the event names: its stream's name's, for a stream
+// named by customer number, else the one the event itself names (event.ForCustomer), or "". Only
+// events of ForCustomer types in other streams are decoded.
 func (p *Projection) customerNumberOf(r event.Record) (string, error) {
 	if cn, ok := p.codec.CustomerOfStream(r.Stream); ok {
 		return cn, nil
@@ -260,13 +291,18 @@ type Filter struct {
 	Limit    int
 }
 
-// Trail reads the projection.
-type Trail struct {
+// Trail reads the audit trail in log order, one page at a time.
+type Trail interface {
+	Query(ctx context.Context, f Filter) ([]Entry, string, error)
+}
+
+// DocumentTrail reads the trail from the entries the projection keeps (mode Entries).
+type DocumentTrail struct {
 	Models readmodel.Store
 }
 
-// Query reads the trail in log order.
-func (t Trail) Query(ctx context.Context, f Filter) ([]Entry, string, error) {
+// Query implements Trail.
+func (t DocumentTrail) Query(ctx context.Context, f Filter) ([]Entry, string, error) {
 	q := readmodel.Query{Collection: eventsCollection, After: f.After, Limit: f.Limit}
 	eq := func(field, v string) {
 		if v != "" {

@@ -96,34 +96,49 @@ func scanRecords(rows pgx.Rows, limit int) ([]event.Record, error) {
 				return nil, err
 			}
 		}
-		v := rows.RawValues()
-		for i, b := range v {
-			if b == nil {
-				return nil, fmt.Errorf("column %d is NULL", i)
-			}
-			if w := binaryWidth[i]; w != 0 && len(b) != w {
-				return nil, fmt.Errorf("column %d has %d bytes, want %d", i, len(b), w)
-			}
+		r, err := decodeRecordInterned(rows.RawValues(), intern)
+		if err != nil {
+			return nil, err
 		}
-		var r event.Record
-		r.Position = event.Position(binary.BigEndian.Uint64(v[0]))
-		copy(r.ID[:], v[1])
-		r.Stream = intern(v[2])
-		r.StreamVersion = binary.BigEndian.Uint64(v[3])
-		r.Type = intern(v[4])
-		r.SchemaVersion = int(int32(binary.BigEndian.Uint32(v[5])))
-		r.EffectiveAt = pgTime(v[6])
-		r.RecordedAt = pgTime(v[7])
-		r.Actor = intern(v[8])
-		r.CommandID = string(v[9])
-		r.CorrelationID = string(v[10])
-		r.CausationID = string(v[11])
-		r.Data = bytes.Clone(v[12])
-		copy(r.PrevHash[:], v[13])
-		copy(r.Hash[:], v[14])
 		recs = append(recs, r)
 	}
 	return recs, rows.Err()
+}
+
+// decodeRecord decodes one row of recordColumns in binary format.
+func decodeRecord(v [][]byte) (event.Record, error) {
+	return decodeRecordInterned(v, func(b []byte) string { return string(b) })
+}
+
+func decodeRecordInterned(v [][]byte, intern func([]byte) string) (event.Record, error) {
+	if len(v) != len(binaryColumn) {
+		return event.Record{}, fmt.Errorf("read %d columns, want %d", len(v), len(binaryColumn))
+	}
+	for i, b := range v {
+		if b == nil {
+			return event.Record{}, fmt.Errorf("column %d is NULL", i)
+		}
+		if w := binaryWidth[i]; w != 0 && len(b) != w {
+			return event.Record{}, fmt.Errorf("column %d has %d bytes, want %d", i, len(b), w)
+		}
+	}
+	var r event.Record
+	r.Position = event.Position(binary.BigEndian.Uint64(v[0]))
+	copy(r.ID[:], v[1])
+	r.Stream = intern(v[2])
+	r.StreamVersion = binary.BigEndian.Uint64(v[3])
+	r.Type = intern(v[4])
+	r.SchemaVersion = int(int32(binary.BigEndian.Uint32(v[5])))
+	r.EffectiveAt = pgTime(v[6])
+	r.RecordedAt = pgTime(v[7])
+	r.Actor = intern(v[8])
+	r.CommandID = string(v[9])
+	r.CorrelationID = string(v[10])
+	r.CausationID = string(v[11])
+	r.Data = bytes.Clone(v[12])
+	copy(r.PrevHash[:], v[13])
+	copy(r.Hash[:], v[14])
+	return r, nil
 }
 
 // binaryColumn says which of recordColumns must come in binary format (text is the same bytes

@@ -142,6 +142,7 @@ type App struct {
 	Handler     http.Handler
 
 	pool        *pgxpool.Pool
+	pgEvents    *pgevents.Store // the event store when it is PostgreSQL
 	integration *outbox.Endpoint
 	closers     []func()
 	stop        context.CancelFunc
@@ -225,7 +226,8 @@ func (a *App) openStores(ctx context.Context) error {
 		}
 		a.Events = s
 	case a.pool != nil:
-		a.Events = pgevents.New(a.pool, pgevents.Options{})
+		a.pgEvents = pgevents.New(a.pool, pgevents.Options{})
+		a.Events = a.pgEvents
 	default:
 		s, err := bolt.OpenDir(cfg.DataDir, bolt.Options{})
 		if err != nil {
@@ -255,13 +257,18 @@ func (a *App) wire() error {
 
 	queue := orders.Queue{Models: a.Models}
 	view := invoices.NewView(a.Models, issuer)
+	// On PostgreSQL the trail is a view over the events table: the projection keeps links only.
+	auditMode, trail := audit.Entries, audit.Trail(audit.DocumentTrail{Models: a.Models})
+	if a.pgEvents != nil {
+		auditMode, trail = audit.LinksOnly, a.pgEvents.AuditTrail()
+	}
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
 	for _, p := range []projections.Projection{
 		orders.Projection{Codec: a.codec, Calendar: a.calendar},
 		contracts.Projection{Codec: a.codec},
 		invoices.NewProjection(a.codec),
-		audit.New(a.codec),
+		audit.New(a.codec, auditMode),
 		dir,
 	} {
 		if err := a.Runner.Add(p); err != nil {
@@ -290,7 +297,7 @@ func (a *App) wire() error {
 			Contracts: contracts.Directory{Models: a.Models},
 			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
 			Invoices:  view,
-			Audit:     audit.Trail{Models: a.Models},
+			Audit:     trail,
 		},
 	}
 
