@@ -81,10 +81,10 @@ func TestWalkthrough(t *testing.T) {
 	api := client{base: "http://" + addr + "/api/v1", token: key}
 
 	var order struct {
-		Status, CustomerNumber                                 string
-		AcceptedAt                                             time.Time
+		Status, CustomerNumber                                  string
+		AcceptedAt                                              time.Time
 		AcceptanceDay, EarliestDate, ScheduledDate, CompletedOn string
-		Form                                                   struct{ AppliedOn, DesiredDate string }
+		Form                                                    struct{ AppliedOn, DesiredDate string }
 	}
 	api.get(t, "/orders/"+sum["ORDER"], &order)
 	if order.Status != "completed" || order.CustomerNumber != sum["CN"] || order.CompletedOn != sum["OPENED_ON"] {
@@ -167,7 +167,9 @@ func TestWalkthrough(t *testing.T) {
 	if len(feed.Items) != 0 || sum["FEED_ITEMS"] != "[]" {
 		t.Errorf("billing feed: %d items, the script reported %s; the walkthrough closes no month", len(feed.Items), sum["FEED_ITEMS"])
 	}
-	var history struct{ Items []struct{ Type, Actor string } }
+	var history struct {
+		Items []struct{ Type, Actor string }
+	}
 	api.get(t, "/contracts/"+sum["CN"]+"/history", &history)
 	var types []string
 	for _, it := range history.Items {
