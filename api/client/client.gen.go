@@ -1302,7 +1302,7 @@ type OrderCreated struct {
 // OrderCreatedStatus defines model for OrderCreated.Status.
 type OrderCreatedStatus string
 
-// OrderForm The application form (申込書), one shape per `type`. Fields are checked as in SPEC 2:
+// OrderForm The application form (申込書), one shape per `type`. Each field's description gives its rule:
 // R required, O optional, - must be absent, C required exactly when the related choice asks
 // for it and absent otherwise (the conditions are in each field's description). JSON
 // `null` counts as absent. Lengths count characters. *full-width*: every character's
@@ -1355,7 +1355,7 @@ type PriceList struct {
 	WebFiltering Yen `json:"webFiltering"`
 }
 
-// PriceListInput A price list to publish (SPEC 3). Prices are whole yen per unit per month (tickets per ticket), 0 to 100,000,000.
+// PriceListInput A price list to publish, effective from a month on (a month uses the latest list effective by then; a list published again for the same month replaces it). Prices are whole yen per unit per month (tickets per ticket), 0 to 100,000,000.
 type PriceListInput struct {
 	BaseMenu int64 `json:"baseMenu"`
 
@@ -2300,9 +2300,10 @@ type ClientInterface interface {
 	// SubmitOrderWithBody Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-	// need the contract (customer number exists and is active, common customer ID and
-	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+	// and `docs/product.md`), including those that need the contract (customer number exists
+	// and is active, common customer ID and contractor name match, ID counts really change,
+	// web filtering keeps 15 IDs); an invalid
 	// form answers 422 with **every** field error at once and nothing is stored. The body is
 	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
 	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -2319,9 +2320,10 @@ type ClientInterface interface {
 	// SubmitOrder Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-	// need the contract (customer number exists and is active, common customer ID and
-	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+	// and `docs/product.md`), including those that need the contract (customer number exists
+	// and is active, common customer ID and contractor name match, ID counts really change,
+	// web filtering keeps 15 IDs); an invalid
 	// form answers 422 with **every** field error at once and nothing is stored. The body is
 	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
 	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -2815,9 +2817,10 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // SubmitOrderWithBody Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-// need the contract (customer number exists and is active, common customer ID and
-// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+// and `docs/product.md`), including those that need the contract (customer number exists
+// and is active, common customer ID and contractor name match, ID counts really change,
+// web filtering keeps 15 IDs); an invalid
 // form answers 422 with **every** field error at once and nothing is stored. The body is
 // read leniently as to media type and strictly as to content: unknown or duplicate fields,
 // wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -2844,9 +2847,10 @@ func (c *Client) SubmitOrderWithBody(ctx context.Context, params *SubmitOrderPar
 // SubmitOrder Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-// need the contract (customer number exists and is active, common customer ID and
-// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+// and `docs/product.md`), including those that need the contract (customer number exists
+// and is active, common customer ID and contractor name match, ID counts really change,
+// web filtering keeps 15 IDs); an invalid
 // form answers 422 with **every** field error at once and nothing is stored. The body is
 // read leniently as to media type and strictly as to content: unknown or duplicate fields,
 // wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -4781,9 +4785,10 @@ type ClientWithResponsesInterface interface {
 	// SubmitOrderWithBodyWithResponse Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-	// need the contract (customer number exists and is active, common customer ID and
-	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+	// and `docs/product.md`), including those that need the contract (customer number exists
+	// and is active, common customer ID and contractor name match, ID counts really change,
+	// web filtering keeps 15 IDs); an invalid
 	// form answers 422 with **every** field error at once and nothing is stored. The body is
 	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
 	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -4800,9 +4805,10 @@ type ClientWithResponsesInterface interface {
 	// SubmitOrderWithResponse Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-	// need the contract (customer number exists and is active, common customer ID and
-	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+	// and `docs/product.md`), including those that need the contract (customer number exists
+	// and is active, common customer ID and contractor name match, ID counts really change,
+	// web filtering keeps 15 IDs); an invalid
 	// form answers 422 with **every** field error at once and nothing is stored. The body is
 	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
 	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -7778,9 +7784,10 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // SubmitOrderWithBodyWithResponse Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-// need the contract (customer number exists and is active, common customer ID and
-// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+// and `docs/product.md`), including those that need the contract (customer number exists
+// and is active, common customer ID and contractor name match, ID counts really change,
+// web filtering keeps 15 IDs); an invalid
 // form answers 422 with **every** field error at once and nothing is stored. The body is
 // read leniently as to media type and strictly as to content: unknown or duplicate fields,
 // wrong JSON types and malformed JSON are field errors too (422). A second open order for
@@ -7803,9 +7810,10 @@ func (c *ClientWithResponses) SubmitOrderWithBodyWithResponse(ctx context.Contex
 // SubmitOrderWithResponse Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of SPEC 2, including those that
-// need the contract (customer number exists and is active, common customer ID and
-// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
+// and `docs/product.md`), including those that need the contract (customer number exists
+// and is active, common customer ID and contractor name match, ID counts really change,
+// web filtering keeps 15 IDs); an invalid
 // form answers 422 with **every** field error at once and nothing is stored. The body is
 // read leniently as to media type and strictly as to content: unknown or duplicate fields,
 // wrong JSON types and malformed JSON are field errors too (422). A second open order for
