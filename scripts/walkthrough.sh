@@ -41,8 +41,9 @@ trap 'rm -rf "$WORK"' EXIT
 OUT="$WORK/out.json"
 
 step "0. The helper, and a server with an empty store"
+for v in DATA BASE API YOROZU WORK OUT; do learnt "$v"; done
 run 'go build -o "$WORK/walkhelper" ./scripts/walkhelper'
-YZ="$WORK/walkhelper"
+run 'YZ="$WORK/walkhelper"'
 for _ in $(seq 1 150); do
 	code=$(curl -sS -o "$OUT" -w '%{http_code}' "$BASE/readyz" || true)
 	[ "$code" = 200 ] && break
@@ -58,6 +59,8 @@ run '"$YZ" get "projections.*.head" <"$OUT" | sort -u'
 step "1. A staff member, a TOTP code, a session"
 STAFF=walkthrough
 PASSWORD='a throwaway walkthrough password'
+learnt STAFF
+learnt PASSWORD
 run 'printf "%s\n" "$PASSWORD" | "$YOROZU" staff add --data "$DATA" --id "$STAFF" --role operator | tee "$OUT"'
 run 'SECRET=$("$YZ" get totpSecret <"$OUT")'
 run 'OTP=$("$YZ" totp "$SECRET")'
