@@ -112,10 +112,10 @@ func (g *sampleGen) makeTerminals() {
 
 type sampleApp struct {
 	name, publisher, current, old, latest string
-	unsupported                         bool   // the catalog says past end of support
-	unknown                             bool   // the catalog does not know it
-	depts                               string // departments that have it; "" for all
-	oldEvery                            int    // every n-th terminal runs the old version
+	unsupported                           bool   // the catalog says past end of support
+	unknown                               bool   // the catalog does not know it
+	depts                                 string // departments that have it; "" for all
+	oldEvery                              int    // every n-th terminal runs the old version
 }
 
 var sampleApps = []sampleApp{

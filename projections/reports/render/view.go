@@ -87,8 +87,8 @@ type cell struct {
 	Badge string // CSS class of a badge, when the text is a status
 }
 
-func (t table) Shown() int    { return len(t.Rows) }
-func (t table) Rest() int     { return t.Total - len(t.Rows) }
+func (t table) Shown() int     { return len(t.Rows) }
+func (t table) Rest() int      { return t.Total - len(t.Rows) }
 func (t table) TotalS() string { return number(t.Total) }
 func (t table) ShownS() string { return number(len(t.Rows)) }
 func (t table) RestS() string  { return number(t.Total - len(t.Rows)) }
