@@ -87,7 +87,11 @@ func (p *pageEvents) listen(ev any) {
 			p.problems = append(p.problems, fmt.Sprintf("console.%s: %s", ev.Type, strings.Join(args, " ")))
 		}
 	case *runtime.EventExceptionThrown:
-		p.problems = append(p.problems, "exception: "+ev.ExceptionDetails.Text)
+		msg := ev.ExceptionDetails.Text
+		if ex := ev.ExceptionDetails.Exception; ex != nil {
+			msg += " " + ex.Description
+		}
+		p.problems = append(p.problems, "exception: "+msg)
 	case *cdplog.EventEntryAdded:
 		if ev.Entry.Level == cdplog.EntryLevelError {
 			p.problems = append(p.problems, fmt.Sprintf("log %s: %s %s", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
@@ -120,6 +124,9 @@ func TestReportInChromium(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// The strictest policy the report works under: no script, no request, inline styles.
+		// A style the policy blocked would be reported as an error below.
+		w.Header().Set("Content-Security-Policy", render.ContentSecurityPolicy)
 		_, _ = w.Write(doc.Bytes())
 	}))
 	t.Cleanup(srv.Close)
