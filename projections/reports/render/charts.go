@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-analyze/charts"
+	"golang.org/x/net/idna"
 
 	"yorozu/domain/report"
 )
@@ -49,7 +50,7 @@ func svg(p *charts.Painter) (template.HTML, error) {
 		return "", fmt.Errorf("render: chart: %w", err)
 	}
 	// The library escapes every text it writes into the SVG (site names come from telemetry).
-	return template.HTML(buf), nil //nolint:gosec // SVG written by the chart library, texts escaped there
+	return template.HTML(buf), nil
 }
 
 // slice is one part of a donut: its Japanese label goes to the HTML legend.
@@ -127,7 +128,7 @@ func webChart(sites []report.Site) (*chart, error) {
 	for i, s := range sites {
 		// The library draws the first category at the bottom.
 		values[n-1-i] = math.Round(float64(s.Seconds)/per*10) / 10
-		labels[n-1-i] = s.Site
+		labels[n-1-i] = chartLabel(s.Site)
 	}
 	format := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
@@ -164,6 +165,20 @@ func webChart(sites []report.Site) (*chart, error) {
 		Label:   fmt.Sprintf("閲覧時間の長いサイト 上位%d", n),
 		Caption: "閲覧時間（" + unit + "）",
 	}, nil
+}
+
+// chartLabel fits a site name to the chart: the library measures only Latin text well, so an
+// internationalised domain is drawn in its ASCII form, and a long name is shortened (the table
+// next to the chart has it in full).
+func chartLabel(site string) string {
+	if ascii, err := idna.ToASCII(site); err == nil {
+		site = ascii
+	}
+	const maxLen = 32
+	if r := []rune(site); len(r) > maxLen {
+		site = string(r[:maxLen-3]) + "..."
+	}
+	return site
 }
 
 // offHoursChart draws the boots and logons outside working time per day of the month, holidays
@@ -243,7 +258,8 @@ func offHoursChart(month time.Time, monthOK bool, rows []report.OffHours) (*char
 }
 
 // niceScale picks the top of a value axis starting at zero and its number of labels, so that
-// the steps are round (1, 2, 2.5 or 5 times a power of ten) and there are at most six of them.
+// the steps are round (1, 2, 2.5 or 5 times a power of ten, whole from a peak of 1 up) and there
+// are at most six of them.
 func niceScale(values []float64) (top float64, labels int) {
 	var peak float64
 	for _, v := range values {
@@ -255,11 +271,11 @@ func niceScale(values []float64) (top float64, labels int) {
 	for exp := math.Floor(math.Log10(peak / 6)); ; exp++ {
 		for _, m := range []float64{1, 2, 2.5, 5} {
 			step := m * math.Pow(10, exp)
+			if peak >= 1 && step != math.Trunc(step) {
+				continue // whole steps for counts
+			}
 			if n := math.Ceil(peak / step); n <= 6 {
-				if step < 1 && peak >= 1 {
-					continue // whole numbers for counts
-				}
-				return n * step, int(n) + 1
+				return math.Round(n*step*1e6) / 1e6, int(n) + 1
 			}
 		}
 	}

@@ -129,7 +129,7 @@ var sampleApps = []sampleApp{
 	{name: "サクラエディタ", publisher: "サクラエディタ開発チーム", current: "2.4.2.6048", unknown: true, depts: "KAIHATSU SEIZO"},
 	{name: "Lhaplus", publisher: "Schezo", current: "1.74", unknown: true, depts: "SOUMU KEIRI EIGYO"},
 	{name: "弥生会計 25", publisher: "弥生株式会社", current: "31.0.2", latest: "31.0.2", depts: "KEIRI"},
-	{name: "Autodesk AutoCAD LT 2022", publisher: "Autodesk, Inc.", current: "R.47.0.0", latest: "R.49.0.0", unsupported: false, depts: "KAIHATSU"},
+	{name: "Autodesk AutoCAD LT 2022", publisher: "Autodesk, Inc.", current: "R.47.0.0", latest: "R.49.0.0", depts: "KAIHATSU"},
 	{name: "Python 3.8.10 (64-bit)", publisher: "Python Software Foundation", current: "3.8.10", latest: "3.13.3", unsupported: true, depts: "KAIHATSU"},
 	{name: "Adobe Flash Player 32 NPAPI", publisher: "Adobe", current: "32.0.0.465", unsupported: true, depts: "SEIZO"},
 	{name: "CubePDF", publisher: "CubeSoft, Inc.", current: "4.1.1", old: "1.0.0", latest: "4.1.1", oldEvery: 2, depts: "SOUMU EIGYO"},

@@ -87,7 +87,6 @@ type cell struct {
 	Badge string // CSS class of a badge, when the text is a status
 }
 
-func (t table) Shown() int     { return len(t.Rows) }
 func (t table) Rest() int      { return t.Total - len(t.Rows) }
 func (t table) TotalS() string { return number(t.Total) }
 func (t table) ShownS() string { return number(len(t.Rows)) }
@@ -494,7 +493,7 @@ func (b *builder) web() (webView, error) {
 	if len(sites) == 0 {
 		return v, nil
 	}
-	v.Lead = fmt.Sprintf("今月は %s サイトの閲覧があり、閲覧時間（ブラウザーが前面にあった時間）の合計は %s でした。閲覧時間の長い順に上位 30 サイトを示します。",
+	v.Lead = fmt.Sprintf("今月は %s サイトの閲覧があり、閲覧時間（ブラウザーが前面にあった時間）の合計は%sでした。",
 		number(counts.Sites), duration(total))
 	top := sites[:min(len(sites), webChartSites)]
 	c, err := webChart(top)
