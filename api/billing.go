@@ -18,6 +18,7 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
+	"yorozu/domain/calendar"
 	"yorozu/projections/invoices"
 )
 
@@ -57,6 +58,7 @@ func registerBillingErrors(m *httpx.ErrorMapper) {
 	})
 	m.Register(invoices.ErrNoInvoice, http.StatusNotFound, "no-invoice", "No invoice")
 	m.Register(billing.ErrNoPriceList, http.StatusConflict, "no-price-list", "No price list for the month")
+	m.Register(billing.ErrInvalidMonth, http.StatusUnprocessableEntity, "invalid-month", "Not a month the service takes")
 	m.Register(commands.ErrMonthNotEnded, http.StatusConflict, "month-not-ended", "The month has not ended")
 	m.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
 }
@@ -123,6 +125,8 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 		fail("effectiveFrom", billing.CodeRequired, "effectiveFrom is required (YYYY-MM)")
 	} else if err := json.Unmarshal(b.EffectiveFrom, &p.EffectiveFrom); err != nil {
 		fail("effectiveFrom", billing.CodeInvalidFormat, "effectiveFrom must be a month written YYYY-MM")
+	} else if !p.EffectiveFrom.InServiceRange() {
+		fail("effectiveFrom", billing.CodeOutOfRange, fmt.Sprintf("effectiveFrom must be a month from %d-01 to %d-12", calendar.FirstYear, calendar.LastYear))
 	}
 	for _, price := range []struct {
 		field string
@@ -166,11 +170,21 @@ func absentJSON(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) 
 
 func (s *Server) publishPriceList(w http.ResponseWriter, r *http.Request) {
 	var body priceListBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
+	// A body with field errors (unknown fields, control characters) still has its prices
+	// checked, so that the answer lists every field error at once.
+	var bodyErrs *httpx.ValidationError
+	if err := httpx.DecodeJSON(r, &body); err != nil && !errors.As(err, &bodyErrs) {
 		s.fail(w, r, err)
 		return
 	}
 	p, err := body.priceList()
+	if bodyErrs != nil {
+		var rules *httpx.ValidationError
+		if errors.As(err, &rules) {
+			bodyErrs.Errors = append(bodyErrs.Errors, rules.Errors...)
+		}
+		err = bodyErrs
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -197,15 +211,20 @@ func (s *Server) priceLists(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, newList(items, ""))
 }
 
-// billingMonth reads a YYYY-MM month (required), collecting a field error into v.
+// billingMonth reads a YYYY-MM month (required) in the service's years, collecting a field error
+// into v.
 func billingMonth(s, field string, v *httpx.ValidationError) billing.Month {
 	if s == "" {
 		v.Add(field, billing.CodeRequired, field+" is required (YYYY-MM)")
 		return billing.Month{}
 	}
 	m, err := billing.ParseMonth(s)
-	if err != nil {
+	switch {
+	case err != nil:
 		v.Add(field, billing.CodeInvalidFormat, field+" must be a month written YYYY-MM")
+	case !m.InServiceRange():
+		v.Add(field, billing.CodeOutOfRange, fmt.Sprintf("%s must be a month from %d-01 to %d-12", field, calendar.FirstYear, calendar.LastYear))
+		return billing.Month{}
 	}
 	return m
 }

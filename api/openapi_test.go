@@ -598,6 +598,7 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	c.call("PUT", "/api/v1/orders/"+id, op, amended, 200, "If-Match", `"1"`)
 	c.call("PUT", "/api/v1/orders/"+id, op, amended, 412, "If-Match", `"1"`)
 	c.call("POST", "/api/v1/orders/"+id+"/withdraw", auditor, nil, 403)
+	env.Clock.Set(at("2025-07-01 16:00"))
 	c.call("POST", "/api/v1/orders/"+id+"/accept", op, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}, 200, "If-Match", `"2"`)
 	c.call("POST", "/api/v1/orders/"+id+"/accept", op, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}, 409)
 	c.call("POST", "/api/v1/orders/"+id+"/complete", op, nil, 409)

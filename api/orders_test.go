@@ -129,6 +129,7 @@ func openContract(t *testing.T, env *apptest.Env, tok string, set map[string]any
 		f[k] = v
 	}
 	id := submit(t, env, tok, form(t, "new", f))
+	env.Clock.Set(at("2025-07-01 16:00"))
 	must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}), 200)
 	env.Clock.Set(at("2025-07-14 00:10"))
 	runDue(t, env)
@@ -157,6 +158,7 @@ func TestNewOrderLifecycle(t *testing.T) {
 		}
 
 		// SPEC 2 example: accepted 2025-07-01 16:00 JST → acceptance day 07-02, earliest 07-14.
+		env.Clock.Set(at("2025-07-01 16:00"))
 		r := must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}), 200)
 		var acc orderBody
 		r.JSON(t, &acc)
@@ -268,7 +270,7 @@ func TestChangeCancelAndSimpleChangeOrders(t *testing.T) {
 
 		// A simple change renames the contractor.
 		sc := submit(t, env, tok, form(t, "simpleChange", map[string]any{"customerNumber": cn, "appliedOn": "2025/8/14"}))
-		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/accept", tok, map[string]string{"acceptedAt": "2025-08-14T10:00:00+09:00"}), 200)
+		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/accept", tok, map[string]string{"acceptedAt": "2025-08-14T09:00:00+09:00"}), 200)
 		env.Clock.Set(at("2025-09-01 09:00"))
 		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/complete", tok, nil), 200)
 		if c := getContract(t, env, tok, cn); c.Contractor["name"] != "株式会社ヤマトホールディングス" {
@@ -283,7 +285,7 @@ func TestChangeCancelAndSimpleChangeOrders(t *testing.T) {
 		}
 		cancel["contractor"] = map[string]any{"name": "株式会社ヤマトホールディングス"}
 		cid := submit(t, env, tok, cancel)
-		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/accept", tok, map[string]string{"acceptedAt": "2025-09-01T10:00:00+09:00"}), 200)
+		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/accept", tok, map[string]string{"acceptedAt": "2025-09-01T09:00:00+09:00"}), 200)
 		// A cancel order has no opening notice: it may be amended until completion.
 		env.Clock.Set(at("2025-09-20 09:00"))
 		cancel["desiredDate"] = "2025/9/29"

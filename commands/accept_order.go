@@ -30,9 +30,10 @@ func NewAcceptOrderHandler(d *OrderDeps) AcceptOrderHandler { return AcceptOrder
 func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcome, error) {
 	stream := contract.OrderStream(cmd.OrderID)
 	var err error
+	now := h.deps.Clock()
 	at := cmd.AcceptedAt
 	if at.IsZero() {
-		at = h.deps.Clock()
+		at = now
 	}
 	// Check before issuing a number, so that refused acceptances do not use numbers up.
 	cur := orderScope{id: cmd.OrderID}
@@ -42,7 +43,7 @@ func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcom
 	if err := checkVersion(cmd.IfMatch, cur.order); err != nil {
 		return Outcome{}, err
 	}
-	if _, err := cur.order.Accept(at, "", h.deps.Calendar); err != nil {
+	if _, err := cur.order.Accept(at, now, "", h.deps.Calendar); err != nil {
 		return Outcome{}, err
 	}
 	cn := cur.order.CustomerNumber
@@ -56,6 +57,6 @@ func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcom
 			if err := checkVersion(cmd.IfMatch, s.order); err != nil {
 				return nil, err
 			}
-			return one(s.order.Accept(at, cn, h.deps.Calendar))
+			return one(s.order.Accept(at, now, cn, h.deps.Calendar))
 		})
 }

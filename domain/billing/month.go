@@ -44,6 +44,12 @@ func (m Month) Year() int { return m.year }
 // Month returns the month of the year of m.
 func (m Month) Month() time.Month { return m.month }
 
+// InServiceRange reports whether m falls in the years calendar.FirstYear to calendar.LastYear, the
+// months the service takes from outside (the zero Month does not).
+func (m Month) InServiceRange() bool {
+	return m.year >= calendar.FirstYear && m.year <= calendar.LastYear
+}
+
 // IsZero reports whether m is the zero Month ("no month").
 func (m Month) IsZero() bool { return m == Month{} }
 
