@@ -151,8 +151,11 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 	}
 	p.TaxRate = billing.DefaultTaxRate
 	if !absentJSON(b.TaxRate) {
-		if err := json.Unmarshal(b.TaxRate, &p.TaxRate); err != nil {
-			fail("taxRate", billing.CodeInvalidFormat, `taxRate must be a decimal such as "0.10"`)
+		var rate decimal.Decimal
+		if err := json.Unmarshal(b.TaxRate, &rate); err != nil || !plainRate(rate) {
+			fail("taxRate", billing.CodeInvalidFormat, `taxRate must be a decimal such as "0.10", with at most 4 decimal places`)
+		} else {
+			p.TaxRate = rate
 		}
 	}
 	var rules *billing.ValidationError
@@ -164,6 +167,14 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 		}
 	}
 	return p, v.Err()
+}
+
+// plainRate: a rate written with at most maxRatePlaces decimal places and a few digits. An
+// exponent such as 1e-999999999 is a valid decimal whose text is a billion digits long: writing
+// it into an error message, an event or an invoice would stall the service.
+func plainRate(d decimal.Decimal) bool {
+	const maxRatePlaces, maxRateDigits = 4, 8
+	return d.Exponent() >= -maxRatePlaces && d.Exponent() <= maxRateDigits && d.NumDigits() <= maxRateDigits
 }
 
 func absentJSON(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
@@ -181,7 +192,11 @@ func (s *Server) publishPriceList(w http.ResponseWriter, r *http.Request) {
 	if bodyErrs != nil {
 		var rules *httpx.ValidationError
 		if errors.As(err, &rules) {
-			bodyErrs.Errors = append(bodyErrs.Errors, rules.Errors...)
+			for _, fe := range rules.Errors {
+				if !slices.ContainsFunc(bodyErrs.Errors, func(b httpx.FieldError) bool { return b.Field == fe.Field }) {
+					bodyErrs.Errors = append(bodyErrs.Errors, fe)
+				}
+			}
 		}
 		err = bodyErrs
 	}

@@ -211,11 +211,7 @@ func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
 		if err := httpx.DecodeOptionalJSON(r, &req); err != nil {
 			return commands.Outcome{}, err
 		}
-		cmd := commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im}
-		if req.AcceptedAt != nil {
-			cmd.AcceptedAt = *req.AcceptedAt
-		}
-		return s.App.Commands.AcceptOrder.Handle(r.Context(), cmd)
+		return s.App.Commands.AcceptOrder.Handle(r.Context(), commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im, AcceptedAt: req.AcceptedAt})
 	})
 }
 

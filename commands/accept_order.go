@@ -15,8 +15,10 @@ import (
 // scheduled dates; a new order gets its customer number.
 type AcceptOrder struct {
 	Meta
-	OrderID    uuid.UUID
-	AcceptedAt time.Time
+	OrderID uuid.UUID
+	// AcceptedAt is when the order was accepted; nil means now. A given instant is checked as
+	// given (the zero time included: it is before any application day).
+	AcceptedAt *time.Time
 	IfMatch    *uint64
 }
 
@@ -31,9 +33,9 @@ func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcom
 	stream := contract.OrderStream(cmd.OrderID)
 	var err error
 	now := h.deps.Clock()
-	at := cmd.AcceptedAt
-	if at.IsZero() {
-		at = now
+	at := now
+	if cmd.AcceptedAt != nil {
+		at = *cmd.AcceptedAt
 	}
 	// Check before issuing a number, so that refused acceptances do not use numbers up.
 	cur := orderScope{id: cmd.OrderID}
