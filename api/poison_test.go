@@ -112,7 +112,9 @@ func TestAnEventAProjectionCannotApplyStopsItAlone(t *testing.T) {
 					t.Fatalf("the order after the poison is not in the contract's history")
 				}
 				if !slices.Contains(c.stopped, "audit") {
-					var trail struct{ Items []struct{ Data map[string]any } }
+					var trail struct {
+						Items []struct{ Data map[string]any }
+					}
 					must(t, env.Do("GET", "/api/v1/audit/events?type=OrderReceived&customerNumber="+cn, tok, nil), 200).JSON(t, &trail)
 					if !slices.ContainsFunc(trail.Items, func(it struct{ Data map[string]any }) bool { return it.Data["orderId"] == created.OrderID }) {
 						t.Fatalf("the order after the poison is not in the audit trail: %+v", trail.Items)
