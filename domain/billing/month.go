@@ -99,10 +99,15 @@ func (m Month) LastDay() calendar.Date {
 func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.year, int(m.month)) }
 
 // MarshalText makes a Month a `YYYY-MM` JSON string. The zero Month has no text form, so a month
-// forgotten somewhere fails loudly instead of publishing "0000-00".
+// forgotten somewhere fails loudly instead of publishing "0000-00"; nor has a month that
+// arithmetic carried outside years 1 to 9999 (the month after 9999-12), which ParseMonth could
+// not read back.
 func (m Month) MarshalText() ([]byte, error) {
 	if m.IsZero() {
 		return nil, fmt.Errorf("%w: zero month", ErrInvalidMonth)
+	}
+	if m.year < 1 || m.year > 9999 {
+		return nil, fmt.Errorf("%w: year %d has no four-digit form", ErrInvalidMonth, m.year)
 	}
 	return []byte(m.String()), nil
 }
