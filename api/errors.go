@@ -26,6 +26,7 @@ func newErrorMapper() *httpx.ErrorMapper {
 		m.Register(access.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak")
 		m.Register(access.ErrExists, http.StatusConflict, "already-exists", "Already exists")
 		m.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
+		m.Register(event.ErrUnstorableText, http.StatusUnprocessableEntity, "control-character", "Text with a NUL character")
 		m.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		registerBillingErrors(m)
 		m.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")

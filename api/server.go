@@ -100,7 +100,7 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	r.NotFoundHandler = httpx.NotFoundHandler()
 	r.MethodNotAllowedHandler = httpx.MethodNotAllowedHandler()
 	r.Use(httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
-		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}))
+		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}), httpx.URLText)
 	r.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})).Methods("GET")
 
 	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {

@@ -504,7 +504,9 @@ func (e ListOrdersParamsSort) Valid() bool {
 
 // AcceptRequest defines model for AcceptRequest.
 type AcceptRequest struct {
-	// AcceptedAt When the order was accepted; now when absent.
+	// AcceptedAt When the order was accepted; now when absent. From 00:00 JST of the form's
+	// `appliedOn` day to the present plus 5 minutes.
+	//
 	//
 	// Example: 2025-07-01T16:00:00+09:00
 	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
@@ -576,7 +578,7 @@ type BrokenLink struct {
 
 // CancelOrderForm 廃止. Terminates the contract and every option.
 type CancelOrderForm struct {
-	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	AppliedOn FormDate `json:"appliedOn"`
@@ -597,7 +599,7 @@ type CancelOrderForm struct {
 	// Example: N000000001
 	CustomerNumber FormCustomerNumber `json:"customerNumber"`
 
-	// CustomerRemarks Free text, at most 1000 characters.
+	// CustomerRemarks Free text, at most 1000 characters; tab and newline but no other control character.
 	CustomerRemarks *FormRemarks `json:"customerRemarks,omitempty"`
 
 	// DesiredDate The desired date, `YYYY/M/D`, a real date not before `appliedOn`.
@@ -612,7 +614,7 @@ type CancelOrderFormType string
 
 // ChangeOrderForm 変更. Changes ID count, web filtering, buys tickets, or changes the security contact.
 type ChangeOrderForm struct {
-	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	AppliedOn FormDate `json:"appliedOn"`
@@ -633,7 +635,7 @@ type ChangeOrderForm struct {
 	// Example: N000000001
 	CustomerNumber FormCustomerNumber `json:"customerNumber"`
 
-	// CustomerRemarks Free text, at most 1000 characters.
+	// CustomerRemarks Free text, at most 1000 characters; tab and newline but no other control character.
 	CustomerRemarks *FormRemarks `json:"customerRemarks,omitempty"`
 
 	// DesiredDate The desired date, `YYYY/M/D`, a real date not before `appliedOn`.
@@ -890,7 +892,7 @@ type FormContractorNameOnly struct {
 // Example: N000000001
 type FormCustomerNumber = string
 
-// FormDate A real date written `YYYY/M/D` (month and day with or without a leading zero).
+// FormDate A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 //
 // Example: 2026/4/1
 type FormDate = string
@@ -941,7 +943,7 @@ type FormPhone = string
 // Example: 1000005
 type FormPostalCode = string
 
-// FormRemarks Free text, at most 1000 characters.
+// FormRemarks Free text, at most 1000 characters; tab and newline but no other control character.
 type FormRemarks = string
 
 // FormReportPassword 8 to 40 of `[A-Za-z0-9]` with at least one lower-case letter, one upper-case letter and one digit. Never shown again.
@@ -1174,7 +1176,7 @@ type NewOrderForm struct {
 	// AdditionalIds C: 10 to 9999, required when `healthCheckIdAddition` is `use`; 0 or absent when `notUse`.
 	AdditionalIds *int `json:"additionalIds,omitempty"`
 
-	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	AppliedOn FormDate `json:"appliedOn"`
@@ -1196,7 +1198,7 @@ type NewOrderForm struct {
 	// Contractor The contractor (契約者), as on `new` and `simpleChange`.
 	Contractor FormContractor `json:"contractor"`
 
-	// CustomerRemarks Free text, at most 1000 characters.
+	// CustomerRemarks Free text, at most 1000 characters; tab and newline but no other control character.
 	CustomerRemarks *FormRemarks `json:"customerRemarks,omitempty"`
 
 	// DesiredDate The desired date, `YYYY/M/D`, a real date not before `appliedOn`.
@@ -1455,7 +1457,7 @@ type SecurityContact struct {
 
 // SimpleChangeOrderForm 簡易変更. Changes contractor details (name, address, contacts); no price change; no desired date.
 type SimpleChangeOrderForm struct {
-	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	AppliedOn FormDate `json:"appliedOn"`
@@ -1476,7 +1478,7 @@ type SimpleChangeOrderForm struct {
 	// Example: N000000001
 	CustomerNumber FormCustomerNumber `json:"customerNumber"`
 
-	// CustomerRemarks Free text, at most 1000 characters.
+	// CustomerRemarks Free text, at most 1000 characters; tab and newline but no other control character.
 	CustomerRemarks *FormRemarks              `json:"customerRemarks,omitempty"`
 	Type            SimpleChangeOrderFormType `json:"type"`
 }
@@ -1489,7 +1491,7 @@ type SimpleChangeOrderFormType string
 type SubmittedForm struct {
 	AdditionalIds *int `json:"additionalIds,omitempty"`
 
-	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	AppliedOn *FormDate `json:"appliedOn,omitempty"`
@@ -1520,7 +1522,7 @@ type SubmittedForm struct {
 	CustomerNumber  *CustomerNumber `json:"customerNumber,omitempty"`
 	CustomerRemarks *string         `json:"customerRemarks,omitempty"`
 
-	// DesiredDate A real date written `YYYY/M/D` (month and day with or without a leading zero).
+	// DesiredDate A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
 	//
 	// Example: 2026/4/1
 	DesiredDate           *FormDate                           `json:"desiredDate,omitempty"`
@@ -1664,7 +1666,8 @@ type AuditEventsParams struct {
 	// To RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 JST (exclusive).
 	To *string `form:"to,omitempty" json:"to,omitempty"`
 
-	// Limit Page size; default 100; values above 1000 are clamped to 1000.
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
@@ -1674,7 +1677,8 @@ type AuditEventsParams struct {
 
 // BillingFeedParams defines parameters for BillingFeed.
 type BillingFeedParams struct {
-	// Limit Page size; default 100; values above 1000 are clamped to 1000.
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
@@ -1687,7 +1691,8 @@ type ListInvoicesParams struct {
 	// Month The usage month, `YYYY-MM` (JST calendar month).
 	Month MonthQuery `form:"month" json:"month"`
 
-	// Limit Page size; default 100; values above 1000 are clamped to 1000.
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
@@ -1734,7 +1739,8 @@ type ListContractsParams struct {
 	// Q Matches the customer number, the contractor's name or its kana (contains, any case).
 	Q *string `form:"q,omitempty" json:"q,omitempty"`
 
-	// Limit Page size; default 100; values above 1000 are clamped to 1000.
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
@@ -1764,7 +1770,8 @@ type ListOrdersParams struct {
 	ScheduledTo *openapi_types.Date   `form:"scheduledTo,omitempty" json:"scheduledTo,omitempty"`
 	Sort        *ListOrdersParamsSort `form:"sort,omitempty" json:"sort,omitempty"`
 
-	// Limit Page size; default 100; values above 1000 are clamped to 1000.
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
 	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
@@ -2206,8 +2213,8 @@ type ClientInterface interface {
 	// Makes the month's invoices final and immutable, numbers them and publishes them to the
 	// billing feed. A month that has not ended (JST), has no price list, or a service without a
 	// configured invoice issuer is refused (409 `month-not-ended`, `no-price-list`,
-	// `no-issuer`). Closing a closed month again answers 200 with the same closure. Months may
-	// be closed in any order. No body.
+	// `no-issuer`). A month outside 2000-01 to 2100-12 is 422. Closing a closed month again
+	// answers 200 with the same closure. Months may be closed in any order. No body.
 	//
 	// Permission `closeMonth` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -2228,7 +2235,9 @@ type ClientInterface interface {
 	// `effectiveFrom` is on or before it; of two lists for the same month the later publication
 	// wins (a correction). Months already closed keep the list they were closed with. Every
 	// field error at once (422): required fields, wrong JSON types, prices outside 0 to
-	// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+	// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+	// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+	// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -2243,7 +2252,9 @@ type ClientInterface interface {
 	// `effectiveFrom` is on or before it; of two lists for the same month the later publication
 	// wins (a correction). Months already closed keep the list they were closed with. Every
 	// field error at once (422): required fields, wrong JSON types, prices outside 0 to
-	// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+	// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+	// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+	// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -2300,14 +2311,15 @@ type ClientInterface interface {
 	// SubmitOrderWithBody Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-	// and `docs/product.md`), including those that need the contract (customer number exists
-	// and is active, common customer ID and contractor name match, ID counts really change,
-	// web filtering keeps 15 IDs); an invalid
-	// form answers 422 with **every** field error at once and nothing is stored. The body is
-	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-	// the same contract is 409 `order-already-open`.
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+	// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// form answers 422 with **every** field error at once and nothing is stored: unknown
+	// fields, wrong JSON types and text with a control character other than tab and newline
+	// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+	// empty, an array at the top level) or names a key twice in one object at any depth is 400
+	// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+	// order for the same contract is 409 `order-already-open`.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 	// with the same key names the same order.
@@ -2320,14 +2332,15 @@ type ClientInterface interface {
 	// SubmitOrder Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-	// and `docs/product.md`), including those that need the contract (customer number exists
-	// and is active, common customer ID and contractor name match, ID counts really change,
-	// web filtering keeps 15 IDs); an invalid
-	// form answers 422 with **every** field error at once and nothing is stored. The body is
-	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-	// the same contract is 409 `order-already-open`.
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+	// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// form answers 422 with **every** field error at once and nothing is stored: unknown
+	// fields, wrong JSON types and text with a control character other than tab and newline
+	// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+	// empty, an array at the top level) or names a key twice in one object at any depth is 400
+	// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+	// order for the same contract is 409 `order-already-open`.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 	// with the same key names the same order.
@@ -2380,7 +2393,10 @@ type ClientInterface interface {
 	// acceptance day is that JST date if it is a business day and the time is before 15:00,
 	// else the next business day; `earliestDate` = acceptance day + the type's lead time
 	// (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-	// `new` order gets its customer number. Accepting twice is 409.
+	// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+	// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+	// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+	// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 	//
@@ -2395,7 +2411,10 @@ type ClientInterface interface {
 	// acceptance day is that JST date if it is a business day and the time is before 15:00,
 	// else the next business day; `earliestDate` = acceptance day + the type's lead time
 	// (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-	// `new` order gets its customer number. Accepting twice is 409.
+	// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+	// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+	// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+	// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 	//
@@ -2633,8 +2652,8 @@ func (c *Client) GetInvoice(ctx context.Context, customerNumber CustomerNumberPa
 // Makes the month's invoices final and immutable, numbers them and publishes them to the
 // billing feed. A month that has not ended (JST), has no price list, or a service without a
 // configured invoice issuer is refused (409 `month-not-ended`, `no-price-list`,
-// `no-issuer`). Closing a closed month again answers 200 with the same closure. Months may
-// be closed in any order. No body.
+// `no-issuer`). A month outside 2000-01 to 2100-12 is 422. Closing a closed month again
+// answers 200 with the same closure. Months may be closed in any order. No body.
 //
 // Permission `closeMonth` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -2675,7 +2694,9 @@ func (c *Client) ListPriceLists(ctx context.Context, reqEditors ...RequestEditor
 // `effectiveFrom` is on or before it; of two lists for the same month the later publication
 // wins (a correction). Months already closed keep the list they were closed with. Every
 // field error at once (422): required fields, wrong JSON types, prices outside 0 to
-// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -2700,7 +2721,9 @@ func (c *Client) PublishPriceListWithBody(ctx context.Context, params *PublishPr
 // `effectiveFrom` is on or before it; of two lists for the same month the later publication
 // wins (a correction). Months already closed keep the list they were closed with. Every
 // field error at once (422): required fields, wrong JSON types, prices outside 0 to
-// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -2817,14 +2840,15 @@ func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEd
 // SubmitOrderWithBody Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-// and `docs/product.md`), including those that need the contract (customer number exists
-// and is active, common customer ID and contractor name match, ID counts really change,
-// web filtering keeps 15 IDs); an invalid
-// form answers 422 with **every** field error at once and nothing is stored. The body is
-// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-// the same contract is 409 `order-already-open`.
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// form answers 422 with **every** field error at once and nothing is stored: unknown
+// fields, wrong JSON types and text with a control character other than tab and newline
+// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+// empty, an array at the top level) or names a key twice in one object at any depth is 400
+// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+// order for the same contract is 409 `order-already-open`.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 // with the same key names the same order.
@@ -2847,14 +2871,15 @@ func (c *Client) SubmitOrderWithBody(ctx context.Context, params *SubmitOrderPar
 // SubmitOrder Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-// and `docs/product.md`), including those that need the contract (customer number exists
-// and is active, common customer ID and contractor name match, ID counts really change,
-// web filtering keeps 15 IDs); an invalid
-// form answers 422 with **every** field error at once and nothing is stored. The body is
-// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-// the same contract is 409 `order-already-open`.
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// form answers 422 with **every** field error at once and nothing is stored: unknown
+// fields, wrong JSON types and text with a control character other than tab and newline
+// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+// empty, an array at the top level) or names a key twice in one object at any depth is 400
+// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+// order for the same contract is 409 `order-already-open`.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 // with the same key names the same order.
@@ -2947,7 +2972,10 @@ func (c *Client) AmendOrder(ctx context.Context, orderId OrderId, params *AmendO
 // acceptance day is that JST date if it is a business day and the time is before 15:00,
 // else the next business day; `earliestDate` = acceptance day + the type's lead time
 // (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-// `new` order gets its customer number. Accepting twice is 409.
+// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 //
@@ -2972,7 +3000,10 @@ func (c *Client) AcceptOrderWithBody(ctx context.Context, orderId OrderId, param
 // acceptance day is that JST date if it is a business day and the time is before 15:00,
 // else the next business day; `earliestDate` = acceptance day + the type's lead time
 // (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-// `new` order gets its customer number. Accepting twice is 409.
+// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 //
@@ -4677,8 +4708,8 @@ type ClientWithResponsesInterface interface {
 	// Makes the month's invoices final and immutable, numbers them and publishes them to the
 	// billing feed. A month that has not ended (JST), has no price list, or a service without a
 	// configured invoice issuer is refused (409 `month-not-ended`, `no-price-list`,
-	// `no-issuer`). Closing a closed month again answers 200 with the same closure. Months may
-	// be closed in any order. No body.
+	// `no-issuer`). A month outside 2000-01 to 2100-12 is 422. Closing a closed month again
+	// answers 200 with the same closure. Months may be closed in any order. No body.
 	//
 	// Permission `closeMonth` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -4703,7 +4734,9 @@ type ClientWithResponsesInterface interface {
 	// `effectiveFrom` is on or before it; of two lists for the same month the later publication
 	// wins (a correction). Months already closed keep the list they were closed with. Every
 	// field error at once (422): required fields, wrong JSON types, prices outside 0 to
-	// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+	// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+	// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+	// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -4718,7 +4751,9 @@ type ClientWithResponsesInterface interface {
 	// `effectiveFrom` is on or before it; of two lists for the same month the later publication
 	// wins (a correction). Months already closed keep the list they were closed with. Every
 	// field error at once (422): required fields, wrong JSON types, prices outside 0 to
-	// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+	// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+	// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+	// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
 	//
@@ -4785,14 +4820,15 @@ type ClientWithResponsesInterface interface {
 	// SubmitOrderWithBodyWithResponse Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-	// and `docs/product.md`), including those that need the contract (customer number exists
-	// and is active, common customer ID and contractor name match, ID counts really change,
-	// web filtering keeps 15 IDs); an invalid
-	// form answers 422 with **every** field error at once and nothing is stored. The body is
-	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-	// the same contract is 409 `order-already-open`.
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+	// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// form answers 422 with **every** field error at once and nothing is stored: unknown
+	// fields, wrong JSON types and text with a control character other than tab and newline
+	// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+	// empty, an array at the top level) or names a key twice in one object at any depth is 400
+	// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+	// order for the same contract is 409 `order-already-open`.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 	// with the same key names the same order.
@@ -4805,14 +4841,15 @@ type ClientWithResponsesInterface interface {
 	// SubmitOrderWithResponse Submit an application form (receive an order)
 	//
 	// Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-	// and `docs/product.md`), including those that need the contract (customer number exists
-	// and is active, common customer ID and contractor name match, ID counts really change,
-	// web filtering keeps 15 IDs); an invalid
-	// form answers 422 with **every** field error at once and nothing is stored. The body is
-	// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-	// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-	// the same contract is 409 `order-already-open`.
+	// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+	// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+	// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+	// form answers 422 with **every** field error at once and nothing is stored: unknown
+	// fields, wrong JSON types and text with a control character other than tab and newline
+	// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+	// empty, an array at the top level) or names a key twice in one object at any depth is 400
+	// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+	// order for the same contract is 409 `order-already-open`.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 	// with the same key names the same order.
@@ -4867,7 +4904,10 @@ type ClientWithResponsesInterface interface {
 	// acceptance day is that JST date if it is a business day and the time is before 15:00,
 	// else the next business day; `earliestDate` = acceptance day + the type's lead time
 	// (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-	// `new` order gets its customer number. Accepting twice is 409.
+	// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+	// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+	// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+	// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 	//
@@ -4882,7 +4922,10 @@ type ClientWithResponsesInterface interface {
 	// acceptance day is that JST date if it is a business day and the time is before 15:00,
 	// else the next business day; `earliestDate` = acceptance day + the type's lead time
 	// (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-	// `new` order gets its customer number. Accepting twice is 409.
+	// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+	// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+	// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+	// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 	//
 	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 	//
@@ -5070,6 +5113,8 @@ type AuditVerifyResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5091,6 +5136,11 @@ func (r AuditVerifyResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r AuditVerifyResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AuditVerifyResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -5632,6 +5682,8 @@ type CloseMonthResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
@@ -5675,6 +5727,11 @@ func (r CloseMonthResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r CloseMonthResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseMonthResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
 }
 
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
@@ -5750,6 +5807,8 @@ type ListPriceListsResponse struct {
 	ApplicationproblemJSON401 *Unauthorized
 	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
 	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -5771,6 +5830,11 @@ func (r ListPriceListsResponse) GetApplicationproblemJSON401() *Unauthorized {
 // GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
 func (r ListPriceListsResponse) GetApplicationproblemJSON403() *Forbidden {
 	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListPriceListsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6056,6 +6120,8 @@ type GetContractResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -6084,6 +6150,11 @@ func (r GetContractResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetContractResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetContractResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6231,6 +6302,8 @@ type ContractHistoryResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -6257,6 +6330,11 @@ func (r ContractHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r ContractHistoryResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ContractHistoryResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6425,6 +6503,8 @@ type SubmitOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6472,6 +6552,11 @@ func (r SubmitOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r SubmitOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -6539,6 +6624,8 @@ type GetOrderResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -6567,6 +6654,11 @@ func (r GetOrderResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r GetOrderResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetOrderResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -6647,6 +6739,8 @@ type AmendOrderResponse struct {
 	ApplicationproblemJSON412 *PreconditionFailed
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
@@ -6704,6 +6798,11 @@ func (r AmendOrderResponse) GetApplicationproblemJSON412() *PreconditionFailed {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r AmendOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AmendOrderResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -6943,6 +7042,8 @@ type CompleteOrderResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -6993,6 +7094,11 @@ func (r CompleteOrderResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r CompleteOrderResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CompleteOrderResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7071,6 +7177,8 @@ type RecordOpeningNoticeResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
 	// Headers200 the parsed response headers for an HTTP 200 response
@@ -7121,6 +7229,11 @@ func (r RecordOpeningNoticeResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r RecordOpeningNoticeResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordOpeningNoticeResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
@@ -7622,8 +7735,8 @@ func (c *ClientWithResponses) GetInvoiceWithResponse(ctx context.Context, custom
 // Makes the month's invoices final and immutable, numbers them and publishes them to the
 // billing feed. A month that has not ended (JST), has no price list, or a service without a
 // configured invoice issuer is refused (409 `month-not-ended`, `no-price-list`,
-// `no-issuer`). Closing a closed month again answers 200 with the same closure. Months may
-// be closed in any order. No body.
+// `no-issuer`). A month outside 2000-01 to 2100-12 is 422. Closing a closed month again
+// answers 200 with the same closure. Months may be closed in any order. No body.
 //
 // Permission `closeMonth` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -7660,7 +7773,9 @@ func (c *ClientWithResponses) ListPriceListsWithResponse(ctx context.Context, re
 // `effectiveFrom` is on or before it; of two lists for the same month the later publication
 // wins (a correction). Months already closed keep the list they were closed with. Every
 // field error at once (422): required fields, wrong JSON types, prices outside 0 to
-// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -7681,7 +7796,9 @@ func (c *ClientWithResponses) PublishPriceListWithBodyWithResponse(ctx context.C
 // `effectiveFrom` is on or before it; of two lists for the same month the later publication
 // wins (a correction). Months already closed keep the list they were closed with. Every
 // field error at once (422): required fields, wrong JSON types, prices outside 0 to
-// 100,000,000 yen, `taxRate` outside `[0, 1)`.
+// 100,000,000 yen, `taxRate` outside `[0, 1)` or with more than 4 decimal places,
+// `effectiveFrom` outside 2000-01 to 2100-12, unknown fields, text with a control character.
+// A body that is not one JSON object or repeats a key is 400; another media type is 415.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`.
 //
@@ -7784,14 +7901,15 @@ func (c *ClientWithResponses) ListOrdersWithResponse(ctx context.Context, params
 // SubmitOrderWithBodyWithResponse Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-// and `docs/product.md`), including those that need the contract (customer number exists
-// and is active, common customer ID and contractor name match, ID counts really change,
-// web filtering keeps 15 IDs); an invalid
-// form answers 422 with **every** field error at once and nothing is stored. The body is
-// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-// the same contract is 409 `order-already-open`.
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// form answers 422 with **every** field error at once and nothing is stored: unknown
+// fields, wrong JSON types and text with a control character other than tab and newline
+// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+// empty, an array at the top level) or names a key twice in one object at any depth is 400
+// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+// order for the same contract is 409 `order-already-open`.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 // with the same key names the same order.
@@ -7810,14 +7928,15 @@ func (c *ClientWithResponses) SubmitOrderWithBodyWithResponse(ctx context.Contex
 // SubmitOrderWithResponse Submit an application form (receive an order)
 //
 // Receives an order of any of the four types (`type`: `new`, `change`, `cancel`,
-// `simpleChange`). The form is validated against every rule of its type (see `OrderForm`
-// and `docs/product.md`), including those that need the contract (customer number exists
-// and is active, common customer ID and contractor name match, ID counts really change,
-// web filtering keeps 15 IDs); an invalid
-// form answers 422 with **every** field error at once and nothing is stored. The body is
-// read leniently as to media type and strictly as to content: unknown or duplicate fields,
-// wrong JSON types and malformed JSON are field errors too (422). A second open order for
-// the same contract is 409 `order-already-open`.
+// `simpleChange`). The form is validated against every rule of its type (see `OrderForm` and
+// `docs/product.md`), including those that need the contract (customer number exists and is active, common customer ID and
+// contractor name match, ID counts really change, web filtering keeps 15 IDs); an invalid
+// form answers 422 with **every** field error at once and nothing is stored: unknown
+// fields, wrong JSON types and text with a control character other than tab and newline
+// (`controlCharacter`) are field errors too. A body that is not one JSON object (malformed,
+// empty, an array at the top level) or names a key twice in one object at any depth is 400
+// `malformed-body`; a body declared as another media type than JSON is 415. A second open
+// order for the same contract is 409 `order-already-open`.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key`: a retried submission
 // with the same key names the same order.
@@ -7896,7 +8015,10 @@ func (c *ClientWithResponses) AmendOrderWithResponse(ctx context.Context, orderI
 // acceptance day is that JST date if it is a business day and the time is before 15:00,
 // else the next business day; `earliestDate` = acceptance day + the type's lead time
 // (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-// `new` order gets its customer number. Accepting twice is 409.
+// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 //
@@ -7917,7 +8039,10 @@ func (c *ClientWithResponses) AcceptOrderWithBodyWithResponse(ctx context.Contex
 // acceptance day is that JST date if it is a business day and the time is before 15:00,
 // else the next business day; `earliestDate` = acceptance day + the type's lead time
 // (business days); `scheduledDate` = the later of the desired date and `earliestDate`. A
-// `new` order gets its customer number. Accepting twice is 409.
+// `new` order gets its customer number. Accepting twice is 409. `acceptedAt` may be
+// back-dated (paper forms are entered later) but not before the form's `appliedOn` day
+// (00:00 JST) nor later than the present plus 5 minutes of clock skew: 422 on `acceptedAt`
+// (`beforeAppliedOn`, `inFuture`). It is the `effectiveAt` of the `OrderAccepted` event.
 //
 // Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
 //
@@ -8155,6 +8280,13 @@ func ParseAuditVerifyResponse(rsp *http.Response) (*AuditVerifyResponse, error) 
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -8681,6 +8813,13 @@ func ParseCloseMonthResponse(rsp *http.Response) (*CloseMonthResponse, error) {
 		}
 		response.ApplicationproblemJSON403 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
 		var dest Conflict
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -8805,6 +8944,13 @@ func ParseListPriceListsResponse(rsp *http.Response) (*ListPriceListsResponse, e
 			return nil, err
 		}
 		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -9106,6 +9252,13 @@ func ParseGetContractResponse(rsp *http.Response) (*GetContractResponse, error) 
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9276,6 +9429,13 @@ func ParseContractHistoryResponse(rsp *http.Response) (*ContractHistoryResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
@@ -9459,6 +9619,13 @@ func ParseSubmitOrderResponse(rsp *http.Response) (*SubmitOrderResponse, error) 
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ValidationFailed
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9598,6 +9765,13 @@ func ParseGetOrderResponse(rsp *http.Response) (*GetOrderResponse, error) {
 		}
 		response.ApplicationproblemJSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9719,6 +9893,13 @@ func ParseAmendOrderResponse(rsp *http.Response) (*AmendOrderResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest ValidationFailed
@@ -10047,6 +10228,13 @@ func ParseCompleteOrderResponse(rsp *http.Response) (*CompleteOrderResponse, err
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10192,6 +10380,13 @@ func ParseRecordOpeningNoticeResponse(rsp *http.Response) (*RecordOpeningNoticeR
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
