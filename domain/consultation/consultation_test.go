@@ -143,7 +143,10 @@ func TestLifecycleTransitions(t *testing.T) {
 			_, err := c.Triage(consultation.Triage{Category: consultation.CategoryOther, Decision: consultation.DecisionAnswer}, later)
 			return err
 		},
-		"reply":  func(c consultation.Consultation) error { _, err := c.Answer(consultation.ReplyInput{At: later, Body: "x"}); return err },
+		"reply": func(c consultation.Consultation) error {
+			_, err := c.Answer(consultation.ReplyInput{At: later, Body: "x"})
+			return err
+		},
 		"close":  func(c consultation.Consultation) error { _, err := c.Close(later); return err },
 		"reopen": func(c consultation.Consultation) error { _, err := c.Reopen(later, cal); return err },
 		"quote":  func(c consultation.Consultation) error { _, err := c.QuoteTickets(2, later); return err },
