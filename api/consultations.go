@@ -20,7 +20,7 @@ import (
 	"yorozu/projections/consultations"
 )
 
-// consultationRoutes: the help desk (SPEC 6). The fixed paths come before /{id} so that mux does
+// consultationRoutes: the help desk. The fixed paths come before /{id} so that mux does
 // not read "stats" as an ID.
 func (s *Server) consultationRoutes() []route {
 	return []route{
@@ -38,7 +38,7 @@ func (s *Server) consultationRoutes() []route {
 	}
 }
 
-// consultationJSON is a consultation as the API shows it (SPEC 6, 12). Fields not set yet are
+// consultationJSON is a consultation as the API shows it. Fields not set yet are
 // null. The caller's personal data (person, e-mail, phone, the body and the replies) appear only
 // when one consultation is read, never in lists.
 type consultationJSON struct {
@@ -116,7 +116,7 @@ func consultationOf(v consultations.View, now time.Time, personal bool) consulta
 	return out
 }
 
-// consultationReceived is the intake's answer (SPEC 6).
+// consultationReceived is the intake's answer.
 type consultationReceived struct {
 	ConsultationID  uuid.UUID                 `json:"consultationId"`
 	Status          consultation.Status       `json:"status"`

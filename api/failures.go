@@ -16,7 +16,7 @@ import (
 	"yorozu/projections/failures"
 )
 
-// failureRoutes: failure reports (故障, SPEC 6).
+// failureRoutes: failure reports (故障).
 func (s *Server) failureRoutes() []route {
 	return []route{
 		{"POST", "/api/v1/failures", access.PermCommand, true, s.reportFailure},

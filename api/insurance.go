@@ -16,7 +16,7 @@ import (
 	insurancerm "yorozu/projections/insurance"
 )
 
-// insuranceRoutes: cyber-risk insurance claims and limits (SPEC 7).
+// insuranceRoutes: cyber-risk insurance claims and limits.
 func (s *Server) insuranceRoutes() []route {
 	return []route{
 		{"POST", "/api/v1/insurance/claims", access.PermCommand, true, s.fileClaim},
@@ -29,7 +29,7 @@ func (s *Server) insuranceRoutes() []route {
 	}
 }
 
-// claimJSON is a claim as the API shows it (SPEC 7, 12); amounts are whole yen, unset fields
+// claimJSON is a claim as the API shows it; amounts are whole yen, unset fields
 // null. `assessing` is true while an assessment is in progress (the claim is still `filed`).
 type claimJSON struct {
 	ClaimID         uuid.UUID           `json:"claimId"`

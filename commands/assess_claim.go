@@ -10,7 +10,7 @@ import (
 )
 
 // AssessClaim assesses a filed claim at AssessedAmount; the approval is that amount capped by
-// every limit that remains (SPEC 7): the company's limit of the claim's kind in its period, and
+// every limit that remains: the company's limit of the claim's kind in its period, and
 // the pool of all companies in that period.
 //
 // The limits are aggregates of their own, appended with expected versions, so concurrent

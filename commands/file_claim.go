@@ -8,7 +8,7 @@ import (
 	"yorozu/domain/insurance"
 )
 
-// FileClaim files an insurance claim (SPEC 7). A claim that is not covered at all (contract not
+// FileClaim files an insurance claim. A claim that is not covered at all (contract not
 // active on the incident date, incident outside every policy period, emergency-response costs) is
 // filed and rejected at once, with the reason. ClaimID comes from insurance.NewClaimID, so a
 // retried filing names the same claim.

@@ -10,7 +10,7 @@ import (
 	"yorozu/domain/contract"
 )
 
-// ReceiveConsultation records an inquiry by phone or e-mail (SPEC 6): accepted when the customer
+// ReceiveConsultation records an inquiry by phone or e-mail: accepted when the customer
 // number and company name identify a contract active at the time of receipt (and a call came in
 // business hours), rejected with the reason otherwise; either way it is kept. ConsultationID comes
 // from consultation.NewID, so a retried intake names the same consultation.

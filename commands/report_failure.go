@@ -7,7 +7,7 @@ import (
 	"yorozu/domain/failure"
 )
 
-// ReportFailure records a failure report (故障, SPEC 6), authenticated like a consultation:
+// ReportFailure records a failure report (故障), authenticated like a consultation:
 // recorded when the customer number and company name identify a contract active at the time of
 // receipt, rejected with the reason otherwise. The report's ID (failure.NewID) comes from the
 // command, so a retried report names the same one.

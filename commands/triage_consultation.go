@@ -8,7 +8,7 @@ import (
 	"yorozu/domain/consultation"
 )
 
-// TriageConsultation classifies a consultation, or declines or refers it (SPEC 6).
+// TriageConsultation classifies a consultation, or declines or refers it.
 type TriageConsultation struct {
 	Meta
 	ConsultationID uuid.UUID

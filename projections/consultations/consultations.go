@@ -1,4 +1,4 @@
-// Package consultations is the help desk's read model (SPEC 6): every consultation as the
+// Package consultations is the help desk's read model: every consultation as the
 // domain's own Consultation.Evolve folds it, with what the queue is searched by (status, month of
 // receipt, when it counts as overdue) and the change order that buys its ticket quote; the phone
 // calls, for the report of calls over 30 minutes; and per contract the last consultation, for the

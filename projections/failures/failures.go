@@ -1,4 +1,4 @@
-// Package failures is the read model of failure reports (故障, SPEC 6): every report as the
+// Package failures is the read model of failure reports (故障): every report as the
 // domain's own Report.Evolve folds it, searchable by status and customer number.
 package failures
 

@@ -1,4 +1,4 @@
-// Package insurance is the read model of the cyber-risk insurance (SPEC 7): every claim as the
+// Package insurance is the read model of the cyber-risk insurance: every claim as the
 // domain's own Claim.Evolve folds it, and what the limits' aggregates say has been used, per
 // company and period and per period for the pool.
 //
