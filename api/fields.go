@@ -136,7 +136,16 @@ func (f *fields) done(domain validation.Errors) error {
 		}
 	}
 	sort.Strings(unknown)
-	for _, name := range unknown {
+	// A body of a megabyte can hold many thousand unknown fields: the answer names the first ones.
+	const maxUnknown = 20
+	for i, name := range unknown {
+		if i == maxUnknown {
+			errs.Add("", validation.CodeUnknownField, "%d more fields this request does not take", len(unknown)-maxUnknown)
+			break
+		}
+		if r := []rune(name); len(r) > 64 {
+			name = string(r[:64]) + "…"
+		}
 		errs.Add(name, validation.CodeUnknownField, "is not a field of this request")
 	}
 	for _, e := range domain {
