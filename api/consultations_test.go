@@ -525,13 +525,22 @@ func TestTicketQuoteBoughtByAChangeOrder(t *testing.T) {
 		if c := getConsultation(t, env, tok, id); c.TicketOrder == nil || c.TicketOrder.OrderID != orderID || c.TicketOrder.Status != "received" || c.TicketOrder.Tickets != 3 {
 			t.Fatalf("the consultation does not show its order: %+v", c.TicketOrder)
 		}
+		// An amendment without the consultation unlinks the order; naming it again links it back.
+		must(t, env.Do("PUT", "/api/v1/orders/"+orderID, tok, change(nil), "If-Match", `"1"`), 200)
+		if c := getConsultation(t, env, tok, id); c.TicketOrder != nil {
+			t.Fatalf("the amended order no longer buys the quote: %+v", c.TicketOrder)
+		}
+		must(t, env.Do("PUT", "/api/v1/orders/"+orderID, tok, change(map[string]any{"consultationId": id, "securityTicketCount": 4}), "If-Match", `"2"`), 200)
+		if c := getConsultation(t, env, tok, id); c.TicketOrder == nil || c.TicketOrder.Tickets != 4 || c.TicketOrder.Status != "received" {
+			t.Fatalf("linked again: %+v", c.TicketOrder)
+		}
 		must(t, env.Do("POST", "/api/v1/orders/"+orderID+"/accept", tok, map[string]string{"acceptedAt": "2025-08-01T10:00:00+09:00"}), 200)
 		env.Clock.Set(at("2025-08-14 09:00"))
 		must(t, env.Do("POST", "/api/v1/orders/"+orderID+"/complete", tok, nil), 200)
 		if c := getConsultation(t, env, tok, id); c.TicketOrder == nil || c.TicketOrder.Status != "completed" {
 			t.Fatalf("after completion: %+v", c.TicketOrder)
 		}
-		if ct := getContract(t, env, tok, cn); ct.TicketsPurchased != 2+3 {
+		if ct := getContract(t, env, tok, cn); ct.TicketsPurchased != 2+4 {
 			t.Fatalf("tickets purchased: %d", ct.TicketsPurchased)
 		}
 		// Another customer's consultation cannot be bought.
