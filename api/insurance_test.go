@@ -201,13 +201,16 @@ func TestInsuranceAssessmentIsCappedByEveryLimit(t *testing.T) {
 // The policy year is configuration: here the calendar year.
 func TestInsurancePolicyYearIsConfigurable(t *testing.T) {
 	env := apptest.Start(t, apptest.Embedded, apptest.Options{Configure: func(c *app.Config) {
-		c.Insurance = insurance.Terms{Year: insurance.PolicyYear{First: insurance.MonthDay{Month: 1, Day: 1}, Last: insurance.MonthDay{Month: 12, Day: 31}},
-			Limits: insurance.DefaultLimits}
+		c.Insurance = insurance.Terms{Year: insurance.PolicyYear{First: insurance.MonthDay{Month: 1, Day: 1}, Last: insurance.MonthDay{Month: 12, Day: 31}}}
 	}})
 	tok := env.StaffToken("desk", "operator")
 	cn, _ := openContract(t, env, tok, nil)
 	if c := fileClaim(t, env, tok, claim(cn, "2026-03-20", "liability", "", 1000)); c.Status != "filed" || str(c.Period) != "2026" {
 		t.Fatalf("a claim of 2026-03-20 with calendar-year periods: %+v", c)
+	}
+	// The limits left unset are the defaults.
+	if u := usage(t, env, tok, cn, "2026"); u.Liability.Remaining != 500000 || u.Pool.Remaining != 100000000 {
+		t.Fatalf("usage with default limits: %+v", u)
 	}
 }
 

@@ -91,8 +91,8 @@ type Config struct {
 	// from.
 	DueOrders DueOrders
 	Closing   ClosingView
-	// Insurance are the policy periods and limits of the cyber-risk insurance; the zero Terms are
-	// insurance.DefaultTerms. PendingAssessments lists interrupted assessments to complete (nil:
+	// Insurance are the policy periods and limits of the cyber-risk insurance; what is left zero is
+	// insurance.DefaultTerms'. PendingAssessments lists interrupted assessments to complete (nil:
 	// none are looked for).
 	Insurance          insurance.Terms
 	PendingAssessments PendingAssessments
@@ -110,9 +110,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("commands: Config."+name+" is required"))
 		}
 	}
-	if c.Insurance != (insurance.Terms{}) {
-		errs = append(errs, c.Insurance.Validate())
-	}
+	errs = append(errs, c.Insurance.WithDefaults().Validate())
 	return errors.Join(errs...)
 }
 
@@ -126,11 +124,7 @@ func NewCommands(c Config) (Commands, error) {
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
 	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
-	terms := c.Insurance
-	if terms == (insurance.Terms{}) {
-		terms = insurance.DefaultTerms
-	}
-	cover := InsuranceDeps{Deps: deps, Terms: terms}
+	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
 	return Commands{
 		AddStaff:     NewAddStaffHandler(acc),
 		LogIn:        NewLogInHandler(acc),

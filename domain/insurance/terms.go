@@ -213,3 +213,15 @@ var DefaultTerms = Terms{Year: DefaultPolicyYear, Limits: DefaultLimits}
 
 // Validate reports every problem at once.
 func (t Terms) Validate() error { return errors.Join(t.Year.Validate(), t.Limits.Validate()) }
+
+// WithDefaults fills what is left zero from DefaultTerms: the policy year, the limits, each as a
+// whole (a configuration that names only the policy year keeps the default limits).
+func (t Terms) WithDefaults() Terms {
+	if t.Year == (PolicyYear{}) {
+		t.Year = DefaultPolicyYear
+	}
+	if t.Limits == (Limits{}) {
+		t.Limits = DefaultLimits
+	}
+	return t
+}

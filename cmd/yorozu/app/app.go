@@ -74,7 +74,7 @@ type Config struct {
 	IntegrationTransport string
 	NATS                 outbox.NATSConfig
 	// Insurance are the insurance's policy periods and limits (--insurance-period-start/-end);
-	// the zero value is insurance.DefaultTerms.
+	// what is left zero is insurance.DefaultTerms'.
 	Insurance insurance.Terms
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
@@ -133,10 +133,8 @@ func (c Config) Validate() error {
 	if _, err := c.integrationTransport(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Insurance != (insurance.Terms{}) {
-		if err := c.Insurance.Validate(); err != nil {
-			errs = append(errs, fmt.Errorf("insurance terms: %w", err))
-		}
+	if err := c.Insurance.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("insurance terms: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -266,10 +264,7 @@ func (a *App) wire() error {
 	}
 
 	queue := orders.Queue{Models: a.Models}
-	terms := cfg.Insurance
-	if terms == (insurance.Terms{}) {
-		terms = insurance.DefaultTerms
-	}
+	terms := cfg.Insurance.WithDefaults()
 	ledger := insurancerm.Ledger{Models: a.Models, Terms: terms}
 	view := invoices.NewView(a.Models, issuer)
 	dir := staffdir.New(a.codec)
