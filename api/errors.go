@@ -29,6 +29,8 @@ func newErrorMapper() *httpx.ErrorMapper {
 		m.Register(event.ErrUnstorableText, http.StatusUnprocessableEntity, "control-character", "Text with a NUL character")
 		m.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		registerBillingErrors(m)
+		registerHelpDeskErrors(m)
+		registerInsuranceErrors(m)
 		m.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
 		m.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
 		m.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")

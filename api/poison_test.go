@@ -31,13 +31,14 @@ func TestAnEventAProjectionCannotApplyStopsItAlone(t *testing.T) {
 	}{
 		{
 			// The attacker's event: an acceptance day in the year 10000 no Date can be read from.
-			// The audit trail decodes order events too (for their customer number): it stops as well.
+			// The audit trail decodes order events too (for their customer number), and so do the
+			// consultations (which link ticket quotes to the orders buying them): they stop as well.
 			name: "undecodable data",
 			poison: func(orderID string) (string, string) {
 				return "order-" + orderID, fmt.Sprintf(`{"orderId":%q,"customerNumber":"N000000099","acceptedAt":"9999-12-28T07:00:00Z",`+
 					`"acceptanceDay":"10000-01-03","earliestDate":"10000-01-13","scheduledDate":"10000-01-13"}`, orderID)
 			},
-			stopped: []string{"audit", "orders"},
+			stopped: []string{"audit", "orders", "consultations"},
 		},
 		{
 			// Data every decoder reads, naming an order whose events live in another stream: the

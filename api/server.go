@@ -89,6 +89,9 @@ func (s *Server) table() []route {
 		s.orderRoutes(),
 		s.contractRoutes(),
 		s.billingRoutes(),
+		s.consultationRoutes(),
+		s.failureRoutes(),
+		s.insuranceRoutes(),
 	} {
 		all = append(all, area...)
 	}

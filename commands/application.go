@@ -8,8 +8,12 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/insurance"
 	"yorozu/projections/audit"
+	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
+	"yorozu/projections/failures"
+	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 )
@@ -40,6 +44,21 @@ type Commands struct {
 	PublishPriceList PublishPriceListHandler
 	CloseMonth       CloseMonthHandler
 	CloseDueMonth    CloseDueMonthHandler
+
+	ReceiveConsultation ReceiveConsultationHandler
+	TriageConsultation  TriageConsultationHandler
+	AnswerConsultation  AnswerConsultationHandler
+	CloseConsultation   CloseConsultationHandler
+	ReopenConsultation  ReopenConsultationHandler
+	QuoteTickets        QuoteTicketsHandler
+	ReportFailure       ReportFailureHandler
+	ResolveFailure      ResolveFailureHandler
+
+	FileClaim                  FileClaimHandler
+	AssessClaim                AssessClaimHandler
+	PayClaim                   PayClaimHandler
+	RejectClaim                RejectClaimHandler
+	CompletePendingAssessments CompletePendingAssessmentsHandler
 }
 
 // Queries read the read models (and, for auditors' replays, the log itself).
@@ -49,6 +68,10 @@ type Queries struct {
 	Replay    contracts.Replay
 	Invoices  *invoices.View
 	Audit     audit.Trail
+
+	Consultations consultations.Desk
+	Failures      failures.Log
+	Insurance     insurancerm.Ledger
 }
 
 // Config is what the use cases are built from.
@@ -68,6 +91,11 @@ type Config struct {
 	// from.
 	DueOrders DueOrders
 	Closing   ClosingView
+	// Insurance are the policy periods and limits of the cyber-risk insurance; what is left zero is
+	// insurance.DefaultTerms'. PendingAssessments lists interrupted assessments to complete (nil:
+	// none are looked for).
+	Insurance          insurance.Terms
+	PendingAssessments PendingAssessments
 }
 
 // Validate reports every missing part at once.
@@ -82,6 +110,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("commands: Config."+name+" is required"))
 		}
 	}
+	errs = append(errs, c.Insurance.WithDefaults().Validate())
 	return errors.Join(errs...)
 }
 
@@ -94,6 +123,8 @@ func NewCommands(c Config) (Commands, error) {
 	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random}
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
+	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
+	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
 	return Commands{
 		AddStaff:     NewAddStaffHandler(acc),
 		LogIn:        NewLogInHandler(acc),
@@ -112,5 +143,20 @@ func NewCommands(c Config) (Commands, error) {
 		PublishPriceList: NewPublishPriceListHandler(deps),
 		CloseMonth:       closeMonth,
 		CloseDueMonth:    NewCloseDueMonthHandler(closeMonth, c.Calendar, c.Clock),
+
+		ReceiveConsultation: NewReceiveConsultationHandler(desk),
+		TriageConsultation:  NewTriageConsultationHandler(deps),
+		AnswerConsultation:  NewAnswerConsultationHandler(deps),
+		CloseConsultation:   NewCloseConsultationHandler(deps),
+		ReopenConsultation:  NewReopenConsultationHandler(desk),
+		QuoteTickets:        NewQuoteTicketsHandler(deps),
+		ReportFailure:       NewReportFailureHandler(deps),
+		ResolveFailure:      NewResolveFailureHandler(deps),
+
+		FileClaim:                  NewFileClaimHandler(cover),
+		AssessClaim:                NewAssessClaimHandler(cover),
+		PayClaim:                   NewPayClaimHandler(deps),
+		RejectClaim:                NewRejectClaimHandler(deps),
+		CompletePendingAssessments: NewCompletePendingAssessmentsHandler(cover, c.PendingAssessments),
 	}, nil
 }

@@ -19,6 +19,48 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for CallListItemsKind.
+const (
+	Callback CallListItemsKind = "callback"
+	Intake   CallListItemsKind = "intake"
+)
+
+// Valid indicates whether the value is a known member of the CallListItemsKind enum.
+func (e CallListItemsKind) Valid() bool {
+	switch e {
+	case Callback:
+		return true
+	case Intake:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallerRejection.
+const (
+	CallerRejectionCompanyNameMismatch  CallerRejection = "companyNameMismatch"
+	CallerRejectionContractNotActive    CallerRejection = "contractNotActive"
+	CallerRejectionOutsideBusinessHours CallerRejection = "outsideBusinessHours"
+	CallerRejectionUnknownCustomer      CallerRejection = "unknownCustomer"
+)
+
+// Valid indicates whether the value is a known member of the CallerRejection enum.
+func (e CallerRejection) Valid() bool {
+	switch e {
+	case CallerRejectionCompanyNameMismatch:
+		return true
+	case CallerRejectionContractNotActive:
+		return true
+	case CallerRejectionOutsideBusinessHours:
+		return true
+	case CallerRejectionUnknownCustomer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CancelOrderFormType.
 const (
 	CancelOrderFormTypeCancel CancelOrderFormType = "cancel"
@@ -88,6 +130,192 @@ func (e ChangeOrderFormWebFiltering) Valid() bool {
 	}
 }
 
+// Defines values for ClaimKind.
+const (
+	ClaimKindIncidentResponse ClaimKind = "incidentResponse"
+	ClaimKindLiability        ClaimKind = "liability"
+)
+
+// Valid indicates whether the value is a known member of the ClaimKind enum.
+func (e ClaimKind) Valid() bool {
+	switch e {
+	case ClaimKindIncidentResponse:
+		return true
+	case ClaimKindLiability:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimInputCostType.
+const (
+	AttackResponse       ClaimInputCostType = "attackResponse"
+	Consulting           ClaimInputCostType = "consulting"
+	EmergencyResponse    ClaimInputCostType = "emergencyResponse"
+	Investigation        ClaimInputCostType = "investigation"
+	RecurrencePrevention ClaimInputCostType = "recurrencePrevention"
+	SystemRestoration    ClaimInputCostType = "systemRestoration"
+)
+
+// Valid indicates whether the value is a known member of the ClaimInputCostType enum.
+func (e ClaimInputCostType) Valid() bool {
+	switch e {
+	case AttackResponse:
+		return true
+	case Consulting:
+		return true
+	case EmergencyResponse:
+		return true
+	case Investigation:
+		return true
+	case RecurrencePrevention:
+		return true
+	case SystemRestoration:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimInputKind.
+const (
+	ClaimInputKindIncidentResponse ClaimInputKind = "incidentResponse"
+	ClaimInputKindLiability        ClaimInputKind = "liability"
+)
+
+// Valid indicates whether the value is a known member of the ClaimInputKind enum.
+func (e ClaimInputKind) Valid() bool {
+	switch e {
+	case ClaimInputKindIncidentResponse:
+		return true
+	case ClaimInputKindLiability:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ClaimStatus.
+const (
+	ClaimStatusAssessed ClaimStatus = "assessed"
+	ClaimStatusFiled    ClaimStatus = "filed"
+	ClaimStatusPaid     ClaimStatus = "paid"
+	ClaimStatusRejected ClaimStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ClaimStatus enum.
+func (e ClaimStatus) Valid() bool {
+	switch e {
+	case ClaimStatusAssessed:
+		return true
+	case ClaimStatusFiled:
+		return true
+	case ClaimStatusPaid:
+		return true
+	case ClaimStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsultationDecision.
+const (
+	ConsultationDecisionAnswer  ConsultationDecision = "answer"
+	ConsultationDecisionDecline ConsultationDecision = "decline"
+	ConsultationDecisionRefer   ConsultationDecision = "refer"
+)
+
+// Valid indicates whether the value is a known member of the ConsultationDecision enum.
+func (e ConsultationDecision) Valid() bool {
+	switch e {
+	case ConsultationDecisionAnswer:
+		return true
+	case ConsultationDecisionDecline:
+		return true
+	case ConsultationDecisionRefer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsultationCategory.
+const (
+	FakeWarning    ConsultationCategory = "fakeWarning"
+	Incident       ConsultationCategory = "incident"
+	OneClickFraud  ConsultationCategory = "oneClickFraud"
+	Other          ConsultationCategory = "other"
+	Ransomware     ConsultationCategory = "ransomware"
+	SuspiciousMail ConsultationCategory = "suspiciousMail"
+	Threat         ConsultationCategory = "threat"
+)
+
+// Valid indicates whether the value is a known member of the ConsultationCategory enum.
+func (e ConsultationCategory) Valid() bool {
+	switch e {
+	case FakeWarning:
+		return true
+	case Incident:
+		return true
+	case OneClickFraud:
+		return true
+	case Other:
+		return true
+	case Ransomware:
+		return true
+	case SuspiciousMail:
+		return true
+	case Threat:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsultationChannel.
+const (
+	Email ConsultationChannel = "email"
+	Phone ConsultationChannel = "phone"
+)
+
+// Valid indicates whether the value is a known member of the ConsultationChannel enum.
+func (e ConsultationChannel) Valid() bool {
+	switch e {
+	case Email:
+		return true
+	case Phone:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConsultationStatus.
+const (
+	ConsultationStatusAnswered ConsultationStatus = "answered"
+	ConsultationStatusClosed   ConsultationStatus = "closed"
+	ConsultationStatusOpen     ConsultationStatus = "open"
+	ConsultationStatusRejected ConsultationStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ConsultationStatus enum.
+func (e ConsultationStatus) Valid() bool {
+	switch e {
+	case ConsultationStatusAnswered:
+		return true
+	case ConsultationStatusClosed:
+		return true
+	case ConsultationStatusOpen:
+		return true
+	case ConsultationStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ContractStatus.
 const (
 	Active     ContractStatus = "active"
@@ -100,6 +328,105 @@ func (e ContractStatus) Valid() bool {
 	case Active:
 		return true
 	case Terminated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeclineReason.
+const (
+	AuthorityContact      DeclineReason = "authorityContact"
+	BasicOperation        DeclineReason = "basicOperation"
+	ContractPayment       DeclineReason = "contractPayment"
+	CriminalInvestigation DeclineReason = "criminalInvestigation"
+	Electromagnetic       DeclineReason = "electromagnetic"
+	InvestigationRequest  DeclineReason = "investigationRequest"
+	IspQuality            DeclineReason = "ispQuality"
+	LegalInterpretation   DeclineReason = "legalInterpretation"
+	ThirdPartyProduct     DeclineReason = "thirdPartyProduct"
+)
+
+// Valid indicates whether the value is a known member of the DeclineReason enum.
+func (e DeclineReason) Valid() bool {
+	switch e {
+	case AuthorityContact:
+		return true
+	case BasicOperation:
+		return true
+	case ContractPayment:
+		return true
+	case CriminalInvestigation:
+		return true
+	case Electromagnetic:
+		return true
+	case InvestigationRequest:
+		return true
+	case IspQuality:
+		return true
+	case LegalInterpretation:
+		return true
+	case ThirdPartyProduct:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailureReceivedRejectionReason.
+const (
+	FailureReceivedRejectionReasonCompanyNameMismatch FailureReceivedRejectionReason = "companyNameMismatch"
+	FailureReceivedRejectionReasonContractNotActive   FailureReceivedRejectionReason = "contractNotActive"
+	FailureReceivedRejectionReasonUnknownCustomer     FailureReceivedRejectionReason = "unknownCustomer"
+)
+
+// Valid indicates whether the value is a known member of the FailureReceivedRejectionReason enum.
+func (e FailureReceivedRejectionReason) Valid() bool {
+	switch e {
+	case FailureReceivedRejectionReasonCompanyNameMismatch:
+		return true
+	case FailureReceivedRejectionReasonContractNotActive:
+		return true
+	case FailureReceivedRejectionReasonUnknownCustomer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailureReceivedStatus.
+const (
+	FailureReceivedStatusReceived FailureReceivedStatus = "received"
+	FailureReceivedStatusRejected FailureReceivedStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the FailureReceivedStatus enum.
+func (e FailureReceivedStatus) Valid() bool {
+	switch e {
+	case FailureReceivedStatusReceived:
+		return true
+	case FailureReceivedStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailureReportStatus.
+const (
+	FailureReportStatusReceived FailureReportStatus = "received"
+	FailureReportStatusRejected FailureReportStatus = "rejected"
+	FailureReportStatusResolved FailureReportStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the FailureReportStatus enum.
+func (e FailureReportStatus) Valid() bool {
+	switch e {
+	case FailureReportStatusReceived:
+		return true
+	case FailureReportStatusRejected:
+		return true
+	case FailureReportStatusResolved:
 		return true
 	default:
 		return false
@@ -162,13 +489,13 @@ func (e InvoiceLineKind) Valid() bool {
 
 // Defines values for MonthClosureStatus.
 const (
-	Closed MonthClosureStatus = "closed"
+	MonthClosureStatusClosed MonthClosureStatus = "closed"
 )
 
 // Valid indicates whether the value is a known member of the MonthClosureStatus enum.
 func (e MonthClosureStatus) Valid() bool {
 	switch e {
-	case Closed:
+	case MonthClosureStatusClosed:
 		return true
 	default:
 		return false
@@ -361,6 +688,30 @@ func (e ReadinessStore) Valid() bool {
 	}
 }
 
+// Defines values for Referral.
+const (
+	AntiPhishingCouncil      Referral = "antiPhishingCouncil"
+	ConsumerHotline          Referral = "consumerHotline"
+	IllegalHarmfulInfoCenter Referral = "illegalHarmfulInfoCenter"
+	PoliceCyberDesk          Referral = "policeCyberDesk"
+)
+
+// Valid indicates whether the value is a known member of the Referral enum.
+func (e Referral) Valid() bool {
+	switch e {
+	case AntiPhishingCouncil:
+		return true
+	case ConsumerHotline:
+		return true
+	case IllegalHarmfulInfoCenter:
+		return true
+	case PoliceCyberDesk:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SimpleChangeOrderFormType.
 const (
 	SimpleChangeOrderFormTypeSimpleChange SimpleChangeOrderFormType = "simpleChange"
@@ -466,6 +817,27 @@ func (e SubmittedFormWebFiltering) Valid() bool {
 	}
 }
 
+// Defines values for TriageRequestDecision.
+const (
+	TriageRequestDecisionAnswer  TriageRequestDecision = "answer"
+	TriageRequestDecisionDecline TriageRequestDecision = "decline"
+	TriageRequestDecisionRefer   TriageRequestDecision = "refer"
+)
+
+// Valid indicates whether the value is a known member of the TriageRequestDecision enum.
+func (e TriageRequestDecision) Valid() bool {
+	switch e {
+	case TriageRequestDecisionAnswer:
+		return true
+	case TriageRequestDecisionDecline:
+		return true
+	case TriageRequestDecisionRefer:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportInvoicesCSVParamsEncoding.
 const (
 	Sjis ExportInvoicesCSVParamsEncoding = "sjis"
@@ -478,6 +850,45 @@ func (e ExportInvoicesCSVParamsEncoding) Valid() bool {
 	case Sjis:
 		return true
 	case Utf8:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListConsultationsParamsOverdue.
+const (
+	False ListConsultationsParamsOverdue = "false"
+	True  ListConsultationsParamsOverdue = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListConsultationsParamsOverdue enum.
+func (e ListConsultationsParamsOverdue) Valid() bool {
+	switch e {
+	case False:
+		return true
+	case True:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListFailuresParamsStatus.
+const (
+	ListFailuresParamsStatusReceived ListFailuresParamsStatus = "received"
+	ListFailuresParamsStatusRejected ListFailuresParamsStatus = "rejected"
+	ListFailuresParamsStatusResolved ListFailuresParamsStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the ListFailuresParamsStatus enum.
+func (e ListFailuresParamsStatus) Valid() bool {
+	switch e {
+	case ListFailuresParamsStatusReceived:
+		return true
+	case ListFailuresParamsStatusRejected:
+		return true
+	case ListFailuresParamsStatusResolved:
 		return true
 	default:
 		return false
@@ -576,6 +987,32 @@ type BrokenLink struct {
 	StreamVersion int64  `json:"streamVersion"`
 }
 
+// CallList defines model for CallList.
+type CallList struct {
+	Items []struct {
+		At              time.Time          `json:"at"`
+		ConsultationId  openapi_types.UUID `json:"consultationId"`
+		CustomerNumber  string             `json:"customerNumber"`
+		DurationMinutes int                `json:"durationMinutes"`
+		Kind            CallListItemsKind  `json:"kind"`
+		Long            bool               `json:"long"`
+
+		// Month A month, `YYYY-MM`.
+		//
+		// Example: 2025-07
+		Month Month `json:"month"`
+	} `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
+// CallListItemsKind defines model for CallList.Items.Kind.
+type CallListItemsKind string
+
+// CallerRejection defines model for CallerRejection.
+type CallerRejection string
+
 // CancelOrderForm 廃止. Terminates the contract and every option.
 type CancelOrderForm struct {
 	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
@@ -626,6 +1063,11 @@ type ChangeOrderForm struct {
 	//
 	// Example: C1234567890
 	CommonCustomerId FormCommonCustomerIdMatching `json:"commonCustomerId"`
+
+	// ConsultationId Optional, only when `changes.securityTickets` is true: the consultation whose ticket
+	// quote this order buys. It must be a consultation of this contract with a ticket quote
+	// (422 `notFound`, `mismatch`, `noTicketQuote`); the consultation then shows the order.
+	ConsultationId *openapi_types.UUID `json:"consultationId,omitempty"`
 
 	// Contractor The contractor on `change` and `cancel`; `name` must match the contract's, every other field must be absent.
 	Contractor FormContractorNameOnly `json:"contractor"`
@@ -678,10 +1120,200 @@ type ChangeOrderFormType string
 // ChangeOrderFormWebFiltering C: required exactly when `changes.webFiltering` is true; `use` needs at least 15 IDs after the change.
 type ChangeOrderFormWebFiltering string
 
+// Claim An insurance claim; amounts in whole yen, unset fields null. `assessing` is true while an
+// assessment is in progress (the claim is still `filed`).
+type Claim struct {
+	// ApprovedAmount The assessed amount capped by every limit that remained.
+	ApprovedAmount *int64             `json:"approvedAmount"`
+	AssessedAmount *int64             `json:"assessedAmount"`
+	AssessedAt     *time.Time         `json:"assessedAt"`
+	Assessing      bool               `json:"assessing"`
+	ClaimId        openapi_types.UUID `json:"claimId"`
+
+	// ClaimedAmount Whole Japanese yen.
+	ClaimedAmount  Yen                `json:"claimedAmount"`
+	CostType       *string            `json:"costType"`
+	CustomerNumber string             `json:"customerNumber"`
+	FiledAt        time.Time          `json:"filedAt"`
+	IncidentDate   openapi_types.Date `json:"incidentDate"`
+	Kind           ClaimKind          `json:"kind"`
+	PaidAt         *time.Time         `json:"paidAt"`
+
+	// Period Null when the incident date is outside every period.
+	Period     *Period    `json:"period"`
+	RejectedAt *time.Time `json:"rejectedAt"`
+
+	// RejectionReason `contractNotActive`, `outsidePolicyPeriod`, `emergencyResponseNotCovered`, or the reason staff gave.
+	RejectionReason *string     `json:"rejectionReason"`
+	Status          ClaimStatus `json:"status"`
+	Version         int64       `json:"version"`
+}
+
+// ClaimKind defines model for Claim.Kind.
+type ClaimKind string
+
+// ClaimInput defines model for ClaimInput.
+type ClaimInput struct {
+	ClaimedAmount int64 `json:"claimedAmount"`
+
+	// CostType Required for `incidentResponse`, absent for `liability`; `emergencyResponse` is never covered.
+	CostType *ClaimInputCostType `json:"costType,omitempty"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber     `json:"customerNumber"`
+	IncidentDate   openapi_types.Date `json:"incidentDate"`
+	Kind           ClaimInputKind     `json:"kind"`
+}
+
+// ClaimInputCostType Required for `incidentResponse`, absent for `liability`; `emergencyResponse` is never covered.
+type ClaimInputCostType string
+
+// ClaimInputKind defines model for ClaimInput.Kind.
+type ClaimInputKind string
+
+// ClaimList defines model for ClaimList.
+type ClaimList struct {
+	Items []Claim `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
+// ClaimStatus defines model for ClaimStatus.
+type ClaimStatus string
+
 // CommonCustomerId Common customer ID (共通顧客ID): `C` or `D` + 10 digits.
 //
 // Example: C1234567890
 type CommonCustomerId = string
+
+// Consultation A consultation. Unset fields are null. `personName`, `email`, `phone`, `body` and
+// `replies` appear only when one consultation is read.
+type Consultation struct {
+	AnsweredAt *time.Time            `json:"answeredAt"`
+	Body       *string               `json:"body,omitempty"`
+	Category   *ConsultationCategory `json:"category"`
+	Channel    ConsultationChannel   `json:"channel"`
+	ClosedAt   *time.Time            `json:"closedAt"`
+
+	// CompanyName As the caller gave it.
+	CompanyName    string             `json:"companyName"`
+	ConsultationId openapi_types.UUID `json:"consultationId"`
+
+	// CustomerNumber As the caller gave it.
+	CustomerNumber string                `json:"customerNumber"`
+	Decision       *ConsultationDecision `json:"decision"`
+	DeclineReason  *DeclineReason        `json:"declineReason"`
+
+	// DueAt E-mail only.
+	DueAt *time.Time `json:"dueAt"`
+
+	// DurationMinutes The intake call's length (phone).
+	DurationMinutes *int    `json:"durationMinutes"`
+	Email           *string `json:"email,omitempty"`
+
+	// Overdue Past `dueAt` without an answer, or answered (or closed unanswered) after it.
+	Overdue         bool             `json:"overdue"`
+	PersonName      *string          `json:"personName,omitempty"`
+	Phone           *string          `json:"phone,omitempty"`
+	ReceivedAt      time.Time        `json:"receivedAt"`
+	Referral        *Referral        `json:"referral"`
+	RejectionReason *CallerRejection `json:"rejectionReason"`
+	ReopenedAt      *time.Time       `json:"reopenedAt"`
+	Replies         *[]struct {
+		AnsweredAt      time.Time           `json:"answeredAt"`
+		Body            string              `json:"body"`
+		Channel         ConsultationChannel `json:"channel"`
+		DurationMinutes *int                `json:"durationMinutes"`
+	} `json:"replies,omitempty"`
+	Status  ConsultationStatus `json:"status"`
+	Subject string             `json:"subject"`
+
+	// TicketOrder The change order that buys the quoted tickets, once one names the consultation.
+	TicketOrder *struct {
+		OrderId openapi_types.UUID `json:"orderId"`
+		Status  OrderStatus        `json:"status"`
+		Tickets int                `json:"tickets"`
+	} `json:"ticketOrder"`
+	TicketQuote *struct {
+		QuotedAt time.Time `json:"quotedAt"`
+		Tickets  int       `json:"tickets"`
+	} `json:"ticketQuote"`
+	Version int64 `json:"version"`
+}
+
+// ConsultationDecision defines model for Consultation.Decision.
+type ConsultationDecision string
+
+// ConsultationCategory defines model for ConsultationCategory.
+type ConsultationCategory string
+
+// ConsultationChannel defines model for ConsultationChannel.
+type ConsultationChannel string
+
+// ConsultationIntake An inquiry. Required: `channel`, `receivedAt`, `customerNumber`, `companyName`,
+// `personName`, `subject`; an e-mail needs `email` and `body`, a phone call `phone`. Texts
+// are trimmed; one-line texts refuse control characters, `body` allows line breaks and
+// tabs.
+type ConsultationIntake struct {
+	Body        *string             `json:"body,omitempty"`
+	Channel     ConsultationChannel `json:"channel"`
+	CompanyName string              `json:"companyName"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber `json:"customerNumber"`
+
+	// DurationMinutes Phone only; the length of the call.
+	DurationMinutes *int                 `json:"durationMinutes,omitempty"`
+	Email           *openapi_types.Email `json:"email,omitempty"`
+	PersonName      string               `json:"personName"`
+
+	// Phone Example: 03-1234-5678
+	Phone      *string   `json:"phone,omitempty"`
+	ReceivedAt time.Time `json:"receivedAt"`
+	Subject    string    `json:"subject"`
+}
+
+// ConsultationList defines model for ConsultationList.
+type ConsultationList struct {
+	Items []Consultation `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
+// ConsultationReceived defines model for ConsultationReceived.
+type ConsultationReceived struct {
+	ConsultationId openapi_types.UUID `json:"consultationId"`
+
+	// DueAt The reply deadline of an accepted e-mail consultation; null otherwise.
+	DueAt           *time.Time         `json:"dueAt"`
+	RejectionReason *CallerRejection   `json:"rejectionReason"`
+	Status          ConsultationStatus `json:"status"`
+}
+
+// ConsultationStats defines model for ConsultationStats.
+type ConsultationStats struct {
+	Accepted        int         `json:"accepted"`
+	ByCategory      CountsByKey `json:"byCategory"`
+	ByDecision      CountsByKey `json:"byDecision"`
+	ByDeclineReason CountsByKey `json:"byDeclineReason"`
+	ByReferral      CountsByKey `json:"byReferral"`
+
+	// Month A month, `YYYY-MM`.
+	//
+	// Example: 2025-07
+	Month    Month `json:"month"`
+	Received int   `json:"received"`
+	Rejected int   `json:"rejected"`
+}
+
+// ConsultationStatus defines model for ConsultationStatus.
+type ConsultationStatus string
 
 // Contact Empty fields are left out.
 type Contact struct {
@@ -769,6 +1401,9 @@ type Contractor struct {
 	PostalCode    *string `json:"postalCode,omitempty"`
 }
 
+// CountsByKey defines model for CountsByKey.
+type CountsByKey map[string]int
+
 // Cursor Cursor of the next page (pass as `after`); null on the last page.
 type Cursor = string
 
@@ -776,6 +1411,73 @@ type Cursor = string
 //
 // Example: N000000001
 type CustomerNumber = string
+
+// DeclineReason defines model for DeclineReason.
+type DeclineReason string
+
+// FailureList defines model for FailureList.
+type FailureList struct {
+	Items []FailureReport `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
+// FailureReceived defines model for FailureReceived.
+type FailureReceived struct {
+	FailureId       openapi_types.UUID              `json:"failureId"`
+	RejectionReason *FailureReceivedRejectionReason `json:"rejectionReason"`
+	Status          FailureReceivedStatus           `json:"status"`
+}
+
+// FailureReceivedRejectionReason defines model for FailureReceived.RejectionReason.
+type FailureReceivedRejectionReason string
+
+// FailureReceivedStatus defines model for FailureReceived.Status.
+type FailureReceivedStatus string
+
+// FailureReport A failure report; `personName`, `email` and `phone` only when one report is read.
+type FailureReport struct {
+	CompanyName     string              `json:"companyName"`
+	CustomerNumber  string              `json:"customerNumber"`
+	Email           *string             `json:"email,omitempty"`
+	FailureId       openapi_types.UUID  `json:"failureId"`
+	PersonName      *string             `json:"personName,omitempty"`
+	Phone           *string             `json:"phone,omitempty"`
+	ReceivedAt      time.Time           `json:"receivedAt"`
+	RejectionReason *string             `json:"rejectionReason"`
+	Resolution      *string             `json:"resolution"`
+	ResolvedAt      *time.Time          `json:"resolvedAt"`
+	StartedAt       time.Time           `json:"startedAt"`
+	Status          FailureReportStatus `json:"status"`
+	Version         int64               `json:"version"`
+	What            string              `json:"what"`
+}
+
+// FailureReportStatus defines model for FailureReport.Status.
+type FailureReportStatus string
+
+// FailureReportInput defines model for FailureReportInput.
+type FailureReportInput struct {
+	CompanyName string `json:"companyName"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber       `json:"customerNumber"`
+	Email          *openapi_types.Email `json:"email,omitempty"`
+	PersonName     string               `json:"personName"`
+	Phone          *string              `json:"phone,omitempty"`
+
+	// ReceivedAt When the report was taken; now when absent.
+	ReceivedAt *time.Time `json:"receivedAt,omitempty"`
+
+	// StartedAt Since when.
+	StartedAt time.Time `json:"startedAt"`
+
+	// What What fails.
+	What string `json:"what"`
+}
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -1014,6 +1716,23 @@ type HistoryList struct {
 	Next *Cursor `json:"next"`
 }
 
+// InsuranceUsage defines model for InsuranceUsage.
+type InsuranceUsage struct {
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber   CustomerNumber `json:"customerNumber"`
+	IncidentResponse LimitUse       `json:"incidentResponse"`
+	Liability        LimitUse       `json:"liability"`
+
+	// Period A policy period, named by the year it starts in (`2025` = 2025-04-14 to 2026-03-13 with the default terms).
+	//
+	// Example: 2025
+	Period Period   `json:"period"`
+	Pool   LimitUse `json:"pool"`
+	Total  LimitUse `json:"total"`
+}
+
 // Invoice One customer's invoice for one usage month. `total = subtotal + tax`.
 type Invoice struct {
 	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
@@ -1092,6 +1811,15 @@ type Issuer struct {
 	//
 	// Example: T1234567890123
 	RegistrationNumber string `json:"registrationNumber"`
+}
+
+// LimitUse defines model for LimitUse.
+type LimitUse struct {
+	// Remaining Whole Japanese yen.
+	Remaining Yen `json:"remaining"`
+
+	// Used Whole Japanese yen.
+	Used Yen `json:"used"`
 }
 
 // LoginRequest defines model for LoginRequest.
@@ -1328,6 +2056,31 @@ type OrderStatus string
 // OrderType `new` 新設, `change` 変更, `cancel` 廃止, `simpleChange` 簡易変更.
 type OrderType string
 
+// OutboundCallList defines model for OutboundCallList.
+type OutboundCallList struct {
+	Items []struct {
+		CompanyName string `json:"companyName"`
+
+		// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+		//
+		// Example: N000000001
+		CustomerNumber     CustomerNumber     `json:"customerNumber"`
+		LastConsultationAt *time.Time         `json:"lastConsultationAt"`
+		OpenedOn           openapi_types.Date `json:"openedOn"`
+
+		// QuietSince The day of the last consultation, or of the opening.
+		QuietSince openapi_types.Date `json:"quietSince"`
+	} `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
+// Period A policy period, named by the year it starts in (`2025` = 2025-04-14 to 2026-03-13 with the default terms).
+//
+// Example: 2025
+type Period = string
+
 // PriceList A published price list.
 type PriceList struct {
 	// BaseMenu Whole Japanese yen.
@@ -1446,6 +2199,21 @@ type Recipient struct {
 	PostalCode *string `json:"postalCode,omitempty"`
 }
 
+// Referral defines model for Referral.
+type Referral string
+
+// ReplyRequest defines model for ReplyRequest.
+type ReplyRequest struct {
+	AnsweredAt *time.Time `json:"answeredAt,omitempty"`
+	Body       string     `json:"body"`
+
+	// Channel How the reply went out; the consultation's own channel when absent.
+	Channel *ConsultationChannel `json:"channel,omitempty"`
+
+	// DurationMinutes A call back: its length.
+	DurationMinutes *int `json:"durationMinutes,omitempty"`
+}
+
 // SecurityContact Empty fields are left out.
 type SecurityContact struct {
 	Department *string `json:"department,omitempty"`
@@ -1508,7 +2276,8 @@ type SubmittedForm struct {
 	// CommonCustomerId Common customer ID (共通顧客ID): `C` or `D` + 10 digits.
 	//
 	// Example: C1234567890
-	CommonCustomerId *CommonCustomerId `json:"commonCustomerId,omitempty"`
+	CommonCustomerId *CommonCustomerId   `json:"commonCustomerId,omitempty"`
+	ConsultationId   *openapi_types.UUID `json:"consultationId,omitempty"`
 
 	// ContractContact Empty fields are left out.
 	ContractContact *Contact `json:"contractContact,omitempty"`
@@ -1576,16 +2345,36 @@ type TaxByRate struct {
 	TaxableAmount Yen `json:"taxableAmount"`
 }
 
+// TriageRequest defines model for TriageRequest.
+type TriageRequest struct {
+	Category *ConsultationCategory  `json:"category,omitempty"`
+	Decision *TriageRequestDecision `json:"decision,omitempty"`
+	Reason   *DeclineReason         `json:"reason,omitempty"`
+	Referral *Referral              `json:"referral,omitempty"`
+}
+
+// TriageRequestDecision defines model for TriageRequest.Decision.
+type TriageRequestDecision string
+
 // Yen Whole Japanese yen.
 type Yen = int64
 
 // After defines model for After.
 type After = string
 
+// ClaimId defines model for ClaimId.
+type ClaimId = openapi_types.UUID
+
+// ConsultationId defines model for ConsultationId.
+type ConsultationId = openapi_types.UUID
+
 // CustomerNumberPath Customer number (お客様番号): `N` + 9 digits.
 //
 // Example: N000000001
 type CustomerNumberPath = CustomerNumber
+
+// FailureId defines model for FailureId.
+type FailureId = openapi_types.UUID
 
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
@@ -1613,8 +2402,16 @@ type BadCursor = Problem
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
 
+// ClaimUpdated An insurance claim; amounts in whole yen, unset fields null. `assessing` is true while an
+// assessment is in progress (the claim is still `filed`).
+type ClaimUpdated = Claim
+
 // Conflict RFC 9457 problem details.
 type Conflict = Problem
+
+// ConsultationUpdated A consultation. Unset fields are null. `personName`, `email`, `phone`, `body` and
+// `replies` appear only when one consultation is read.
+type ConsultationUpdated = Consultation
 
 // Forbidden RFC 9457 problem details.
 type Forbidden = Problem
@@ -1732,6 +2529,141 @@ type PublishPriceListParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListConsultationsParams defines parameters for ListConsultations.
+type ListConsultationsParams struct {
+	Status *ConsultationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Overdue `true`: only those overdue now; `false`: only those that are not.
+	Overdue        *ListConsultationsParamsOverdue `form:"overdue,omitempty" json:"overdue,omitempty"`
+	CustomerNumber *CustomerNumber                 `form:"customerNumber,omitempty" json:"customerNumber,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListConsultationsParamsOverdue defines parameters for ListConsultations.
+type ListConsultationsParamsOverdue string
+
+// ReceiveConsultationParams defines parameters for ReceiveConsultation.
+type ReceiveConsultationParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// LongCallsParams defines parameters for LongCalls.
+type LongCallsParams struct {
+	// Month `YYYY-MM`; the current month (JST) when absent.
+	Month *Month `form:"month,omitempty" json:"month,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// OutboundCallsParams defines parameters for OutboundCalls.
+type OutboundCallsParams struct {
+	// AsOf The day of the list, `YYYY-MM-DD`; today (JST) when absent.
+	AsOf *openapi_types.Date `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ConsultationStatsParams defines parameters for ConsultationStats.
+type ConsultationStatsParams struct {
+	// Month `YYYY-MM`; the current month (JST) when absent.
+	Month *Month `form:"month,omitempty" json:"month,omitempty"`
+}
+
+// CloseConsultationJSONBody defines parameters for CloseConsultation.
+type CloseConsultationJSONBody struct {
+	ClosedAt *time.Time `json:"closedAt,omitempty"`
+}
+
+// CloseConsultationParams defines parameters for CloseConsultation.
+type CloseConsultationParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReopenConsultationJSONBody defines parameters for ReopenConsultation.
+type ReopenConsultationJSONBody struct {
+	ReopenedAt *time.Time `json:"reopenedAt,omitempty"`
+}
+
+// ReopenConsultationParams defines parameters for ReopenConsultation.
+type ReopenConsultationParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ReplyConsultationParams defines parameters for ReplyConsultation.
+type ReplyConsultationParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// QuoteTicketsJSONBody defines parameters for QuoteTickets.
+type QuoteTicketsJSONBody struct {
+	Tickets int `json:"tickets"`
+}
+
+// QuoteTicketsParams defines parameters for QuoteTickets.
+type QuoteTicketsParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// TriageConsultationParams defines parameters for TriageConsultation.
+type TriageConsultationParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListContractsParams defines parameters for ListContracts.
 type ListContractsParams struct {
 	Status *ContractStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -1755,6 +2687,131 @@ type ContractAsOfParams struct {
 
 	// KnownAt Recorded time; an RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 JST.
 	KnownAt *string `form:"knownAt,omitempty" json:"knownAt,omitempty"`
+}
+
+// ListFailuresParams defines parameters for ListFailures.
+type ListFailuresParams struct {
+	Status         *ListFailuresParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	CustomerNumber *CustomerNumber           `form:"customerNumber,omitempty" json:"customerNumber,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListFailuresParamsStatus defines parameters for ListFailures.
+type ListFailuresParamsStatus string
+
+// ReportFailureParams defines parameters for ReportFailure.
+type ReportFailureParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ResolveFailureJSONBody defines parameters for ResolveFailure.
+type ResolveFailureJSONBody struct {
+	Resolution *string    `json:"resolution,omitempty"`
+	ResolvedAt *time.Time `json:"resolvedAt,omitempty"`
+}
+
+// ResolveFailureParams defines parameters for ResolveFailure.
+type ResolveFailureParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListClaimsParams defines parameters for ListClaims.
+type ListClaimsParams struct {
+	CustomerNumber *CustomerNumber `form:"customerNumber,omitempty" json:"customerNumber,omitempty"`
+	Status         *ClaimStatus    `form:"status,omitempty" json:"status,omitempty"`
+	Period         *Period         `form:"period,omitempty" json:"period,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// FileClaimParams defines parameters for FileClaim.
+type FileClaimParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AssessClaimJSONBody defines parameters for AssessClaim.
+type AssessClaimJSONBody struct {
+	AssessedAmount int64 `json:"assessedAmount"`
+}
+
+// AssessClaimParams defines parameters for AssessClaim.
+type AssessClaimParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PayClaimJSONBody defines parameters for PayClaim.
+type PayClaimJSONBody = map[string]interface{}
+
+// PayClaimParams defines parameters for PayClaim.
+type PayClaimParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// RejectClaimJSONBody defines parameters for RejectClaim.
+type RejectClaimJSONBody struct {
+	Reason string `json:"reason"`
+}
+
+// RejectClaimParams defines parameters for RejectClaim.
+type RejectClaimParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// InsuranceUsageParams defines parameters for InsuranceUsage.
+type InsuranceUsageParams struct {
+	CustomerNumber CustomerNumber `form:"customerNumber" json:"customerNumber"`
+
+	// Period The period's start year; when absent, the period of today (or the last one, between two).
+	Period *Period `form:"period,omitempty" json:"period,omitempty"`
 }
 
 // ListOrdersParams defines parameters for ListOrders.
@@ -1865,6 +2922,42 @@ type LoginJSONRequestBody = LoginRequest
 
 // PublishPriceListJSONRequestBody defines body for PublishPriceList for application/json ContentType.
 type PublishPriceListJSONRequestBody = PriceListInput
+
+// ReceiveConsultationJSONRequestBody defines body for ReceiveConsultation for application/json ContentType.
+type ReceiveConsultationJSONRequestBody = ConsultationIntake
+
+// CloseConsultationJSONRequestBody defines body for CloseConsultation for application/json ContentType.
+type CloseConsultationJSONRequestBody CloseConsultationJSONBody
+
+// ReopenConsultationJSONRequestBody defines body for ReopenConsultation for application/json ContentType.
+type ReopenConsultationJSONRequestBody ReopenConsultationJSONBody
+
+// ReplyConsultationJSONRequestBody defines body for ReplyConsultation for application/json ContentType.
+type ReplyConsultationJSONRequestBody = ReplyRequest
+
+// QuoteTicketsJSONRequestBody defines body for QuoteTickets for application/json ContentType.
+type QuoteTicketsJSONRequestBody QuoteTicketsJSONBody
+
+// TriageConsultationJSONRequestBody defines body for TriageConsultation for application/json ContentType.
+type TriageConsultationJSONRequestBody = TriageRequest
+
+// ReportFailureJSONRequestBody defines body for ReportFailure for application/json ContentType.
+type ReportFailureJSONRequestBody = FailureReportInput
+
+// ResolveFailureJSONRequestBody defines body for ResolveFailure for application/json ContentType.
+type ResolveFailureJSONRequestBody ResolveFailureJSONBody
+
+// FileClaimJSONRequestBody defines body for FileClaim for application/json ContentType.
+type FileClaimJSONRequestBody = ClaimInput
+
+// AssessClaimJSONRequestBody defines body for AssessClaim for application/json ContentType.
+type AssessClaimJSONRequestBody AssessClaimJSONBody
+
+// PayClaimJSONRequestBody defines body for PayClaim for application/json ContentType.
+type PayClaimJSONRequestBody = PayClaimJSONBody
+
+// RejectClaimJSONRequestBody defines body for RejectClaim for application/json ContentType.
+type RejectClaimJSONRequestBody RejectClaimJSONBody
 
 // SubmitOrderJSONRequestBody defines body for SubmitOrder for application/json ContentType.
 type SubmitOrderJSONRequestBody = OrderForm
@@ -2263,6 +3356,210 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceList(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListConsultations The consultation queue
+	//
+	// Consultations in the order they were recorded, with their due times and whether they are
+	// overdue now: an open one past its `dueAt`, or one answered (or closed unanswered) after
+	// it. The caller's personal data are left out of the list. Permission `readOperations`
+	// (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/consultations (the `ListConsultations` operationId).
+	ListConsultations(ctx context.Context, params *ListConsultationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveConsultationWithBody Record a consultation (intake by phone or e-mail)
+	//
+	// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+	// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+	// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+	// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+	// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+	// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+	// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+	// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+	//
+	// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+	// every field error at once, and nothing is stored. Permission `command` (role
+	// `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+	ReceiveConsultationWithBody(ctx context.Context, params *ReceiveConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceiveConsultation Record a consultation (intake by phone or e-mail)
+	//
+	// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+	// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+	// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+	// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+	// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+	// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+	// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+	// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+	//
+	// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+	// every field error at once, and nothing is stored. Permission `command` (role
+	// `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+	ReceiveConsultation(ctx context.Context, params *ReceiveConsultationParams, body ReceiveConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LongCalls Phone calls over 30 minutes in a month
+	//
+	// The recorded phone calls of a JST month that took longer than 30 minutes: the calls that
+	// brought phone consultations (`intake`) and replies by phone (`callback`). Permission
+	// `readOperations`.
+	//
+	// Corresponds with GET /api/v1/consultations/long-calls (the `LongCalls` operationId).
+	LongCalls(ctx context.Context, params *LongCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OutboundCalls Contracts to call because they have not consulted for three months
+	//
+	// Active contracts whose last accepted consultation (or, when they never consulted, their
+	// opening) is on or before the same day three months before `asOf` (the last day of that
+	// month when it is shorter), in customer-number order. Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/consultations/outbound-calls (the `OutboundCalls` operationId).
+	OutboundCalls(ctx context.Context, params *OutboundCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConsultationStats Consultation statistics of a month of receipt
+	//
+	// Counts of the consultations received in a JST month: received, accepted, rejected, and
+	// the accepted ones per category, decision, decline reason and referral (every key
+	// present; `untriaged` counts those without a category or decision yet). Permission
+	// `readOperations`.
+	//
+	// Corresponds with GET /api/v1/consultations/stats (the `ConsultationStats` operationId).
+	ConsultationStats(ctx context.Context, params *ConsultationStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConsultation One consultation
+	//
+	// The consultation with the caller's personal data (person, e-mail, phone, body) and the
+	// replies. Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/consultations/{id} (the `GetConsultation` operationId).
+	GetConsultation(ctx context.Context, id ConsultationId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseConsultationWithBody Close a consultation
+	//
+	// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+	// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+	CloseConsultationWithBody(ctx context.Context, id ConsultationId, params *CloseConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CloseConsultation Close a consultation
+	//
+	// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+	// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+	CloseConsultation(ctx context.Context, id ConsultationId, params *CloseConsultationParams, body CloseConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReopenConsultationWithBody Reopen an answered or closed consultation
+	//
+	// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+	// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+	ReopenConsultationWithBody(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReopenConsultation Reopen an answered or closed consultation
+	//
+	// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+	// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+	ReopenConsultation(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, body ReopenConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyConsultationWithBody Answer an open consultation
+	//
+	// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+	// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+	// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+	// before its last change is 422 `tooEarly`. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+	ReplyConsultationWithBody(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplyConsultation Answer an open consultation
+	//
+	// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+	// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+	// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+	// before its last change is 422 `tooEarly`. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+	ReplyConsultation(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, body ReplyConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QuoteTicketsWithBody Quote security tickets for individual paid support
+	//
+	// Records that the consultation needs individual paid support of `tickets` security
+	// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+	// and `consultationId` buys them; the consultation then shows that order
+	// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+	QuoteTicketsWithBody(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QuoteTickets Quote security tickets for individual paid support
+	//
+	// Records that the consultation needs individual paid support of `tickets` security
+	// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+	// and `consultationId` buys them; the consultation then shows that order
+	// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+	QuoteTickets(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, body QuoteTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriageConsultationWithBody Classify, decline or refer a consultation
+	//
+	// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+	// referral}`; a decline or referral may name a category too. Allowed while `open` or
+	// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+	TriageConsultationWithBody(ctx context.Context, id ConsultationId, params *TriageConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriageConsultation Classify, decline or refer a consultation
+	//
+	// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+	// referral}`; a decline or referral may name a category too. Allowed while `open` or
+	// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+	TriageConsultation(ctx context.Context, id ConsultationId, params *TriageConsultationParams, body TriageConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListContracts Contracts
 	//
 	// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
@@ -2299,6 +3596,190 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/history (the `ContractHistory` operationId).
 	ContractHistory(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFailures Failure reports
+	//
+	// Failure reports in the order they were recorded, without the person's contact data.
+	// Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/failures (the `ListFailures` operationId).
+	ListFailures(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportFailureWithBody Record a failure report
+	//
+	// Records a failure report (故障), authenticated like a consultation: `received` when
+	// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+	// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+	// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+	ReportFailureWithBody(ctx context.Context, params *ReportFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportFailure Record a failure report
+	//
+	// Records a failure report (故障), authenticated like a consultation: `received` when
+	// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+	// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+	// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+	ReportFailure(ctx context.Context, params *ReportFailureParams, body ReportFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFailure One failure report
+	//
+	// The report, with the person's contact data. Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/failures/{id} (the `GetFailure` operationId).
+	GetFailure(ctx context.Context, id FailureId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveFailureWithBody Record that a failure was resolved
+	//
+	// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+	// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+	ResolveFailureWithBody(ctx context.Context, id FailureId, params *ResolveFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveFailure Record that a failure was resolved
+	//
+	// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+	// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+	ResolveFailure(ctx context.Context, id FailureId, params *ResolveFailureParams, body ResolveFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListClaims Insurance claims
+	//
+	// Claims in the order they were filed. Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/insurance/claims (the `ListClaims` operationId).
+	ListClaims(ctx context.Context, params *ListClaimsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FileClaimWithBody File an insurance claim
+	//
+	// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+	// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+	// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+	// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+	// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+	// Invalid input is 422 with every field error. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+	FileClaimWithBody(ctx context.Context, params *FileClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FileClaim File an insurance claim
+	//
+	// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+	// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+	// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+	// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+	// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+	// Invalid input is 422 with every field error. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+	FileClaim(ctx context.Context, params *FileClaimParams, body FileClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetClaim One insurance claim
+	//
+	// Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/insurance/claims/{id} (the `GetClaim` operationId).
+	GetClaim(ctx context.Context, id ClaimId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssessClaimWithBody Assess a filed claim
+	//
+	// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+	// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+	// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+	// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+	// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+	// that one is completed, and a request with another amount then answers 409
+	// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+	AssessClaimWithBody(ctx context.Context, id ClaimId, params *AssessClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssessClaim Assess a filed claim
+	//
+	// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+	// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+	// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+	// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+	// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+	// that one is completed, and a request with another amount then answers 409
+	// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+	AssessClaim(ctx context.Context, id ClaimId, params *AssessClaimParams, body AssessClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PayClaimWithBody Record the payment of an assessed claim
+	//
+	// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+	PayClaimWithBody(ctx context.Context, id ClaimId, params *PayClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PayClaim Record the payment of an assessed claim
+	//
+	// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+	PayClaim(ctx context.Context, id ClaimId, params *PayClaimParams, body PayClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectClaimWithBody Reject a filed claim
+	//
+	// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+	// already counts against the limits). Nothing is released, because nothing was approved.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+	RejectClaimWithBody(ctx context.Context, id ClaimId, params *RejectClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RejectClaim Reject a filed claim
+	//
+	// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+	// already counts against the limits). Nothing is released, because nothing was approved.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+	RejectClaim(ctx context.Context, id ClaimId, params *RejectClaimParams, body RejectClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InsuranceUsage Limits used and remaining for a company and period
+	//
+	// What the company's approvals took of its limits in the period (each kind and both
+	// together) and what the pool of that period holds (approvals, and reservations of
+	// assessments in progress). Permission `readOperations`.
+	//
+	// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
+	InsuranceUsage(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOrders The order queue
 	//
@@ -2742,6 +4223,380 @@ func (c *Client) PublishPriceList(ctx context.Context, params *PublishPriceListP
 	return c.Client.Do(req)
 }
 
+// ListConsultations The consultation queue
+//
+// Consultations in the order they were recorded, with their due times and whether they are
+// overdue now: an open one past its `dueAt`, or one answered (or closed unanswered) after
+// it. The caller's personal data are left out of the list. Permission `readOperations`
+// (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/consultations (the `ListConsultations` operationId).
+func (c *Client) ListConsultations(ctx context.Context, params *ListConsultationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConsultationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveConsultationWithBody Record a consultation (intake by phone or e-mail)
+//
+// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+//
+// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+// every field error at once, and nothing is stored. Permission `command` (role
+// `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+func (c *Client) ReceiveConsultationWithBody(ctx context.Context, params *ReceiveConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveConsultationRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceiveConsultation Record a consultation (intake by phone or e-mail)
+//
+// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+//
+// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+// every field error at once, and nothing is stored. Permission `command` (role
+// `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+func (c *Client) ReceiveConsultation(ctx context.Context, params *ReceiveConsultationParams, body ReceiveConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveConsultationRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LongCalls Phone calls over 30 minutes in a month
+//
+// The recorded phone calls of a JST month that took longer than 30 minutes: the calls that
+// brought phone consultations (`intake`) and replies by phone (`callback`). Permission
+// `readOperations`.
+//
+// Corresponds with GET /api/v1/consultations/long-calls (the `LongCalls` operationId).
+func (c *Client) LongCalls(ctx context.Context, params *LongCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLongCallsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OutboundCalls Contracts to call because they have not consulted for three months
+//
+// Active contracts whose last accepted consultation (or, when they never consulted, their
+// opening) is on or before the same day three months before `asOf` (the last day of that
+// month when it is shorter), in customer-number order. Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/consultations/outbound-calls (the `OutboundCalls` operationId).
+func (c *Client) OutboundCalls(ctx context.Context, params *OutboundCallsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOutboundCallsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConsultationStats Consultation statistics of a month of receipt
+//
+// Counts of the consultations received in a JST month: received, accepted, rejected, and
+// the accepted ones per category, decision, decline reason and referral (every key
+// present; `untriaged` counts those without a category or decision yet). Permission
+// `readOperations`.
+//
+// Corresponds with GET /api/v1/consultations/stats (the `ConsultationStats` operationId).
+func (c *Client) ConsultationStats(ctx context.Context, params *ConsultationStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConsultationStatsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConsultation One consultation
+//
+// The consultation with the caller's personal data (person, e-mail, phone, body) and the
+// replies. Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/consultations/{id} (the `GetConsultation` operationId).
+func (c *Client) GetConsultation(ctx context.Context, id ConsultationId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConsultationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseConsultationWithBody Close a consultation
+//
+// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+func (c *Client) CloseConsultationWithBody(ctx context.Context, id ConsultationId, params *CloseConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseConsultationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CloseConsultation Close a consultation
+//
+// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+func (c *Client) CloseConsultation(ctx context.Context, id ConsultationId, params *CloseConsultationParams, body CloseConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCloseConsultationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReopenConsultationWithBody Reopen an answered or closed consultation
+//
+// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+func (c *Client) ReopenConsultationWithBody(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReopenConsultationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReopenConsultation Reopen an answered or closed consultation
+//
+// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+func (c *Client) ReopenConsultation(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, body ReopenConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReopenConsultationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyConsultationWithBody Answer an open consultation
+//
+// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+// before its last change is 422 `tooEarly`. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+func (c *Client) ReplyConsultationWithBody(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyConsultationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplyConsultation Answer an open consultation
+//
+// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+// before its last change is 422 `tooEarly`. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+func (c *Client) ReplyConsultation(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, body ReplyConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplyConsultationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QuoteTicketsWithBody Quote security tickets for individual paid support
+//
+// Records that the consultation needs individual paid support of `tickets` security
+// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+// and `consultationId` buys them; the consultation then shows that order
+// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+func (c *Client) QuoteTicketsWithBody(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQuoteTicketsRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QuoteTickets Quote security tickets for individual paid support
+//
+// Records that the consultation needs individual paid support of `tickets` security
+// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+// and `consultationId` buys them; the consultation then shows that order
+// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+func (c *Client) QuoteTickets(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, body QuoteTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQuoteTicketsRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriageConsultationWithBody Classify, decline or refer a consultation
+//
+// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+// referral}`; a decline or referral may name a category too. Allowed while `open` or
+// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+func (c *Client) TriageConsultationWithBody(ctx context.Context, id ConsultationId, params *TriageConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriageConsultationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriageConsultation Classify, decline or refer a consultation
+//
+// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+// referral}`; a decline or referral may name a category too. Allowed while `open` or
+// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+func (c *Client) TriageConsultation(ctx context.Context, id ConsultationId, params *TriageConsultationParams, body TriageConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriageConsultationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListContracts Contracts
 //
 // Contracts in customer-number order. Permission `readOperations` (roles `operator`,
@@ -2809,6 +4664,360 @@ func (c *Client) ContractAsOf(ctx context.Context, customerNumber CustomerNumber
 // Corresponds with GET /api/v1/contracts/{customerNumber}/history (the `ContractHistory` operationId).
 func (c *Client) ContractHistory(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewContractHistoryRequest(c.Server, customerNumber)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFailures Failure reports
+//
+// Failure reports in the order they were recorded, without the person's contact data.
+// Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/failures (the `ListFailures` operationId).
+func (c *Client) ListFailures(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFailuresRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportFailureWithBody Record a failure report
+//
+// Records a failure report (故障), authenticated like a consultation: `received` when
+// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+func (c *Client) ReportFailureWithBody(ctx context.Context, params *ReportFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportFailureRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportFailure Record a failure report
+//
+// Records a failure report (故障), authenticated like a consultation: `received` when
+// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+func (c *Client) ReportFailure(ctx context.Context, params *ReportFailureParams, body ReportFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportFailureRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFailure One failure report
+//
+// The report, with the person's contact data. Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/failures/{id} (the `GetFailure` operationId).
+func (c *Client) GetFailure(ctx context.Context, id FailureId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFailureRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveFailureWithBody Record that a failure was resolved
+//
+// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+func (c *Client) ResolveFailureWithBody(ctx context.Context, id FailureId, params *ResolveFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveFailureRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveFailure Record that a failure was resolved
+//
+// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+func (c *Client) ResolveFailure(ctx context.Context, id FailureId, params *ResolveFailureParams, body ResolveFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveFailureRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListClaims Insurance claims
+//
+// Claims in the order they were filed. Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/insurance/claims (the `ListClaims` operationId).
+func (c *Client) ListClaims(ctx context.Context, params *ListClaimsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClaimsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FileClaimWithBody File an insurance claim
+//
+// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+// Invalid input is 422 with every field error. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+func (c *Client) FileClaimWithBody(ctx context.Context, params *FileClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFileClaimRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FileClaim File an insurance claim
+//
+// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+// Invalid input is 422 with every field error. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+func (c *Client) FileClaim(ctx context.Context, params *FileClaimParams, body FileClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFileClaimRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetClaim One insurance claim
+//
+// Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/insurance/claims/{id} (the `GetClaim` operationId).
+func (c *Client) GetClaim(ctx context.Context, id ClaimId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetClaimRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssessClaimWithBody Assess a filed claim
+//
+// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+// that one is completed, and a request with another amount then answers 409
+// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+func (c *Client) AssessClaimWithBody(ctx context.Context, id ClaimId, params *AssessClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssessClaimRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssessClaim Assess a filed claim
+//
+// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+// that one is completed, and a request with another amount then answers 409
+// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+func (c *Client) AssessClaim(ctx context.Context, id ClaimId, params *AssessClaimParams, body AssessClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssessClaimRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PayClaimWithBody Record the payment of an assessed claim
+//
+// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+func (c *Client) PayClaimWithBody(ctx context.Context, id ClaimId, params *PayClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPayClaimRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PayClaim Record the payment of an assessed claim
+//
+// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+func (c *Client) PayClaim(ctx context.Context, id ClaimId, params *PayClaimParams, body PayClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPayClaimRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectClaimWithBody Reject a filed claim
+//
+// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+// already counts against the limits). Nothing is released, because nothing was approved.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+func (c *Client) RejectClaimWithBody(ctx context.Context, id ClaimId, params *RejectClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectClaimRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RejectClaim Reject a filed claim
+//
+// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+// already counts against the limits). Nothing is released, because nothing was approved.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+func (c *Client) RejectClaim(ctx context.Context, id ClaimId, params *RejectClaimParams, body RejectClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRejectClaimRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InsuranceUsage Limits used and remaining for a company and period
+//
+// What the company's approvals took of its limits in the period (each kind and both
+// together) and what the pool of that period holds (approvals, and reservations of
+// assessments in progress). Permission `readOperations`.
+//
+// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
+func (c *Client) InsuranceUsage(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInsuranceUsageRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3718,6 +5927,717 @@ func NewPublishPriceListRequestWithBody(server string, params *PublishPriceListP
 	return req, nil
 }
 
+// NewListConsultationsRequest constructs an http.Request for the ListConsultations method
+func NewListConsultationsRequest(server string, params *ListConsultationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Overdue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "overdue", *params.Overdue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CustomerNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customerNumber", *params.CustomerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReceiveConsultationRequest calls the generic ReceiveConsultation builder with application/json body
+func NewReceiveConsultationRequest(server string, params *ReceiveConsultationParams, body ReceiveConsultationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveConsultationRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewReceiveConsultationRequestWithBody constructs an http.Request for the ReceiveConsultation method, with any body, and a specified content type
+func NewReceiveConsultationRequestWithBody(server string, params *ReceiveConsultationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewLongCallsRequest constructs an http.Request for the LongCalls method
+func NewLongCallsRequest(server string, params *LongCallsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/long-calls")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Month != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "month", *params.Month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOutboundCallsRequest constructs an http.Request for the OutboundCalls method
+func NewOutboundCallsRequest(server string, params *OutboundCallsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/outbound-calls")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asOf", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConsultationStatsRequest constructs an http.Request for the ConsultationStats method
+func NewConsultationStatsRequest(server string, params *ConsultationStatsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/stats")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Month != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "month", *params.Month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConsultationRequest constructs an http.Request for the GetConsultation method
+func NewGetConsultationRequest(server string, id ConsultationId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCloseConsultationRequest calls the generic CloseConsultation builder with application/json body
+func NewCloseConsultationRequest(server string, id ConsultationId, params *CloseConsultationParams, body CloseConsultationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCloseConsultationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewCloseConsultationRequestWithBody constructs an http.Request for the CloseConsultation method, with any body, and a specified content type
+func NewCloseConsultationRequestWithBody(server string, id ConsultationId, params *CloseConsultationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s/close", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReopenConsultationRequest calls the generic ReopenConsultation builder with application/json body
+func NewReopenConsultationRequest(server string, id ConsultationId, params *ReopenConsultationParams, body ReopenConsultationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReopenConsultationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewReopenConsultationRequestWithBody constructs an http.Request for the ReopenConsultation method, with any body, and a specified content type
+func NewReopenConsultationRequestWithBody(server string, id ConsultationId, params *ReopenConsultationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s/reopen", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewReplyConsultationRequest calls the generic ReplyConsultation builder with application/json body
+func NewReplyConsultationRequest(server string, id ConsultationId, params *ReplyConsultationParams, body ReplyConsultationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplyConsultationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewReplyConsultationRequestWithBody constructs an http.Request for the ReplyConsultation method, with any body, and a specified content type
+func NewReplyConsultationRequestWithBody(server string, id ConsultationId, params *ReplyConsultationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s/reply", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewQuoteTicketsRequest calls the generic QuoteTickets builder with application/json body
+func NewQuoteTicketsRequest(server string, id ConsultationId, params *QuoteTicketsParams, body QuoteTicketsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewQuoteTicketsRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewQuoteTicketsRequestWithBody constructs an http.Request for the QuoteTickets method, with any body, and a specified content type
+func NewQuoteTicketsRequestWithBody(server string, id ConsultationId, params *QuoteTicketsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s/ticket-quote", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewTriageConsultationRequest calls the generic TriageConsultation builder with application/json body
+func NewTriageConsultationRequest(server string, id ConsultationId, params *TriageConsultationParams, body TriageConsultationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTriageConsultationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewTriageConsultationRequestWithBody constructs an http.Request for the TriageConsultation method, with any body, and a specified content type
+func NewTriageConsultationRequestWithBody(server string, id ConsultationId, params *TriageConsultationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/consultations/%s/triage", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListContractsRequest constructs an http.Request for the ListContracts method
 func NewListContractsRequest(server string, params *ListContractsParams) (*http.Request, error) {
 	var err error
@@ -3939,6 +6859,686 @@ func NewContractHistoryRequest(server string, customerNumber CustomerNumberPath)
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListFailuresRequest constructs an http.Request for the ListFailures method
+func NewListFailuresRequest(server string, params *ListFailuresParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/failures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CustomerNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customerNumber", *params.CustomerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReportFailureRequest calls the generic ReportFailure builder with application/json body
+func NewReportFailureRequest(server string, params *ReportFailureParams, body ReportFailureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportFailureRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewReportFailureRequestWithBody constructs an http.Request for the ReportFailure method, with any body, and a specified content type
+func NewReportFailureRequestWithBody(server string, params *ReportFailureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/failures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetFailureRequest constructs an http.Request for the GetFailure method
+func NewGetFailureRequest(server string, id FailureId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/failures/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResolveFailureRequest calls the generic ResolveFailure builder with application/json body
+func NewResolveFailureRequest(server string, id FailureId, params *ResolveFailureParams, body ResolveFailureJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResolveFailureRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewResolveFailureRequestWithBody constructs an http.Request for the ResolveFailure method, with any body, and a specified content type
+func NewResolveFailureRequestWithBody(server string, id FailureId, params *ResolveFailureParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/failures/%s/resolve", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListClaimsRequest constructs an http.Request for the ListClaims method
+func NewListClaimsRequest(server string, params *ListClaimsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CustomerNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customerNumber", *params.CustomerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Period != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "period", *params.Period, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewFileClaimRequest calls the generic FileClaim builder with application/json body
+func NewFileClaimRequest(server string, params *FileClaimParams, body FileClaimJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFileClaimRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewFileClaimRequestWithBody constructs an http.Request for the FileClaim method, with any body, and a specified content type
+func NewFileClaimRequestWithBody(server string, params *FileClaimParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetClaimRequest constructs an http.Request for the GetClaim method
+func NewGetClaimRequest(server string, id ClaimId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAssessClaimRequest calls the generic AssessClaim builder with application/json body
+func NewAssessClaimRequest(server string, id ClaimId, params *AssessClaimParams, body AssessClaimJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAssessClaimRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAssessClaimRequestWithBody constructs an http.Request for the AssessClaim method, with any body, and a specified content type
+func NewAssessClaimRequestWithBody(server string, id ClaimId, params *AssessClaimParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims/%s/assess", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPayClaimRequest calls the generic PayClaim builder with application/json body
+func NewPayClaimRequest(server string, id ClaimId, params *PayClaimParams, body PayClaimJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPayClaimRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewPayClaimRequestWithBody constructs an http.Request for the PayClaim method, with any body, and a specified content type
+func NewPayClaimRequestWithBody(server string, id ClaimId, params *PayClaimParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims/%s/pay", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRejectClaimRequest calls the generic RejectClaim builder with application/json body
+func NewRejectClaimRequest(server string, id ClaimId, params *RejectClaimParams, body RejectClaimJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRejectClaimRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewRejectClaimRequestWithBody constructs an http.Request for the RejectClaim method, with any body, and a specified content type
+func NewRejectClaimRequestWithBody(server string, id ClaimId, params *RejectClaimParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/claims/%s/reject", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewInsuranceUsageRequest constructs an http.Request for the InsuranceUsage method
+func NewInsuranceUsageRequest(server string, params *InsuranceUsageParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/insurance/usage")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customerNumber", params.CustomerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Period != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "period", *params.Period, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -4762,6 +8362,220 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceListWithResponse(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishPriceListResponse, error)
 
+	// ListConsultationsWithResponse The consultation queue
+	//
+	// Consultations in the order they were recorded, with their due times and whether they are
+	// overdue now: an open one past its `dueAt`, or one answered (or closed unanswered) after
+	// it. The caller's personal data are left out of the list. Permission `readOperations`
+	// (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consultations (the `ListConsultations` operationId).
+	ListConsultationsWithResponse(ctx context.Context, params *ListConsultationsParams, reqEditors ...RequestEditorFn) (*ListConsultationsResponse, error)
+
+	// ReceiveConsultationWithBodyWithResponse Record a consultation (intake by phone or e-mail)
+	//
+	// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+	// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+	// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+	// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+	// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+	// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+	// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+	// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+	//
+	// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+	// every field error at once, and nothing is stored. Permission `command` (role
+	// `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+	ReceiveConsultationWithBodyWithResponse(ctx context.Context, params *ReceiveConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveConsultationResponse, error)
+
+	// ReceiveConsultationWithResponse Record a consultation (intake by phone or e-mail)
+	//
+	// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+	// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+	// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+	// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+	// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+	// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+	// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+	// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+	//
+	// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+	// every field error at once, and nothing is stored. Permission `command` (role
+	// `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+	ReceiveConsultationWithResponse(ctx context.Context, params *ReceiveConsultationParams, body ReceiveConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveConsultationResponse, error)
+
+	// LongCallsWithResponse Phone calls over 30 minutes in a month
+	//
+	// The recorded phone calls of a JST month that took longer than 30 minutes: the calls that
+	// brought phone consultations (`intake`) and replies by phone (`callback`). Permission
+	// `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consultations/long-calls (the `LongCalls` operationId).
+	LongCallsWithResponse(ctx context.Context, params *LongCallsParams, reqEditors ...RequestEditorFn) (*LongCallsResponse, error)
+
+	// OutboundCallsWithResponse Contracts to call because they have not consulted for three months
+	//
+	// Active contracts whose last accepted consultation (or, when they never consulted, their
+	// opening) is on or before the same day three months before `asOf` (the last day of that
+	// month when it is shorter), in customer-number order. Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consultations/outbound-calls (the `OutboundCalls` operationId).
+	OutboundCallsWithResponse(ctx context.Context, params *OutboundCallsParams, reqEditors ...RequestEditorFn) (*OutboundCallsResponse, error)
+
+	// ConsultationStatsWithResponse Consultation statistics of a month of receipt
+	//
+	// Counts of the consultations received in a JST month: received, accepted, rejected, and
+	// the accepted ones per category, decision, decline reason and referral (every key
+	// present; `untriaged` counts those without a category or decision yet). Permission
+	// `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consultations/stats (the `ConsultationStats` operationId).
+	ConsultationStatsWithResponse(ctx context.Context, params *ConsultationStatsParams, reqEditors ...RequestEditorFn) (*ConsultationStatsResponse, error)
+
+	// GetConsultationWithResponse One consultation
+	//
+	// The consultation with the caller's personal data (person, e-mail, phone, body) and the
+	// replies. Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/consultations/{id} (the `GetConsultation` operationId).
+	GetConsultationWithResponse(ctx context.Context, id ConsultationId, reqEditors ...RequestEditorFn) (*GetConsultationResponse, error)
+
+	// CloseConsultationWithBodyWithResponse Close a consultation
+	//
+	// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+	// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+	CloseConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *CloseConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseConsultationResponse, error)
+
+	// CloseConsultationWithResponse Close a consultation
+	//
+	// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+	// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+	CloseConsultationWithResponse(ctx context.Context, id ConsultationId, params *CloseConsultationParams, body CloseConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseConsultationResponse, error)
+
+	// ReopenConsultationWithBodyWithResponse Reopen an answered or closed consultation
+	//
+	// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+	// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+	ReopenConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReopenConsultationResponse, error)
+
+	// ReopenConsultationWithResponse Reopen an answered or closed consultation
+	//
+	// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+	// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+	ReopenConsultationWithResponse(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, body ReopenConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReopenConsultationResponse, error)
+
+	// ReplyConsultationWithBodyWithResponse Answer an open consultation
+	//
+	// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+	// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+	// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+	// before its last change is 422 `tooEarly`. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+	ReplyConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyConsultationResponse, error)
+
+	// ReplyConsultationWithResponse Answer an open consultation
+	//
+	// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+	// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+	// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+	// before its last change is 422 `tooEarly`. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+	ReplyConsultationWithResponse(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, body ReplyConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyConsultationResponse, error)
+
+	// QuoteTicketsWithBodyWithResponse Quote security tickets for individual paid support
+	//
+	// Records that the consultation needs individual paid support of `tickets` security
+	// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+	// and `consultationId` buys them; the consultation then shows that order
+	// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+	QuoteTicketsWithBodyWithResponse(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*QuoteTicketsResponse, error)
+
+	// QuoteTicketsWithResponse Quote security tickets for individual paid support
+	//
+	// Records that the consultation needs individual paid support of `tickets` security
+	// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+	// and `consultationId` buys them; the consultation then shows that order
+	// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+	// `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+	QuoteTicketsWithResponse(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, body QuoteTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*QuoteTicketsResponse, error)
+
+	// TriageConsultationWithBodyWithResponse Classify, decline or refer a consultation
+	//
+	// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+	// referral}`; a decline or referral may name a category too. Allowed while `open` or
+	// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+	TriageConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *TriageConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriageConsultationResponse, error)
+
+	// TriageConsultationWithResponse Classify, decline or refer a consultation
+	//
+	// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+	// referral}`; a decline or referral may name a category too. Allowed while `open` or
+	// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+	TriageConsultationWithResponse(ctx context.Context, id ConsultationId, params *TriageConsultationParams, body TriageConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*TriageConsultationResponse, error)
+
 	// ListContractsWithResponse Contracts
 	//
 	// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
@@ -4806,6 +8620,200 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/history (the `ContractHistory` operationId).
 	ContractHistoryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*ContractHistoryResponse, error)
+
+	// ListFailuresWithResponse Failure reports
+	//
+	// Failure reports in the order they were recorded, without the person's contact data.
+	// Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/failures (the `ListFailures` operationId).
+	ListFailuresWithResponse(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*ListFailuresResponse, error)
+
+	// ReportFailureWithBodyWithResponse Record a failure report
+	//
+	// Records a failure report (故障), authenticated like a consultation: `received` when
+	// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+	// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+	// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+	ReportFailureWithBodyWithResponse(ctx context.Context, params *ReportFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportFailureResponse, error)
+
+	// ReportFailureWithResponse Record a failure report
+	//
+	// Records a failure report (故障), authenticated like a consultation: `received` when
+	// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+	// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+	// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+	ReportFailureWithResponse(ctx context.Context, params *ReportFailureParams, body ReportFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportFailureResponse, error)
+
+	// GetFailureWithResponse One failure report
+	//
+	// The report, with the person's contact data. Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/failures/{id} (the `GetFailure` operationId).
+	GetFailureWithResponse(ctx context.Context, id FailureId, reqEditors ...RequestEditorFn) (*GetFailureResponse, error)
+
+	// ResolveFailureWithBodyWithResponse Record that a failure was resolved
+	//
+	// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+	// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+	ResolveFailureWithBodyWithResponse(ctx context.Context, id FailureId, params *ResolveFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveFailureResponse, error)
+
+	// ResolveFailureWithResponse Record that a failure was resolved
+	//
+	// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+	// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+	ResolveFailureWithResponse(ctx context.Context, id FailureId, params *ResolveFailureParams, body ResolveFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveFailureResponse, error)
+
+	// ListClaimsWithResponse Insurance claims
+	//
+	// Claims in the order they were filed. Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/insurance/claims (the `ListClaims` operationId).
+	ListClaimsWithResponse(ctx context.Context, params *ListClaimsParams, reqEditors ...RequestEditorFn) (*ListClaimsResponse, error)
+
+	// FileClaimWithBodyWithResponse File an insurance claim
+	//
+	// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+	// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+	// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+	// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+	// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+	// Invalid input is 422 with every field error. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+	FileClaimWithBodyWithResponse(ctx context.Context, params *FileClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FileClaimResponse, error)
+
+	// FileClaimWithResponse File an insurance claim
+	//
+	// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+	// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+	// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+	// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+	// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+	// Invalid input is 422 with every field error. Permission `command`. Honours
+	// `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+	FileClaimWithResponse(ctx context.Context, params *FileClaimParams, body FileClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*FileClaimResponse, error)
+
+	// GetClaimWithResponse One insurance claim
+	//
+	// Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/insurance/claims/{id} (the `GetClaim` operationId).
+	GetClaimWithResponse(ctx context.Context, id ClaimId, reqEditors ...RequestEditorFn) (*GetClaimResponse, error)
+
+	// AssessClaimWithBodyWithResponse Assess a filed claim
+	//
+	// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+	// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+	// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+	// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+	// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+	// that one is completed, and a request with another amount then answers 409
+	// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+	AssessClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *AssessClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssessClaimResponse, error)
+
+	// AssessClaimWithResponse Assess a filed claim
+	//
+	// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+	// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+	// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+	// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+	// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+	// that one is completed, and a request with another amount then answers 409
+	// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+	AssessClaimWithResponse(ctx context.Context, id ClaimId, params *AssessClaimParams, body AssessClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*AssessClaimResponse, error)
+
+	// PayClaimWithBodyWithResponse Record the payment of an assessed claim
+	//
+	// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+	PayClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *PayClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PayClaimResponse, error)
+
+	// PayClaimWithResponse Record the payment of an assessed claim
+	//
+	// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+	PayClaimWithResponse(ctx context.Context, id ClaimId, params *PayClaimParams, body PayClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*PayClaimResponse, error)
+
+	// RejectClaimWithBodyWithResponse Reject a filed claim
+	//
+	// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+	// already counts against the limits). Nothing is released, because nothing was approved.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+	RejectClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *RejectClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectClaimResponse, error)
+
+	// RejectClaimWithResponse Reject a filed claim
+	//
+	// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+	// already counts against the limits). Nothing is released, because nothing was approved.
+	// Permission `command`. Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+	RejectClaimWithResponse(ctx context.Context, id ClaimId, params *RejectClaimParams, body RejectClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectClaimResponse, error)
+
+	// InsuranceUsageWithResponse Limits used and remaining for a company and period
+	//
+	// What the company's approvals took of its limits in the period (each kind and both
+	// together) and what the pool of that period holds (approvals, and reservations of
+	// assessments in progress). Permission `readOperations`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
+	InsuranceUsageWithResponse(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*InsuranceUsageResponse, error)
 
 	// ListOrdersWithResponse The order queue
 	//
@@ -6004,6 +10012,1232 @@ func (r PublishPriceListResponse) ContentType() string {
 	return ""
 }
 
+// ListConsultationsResponse401Headers the declared response headers of an HTTP 401 response for ListConsultations
+type ListConsultationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListConsultationsResponse429Headers the declared response headers of an HTTP 429 response for ListConsultations
+type ListConsultationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListConsultationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListConsultationsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConsultationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConsultationsResponse) GetJSON200() *ConsultationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConsultationsResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConsultationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListConsultationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListConsultationsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListConsultationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConsultationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConsultationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConsultationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConsultationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReceiveConsultationResponse201Headers the declared response headers of an HTTP 201 response for ReceiveConsultation
+type ReceiveConsultationResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+	XEventPosition     *int64
+}
+
+// ReceiveConsultationResponse401Headers the declared response headers of an HTTP 401 response for ReceiveConsultation
+type ReceiveConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReceiveConsultationResponse429Headers the declared response headers of an HTTP 429 response for ReceiveConsultation
+type ReceiveConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReceiveConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ConsultationReceived
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReceiveConsultationResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReceiveConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReceiveConsultationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReceiveConsultationResponse) GetJSON201() *ConsultationReceived {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReceiveConsultationResponse) GetJSON202() *ConsultationReceived {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReceiveConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LongCallsResponse401Headers the declared response headers of an HTTP 401 response for LongCalls
+type LongCallsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// LongCallsResponse429Headers the declared response headers of an HTTP 429 response for LongCalls
+type LongCallsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type LongCallsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LongCallsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LongCallsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LongCallsResponse) GetJSON200() *CallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LongCallsResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LongCallsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LongCallsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r LongCallsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r LongCallsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r LongCallsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LongCallsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LongCallsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LongCallsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// OutboundCallsResponse401Headers the declared response headers of an HTTP 401 response for OutboundCalls
+type OutboundCallsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// OutboundCallsResponse429Headers the declared response headers of an HTTP 429 response for OutboundCalls
+type OutboundCallsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type OutboundCallsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *OutboundCallList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *OutboundCallsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *OutboundCallsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OutboundCallsResponse) GetJSON200() *OutboundCallList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r OutboundCallsResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r OutboundCallsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r OutboundCallsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r OutboundCallsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r OutboundCallsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r OutboundCallsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OutboundCallsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OutboundCallsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OutboundCallsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConsultationStatsResponse401Headers the declared response headers of an HTTP 401 response for ConsultationStats
+type ConsultationStatsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ConsultationStatsResponse429Headers the declared response headers of an HTTP 429 response for ConsultationStats
+type ConsultationStatsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ConsultationStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationStats
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ConsultationStatsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConsultationStatsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConsultationStatsResponse) GetJSON200() *ConsultationStats {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ConsultationStatsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ConsultationStatsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ConsultationStatsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConsultationStatsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ConsultationStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConsultationStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConsultationStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConsultationStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConsultationResponse401Headers the declared response headers of an HTTP 401 response for GetConsultation
+type GetConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetConsultationResponse429Headers the declared response headers of an HTTP 429 response for GetConsultation
+type GetConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Consultation
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetConsultationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConsultationResponse) GetJSON200() *Consultation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConsultationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CloseConsultationResponse200Headers the declared response headers of an HTTP 200 response for CloseConsultation
+type CloseConsultationResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// CloseConsultationResponse202Headers the declared response headers of an HTTP 202 response for CloseConsultation
+type CloseConsultationResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// CloseConsultationResponse401Headers the declared response headers of an HTTP 401 response for CloseConsultation
+type CloseConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CloseConsultationResponse429Headers the declared response headers of an HTTP 429 response for CloseConsultation
+type CloseConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CloseConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *CloseConsultationResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *CloseConsultationResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CloseConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CloseConsultationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CloseConsultationResponse) GetJSON200() *ConsultationUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CloseConsultationResponse) GetJSON202() *ConsultationUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CloseConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CloseConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CloseConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CloseConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CloseConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReopenConsultationResponse200Headers the declared response headers of an HTTP 200 response for ReopenConsultation
+type ReopenConsultationResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// ReopenConsultationResponse202Headers the declared response headers of an HTTP 202 response for ReopenConsultation
+type ReopenConsultationResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// ReopenConsultationResponse401Headers the declared response headers of an HTTP 401 response for ReopenConsultation
+type ReopenConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReopenConsultationResponse429Headers the declared response headers of an HTTP 429 response for ReopenConsultation
+type ReopenConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReopenConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReopenConsultationResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ReopenConsultationResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReopenConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReopenConsultationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReopenConsultationResponse) GetJSON200() *ConsultationUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReopenConsultationResponse) GetJSON202() *ConsultationUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReopenConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReopenConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReopenConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReopenConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReopenConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplyConsultationResponse200Headers the declared response headers of an HTTP 200 response for ReplyConsultation
+type ReplyConsultationResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// ReplyConsultationResponse202Headers the declared response headers of an HTTP 202 response for ReplyConsultation
+type ReplyConsultationResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// ReplyConsultationResponse401Headers the declared response headers of an HTTP 401 response for ReplyConsultation
+type ReplyConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReplyConsultationResponse429Headers the declared response headers of an HTTP 429 response for ReplyConsultation
+type ReplyConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReplyConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReplyConsultationResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ReplyConsultationResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplyConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReplyConsultationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplyConsultationResponse) GetJSON200() *ConsultationUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReplyConsultationResponse) GetJSON202() *ConsultationUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReplyConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplyConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplyConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplyConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplyConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// QuoteTicketsResponse200Headers the declared response headers of an HTTP 200 response for QuoteTickets
+type QuoteTicketsResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// QuoteTicketsResponse202Headers the declared response headers of an HTTP 202 response for QuoteTickets
+type QuoteTicketsResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// QuoteTicketsResponse401Headers the declared response headers of an HTTP 401 response for QuoteTickets
+type QuoteTicketsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// QuoteTicketsResponse429Headers the declared response headers of an HTTP 429 response for QuoteTickets
+type QuoteTicketsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type QuoteTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *QuoteTicketsResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *QuoteTicketsResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *QuoteTicketsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *QuoteTicketsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r QuoteTicketsResponse) GetJSON200() *ConsultationUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r QuoteTicketsResponse) GetJSON202() *ConsultationUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r QuoteTicketsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r QuoteTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QuoteTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QuoteTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QuoteTicketsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TriageConsultationResponse200Headers the declared response headers of an HTTP 200 response for TriageConsultation
+type TriageConsultationResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// TriageConsultationResponse202Headers the declared response headers of an HTTP 202 response for TriageConsultation
+type TriageConsultationResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// TriageConsultationResponse401Headers the declared response headers of an HTTP 401 response for TriageConsultation
+type TriageConsultationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// TriageConsultationResponse429Headers the declared response headers of an HTTP 429 response for TriageConsultation
+type TriageConsultationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type TriageConsultationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsultationUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ConsultationUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *TriageConsultationResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *TriageConsultationResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TriageConsultationResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TriageConsultationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TriageConsultationResponse) GetJSON200() *ConsultationUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r TriageConsultationResponse) GetJSON202() *ConsultationUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TriageConsultationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r TriageConsultationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TriageConsultationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TriageConsultationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TriageConsultationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListContractsResponse401Headers the declared response headers of an HTTP 401 response for ListContracts
 type ListContractsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -6365,6 +11599,1193 @@ func (r ContractHistoryResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ContractHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFailuresResponse401Headers the declared response headers of an HTTP 401 response for ListFailures
+type ListFailuresResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListFailuresResponse429Headers the declared response headers of an HTTP 429 response for ListFailures
+type ListFailuresResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListFailuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFailuresResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListFailuresResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFailuresResponse) GetJSON200() *FailureList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListFailuresResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFailuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFailuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFailuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFailuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReportFailureResponse201Headers the declared response headers of an HTTP 201 response for ReportFailure
+type ReportFailureResponse201Headers struct {
+	Location       *string
+	XEventPosition *int64
+}
+
+// ReportFailureResponse401Headers the declared response headers of an HTTP 401 response for ReportFailure
+type ReportFailureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReportFailureResponse429Headers the declared response headers of an HTTP 429 response for ReportFailure
+type ReportFailureResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReportFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *FailureReceived
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FailureReceived
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ReportFailureResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReportFailureResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReportFailureResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ReportFailureResponse) GetJSON201() *FailureReceived {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReportFailureResponse) GetJSON202() *FailureReceived {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReportFailureResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFailureResponse401Headers the declared response headers of an HTTP 401 response for GetFailure
+type GetFailureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetFailureResponse429Headers the declared response headers of an HTTP 429 response for GetFailure
+type GetFailureResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureReport
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFailureResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetFailureResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFailureResponse) GetJSON200() *FailureReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetFailureResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResolveFailureResponse401Headers the declared response headers of an HTTP 401 response for ResolveFailure
+type ResolveFailureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ResolveFailureResponse429Headers the declared response headers of an HTTP 429 response for ResolveFailure
+type ResolveFailureResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ResolveFailureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureReport
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *FailureReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResolveFailureResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResolveFailureResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResolveFailureResponse) GetJSON200() *FailureReport {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ResolveFailureResponse) GetJSON202() *FailureReport {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ResolveFailureResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ResolveFailureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResolveFailureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResolveFailureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResolveFailureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListClaimsResponse401Headers the declared response headers of an HTTP 401 response for ListClaims
+type ListClaimsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListClaimsResponse429Headers the declared response headers of an HTTP 429 response for ListClaims
+type ListClaimsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListClaimsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaimList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListClaimsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListClaimsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListClaimsResponse) GetJSON200() *ClaimList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListClaimsResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListClaimsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListClaimsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListClaimsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListClaimsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListClaimsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClaimsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClaimsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListClaimsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// FileClaimResponse201Headers the declared response headers of an HTTP 201 response for FileClaim
+type FileClaimResponse201Headers struct {
+	Location       *string
+	XEventPosition *int64
+}
+
+// FileClaimResponse401Headers the declared response headers of an HTTP 401 response for FileClaim
+type FileClaimResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// FileClaimResponse429Headers the declared response headers of an HTTP 429 response for FileClaim
+type FileClaimResponse429Headers struct {
+	RetryAfter *int
+}
+
+type FileClaimResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Claim
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Claim
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *FileClaimResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *FileClaimResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *FileClaimResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r FileClaimResponse) GetJSON201() *Claim {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r FileClaimResponse) GetJSON202() *Claim {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r FileClaimResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r FileClaimResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FileClaimResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FileClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FileClaimResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetClaimResponse401Headers the declared response headers of an HTTP 401 response for GetClaim
+type GetClaimResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetClaimResponse429Headers the declared response headers of an HTTP 429 response for GetClaim
+type GetClaimResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetClaimResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Claim
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetClaimResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetClaimResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetClaimResponse) GetJSON200() *Claim {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetClaimResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetClaimResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetClaimResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetClaimResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetClaimResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetClaimResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetClaimResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AssessClaimResponse200Headers the declared response headers of an HTTP 200 response for AssessClaim
+type AssessClaimResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// AssessClaimResponse202Headers the declared response headers of an HTTP 202 response for AssessClaim
+type AssessClaimResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// AssessClaimResponse401Headers the declared response headers of an HTTP 401 response for AssessClaim
+type AssessClaimResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AssessClaimResponse429Headers the declared response headers of an HTTP 429 response for AssessClaim
+type AssessClaimResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AssessClaimResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaimUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ClaimUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AssessClaimResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *AssessClaimResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AssessClaimResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AssessClaimResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AssessClaimResponse) GetJSON200() *ClaimUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AssessClaimResponse) GetJSON202() *ClaimUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AssessClaimResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AssessClaimResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssessClaimResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssessClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssessClaimResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PayClaimResponse200Headers the declared response headers of an HTTP 200 response for PayClaim
+type PayClaimResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// PayClaimResponse202Headers the declared response headers of an HTTP 202 response for PayClaim
+type PayClaimResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// PayClaimResponse401Headers the declared response headers of an HTTP 401 response for PayClaim
+type PayClaimResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PayClaimResponse429Headers the declared response headers of an HTTP 429 response for PayClaim
+type PayClaimResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PayClaimResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaimUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ClaimUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *PayClaimResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *PayClaimResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PayClaimResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PayClaimResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PayClaimResponse) GetJSON200() *ClaimUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PayClaimResponse) GetJSON202() *ClaimUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PayClaimResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PayClaimResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PayClaimResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PayClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PayClaimResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RejectClaimResponse200Headers the declared response headers of an HTTP 200 response for RejectClaim
+type RejectClaimResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// RejectClaimResponse202Headers the declared response headers of an HTTP 202 response for RejectClaim
+type RejectClaimResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// RejectClaimResponse401Headers the declared response headers of an HTTP 401 response for RejectClaim
+type RejectClaimResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RejectClaimResponse429Headers the declared response headers of an HTTP 429 response for RejectClaim
+type RejectClaimResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RejectClaimResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ClaimUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ClaimUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RejectClaimResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *RejectClaimResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RejectClaimResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RejectClaimResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RejectClaimResponse) GetJSON200() *ClaimUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RejectClaimResponse) GetJSON202() *ClaimUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RejectClaimResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RejectClaimResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RejectClaimResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RejectClaimResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RejectClaimResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// InsuranceUsageResponse401Headers the declared response headers of an HTTP 401 response for InsuranceUsage
+type InsuranceUsageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// InsuranceUsageResponse429Headers the declared response headers of an HTTP 429 response for InsuranceUsage
+type InsuranceUsageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type InsuranceUsageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *InsuranceUsage
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *InsuranceUsageResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *InsuranceUsageResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InsuranceUsageResponse) GetJSON200() *InsuranceUsage {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r InsuranceUsageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r InsuranceUsageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r InsuranceUsageResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r InsuranceUsageResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r InsuranceUsageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InsuranceUsageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InsuranceUsageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InsuranceUsageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -7813,6 +14234,322 @@ func (c *ClientWithResponses) PublishPriceListWithResponse(ctx context.Context, 
 	return ParsePublishPriceListResponse(rsp)
 }
 
+// ListConsultationsWithResponse The consultation queue
+//
+// Consultations in the order they were recorded, with their due times and whether they are
+// overdue now: an open one past its `dueAt`, or one answered (or closed unanswered) after
+// it. The caller's personal data are left out of the list. Permission `readOperations`
+// (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consultations (the `ListConsultations` operationId).
+func (c *ClientWithResponses) ListConsultationsWithResponse(ctx context.Context, params *ListConsultationsParams, reqEditors ...RequestEditorFn) (*ListConsultationsResponse, error) {
+	rsp, err := c.ListConsultations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConsultationsResponse(rsp)
+}
+
+// ReceiveConsultationWithBodyWithResponse Record a consultation (intake by phone or e-mail)
+//
+// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+//
+// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+// every field error at once, and nothing is stored. Permission `command` (role
+// `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+func (c *ClientWithResponses) ReceiveConsultationWithBodyWithResponse(ctx context.Context, params *ReceiveConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveConsultationResponse, error) {
+	rsp, err := c.ReceiveConsultationWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveConsultationResponse(rsp)
+}
+
+// ReceiveConsultationWithResponse Record a consultation (intake by phone or e-mail)
+//
+// Records an inquiry. It is accepted (`open`) when `customerNumber` and `companyName`
+// identify a contract active at `receivedAt` and, for a phone call, `receivedAt` is in
+// business hours (09:30–12:00, 13:00–17:30 JST on business days); e-mail is taken any time.
+// Otherwise it is still recorded and answered 201, with `status` `rejected` and a
+// `rejectionReason`: `unknownCustomer`, `contractNotActive`, `companyNameMismatch` or
+// `outsideBusinessHours`. Company names are compared after Unicode NFKC, removing white
+// space and folding Latin case (see `docs/consultations.md`). An accepted e-mail
+// consultation is due 7 business hours after receipt (`dueAt`); a phone one has no due time.
+//
+// Invalid input (a missing or malformed field, a control character in a text) is 422 with
+// every field error at once, and nothing is stored. Permission `command` (role
+// `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations (the `ReceiveConsultation` operationId).
+func (c *ClientWithResponses) ReceiveConsultationWithResponse(ctx context.Context, params *ReceiveConsultationParams, body ReceiveConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceiveConsultationResponse, error) {
+	rsp, err := c.ReceiveConsultation(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveConsultationResponse(rsp)
+}
+
+// LongCallsWithResponse Phone calls over 30 minutes in a month
+//
+// The recorded phone calls of a JST month that took longer than 30 minutes: the calls that
+// brought phone consultations (`intake`) and replies by phone (`callback`). Permission
+// `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consultations/long-calls (the `LongCalls` operationId).
+func (c *ClientWithResponses) LongCallsWithResponse(ctx context.Context, params *LongCallsParams, reqEditors ...RequestEditorFn) (*LongCallsResponse, error) {
+	rsp, err := c.LongCalls(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLongCallsResponse(rsp)
+}
+
+// OutboundCallsWithResponse Contracts to call because they have not consulted for three months
+//
+// Active contracts whose last accepted consultation (or, when they never consulted, their
+// opening) is on or before the same day three months before `asOf` (the last day of that
+// month when it is shorter), in customer-number order. Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consultations/outbound-calls (the `OutboundCalls` operationId).
+func (c *ClientWithResponses) OutboundCallsWithResponse(ctx context.Context, params *OutboundCallsParams, reqEditors ...RequestEditorFn) (*OutboundCallsResponse, error) {
+	rsp, err := c.OutboundCalls(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOutboundCallsResponse(rsp)
+}
+
+// ConsultationStatsWithResponse Consultation statistics of a month of receipt
+//
+// Counts of the consultations received in a JST month: received, accepted, rejected, and
+// the accepted ones per category, decision, decline reason and referral (every key
+// present; `untriaged` counts those without a category or decision yet). Permission
+// `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consultations/stats (the `ConsultationStats` operationId).
+func (c *ClientWithResponses) ConsultationStatsWithResponse(ctx context.Context, params *ConsultationStatsParams, reqEditors ...RequestEditorFn) (*ConsultationStatsResponse, error) {
+	rsp, err := c.ConsultationStats(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConsultationStatsResponse(rsp)
+}
+
+// GetConsultationWithResponse One consultation
+//
+// The consultation with the caller's personal data (person, e-mail, phone, body) and the
+// replies. Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/consultations/{id} (the `GetConsultation` operationId).
+func (c *ClientWithResponses) GetConsultationWithResponse(ctx context.Context, id ConsultationId, reqEditors ...RequestEditorFn) (*GetConsultationResponse, error) {
+	rsp, err := c.GetConsultation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConsultationResponse(rsp)
+}
+
+// CloseConsultationWithBodyWithResponse Close a consultation
+//
+// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+func (c *ClientWithResponses) CloseConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *CloseConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CloseConsultationResponse, error) {
+	rsp, err := c.CloseConsultationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseConsultationResponse(rsp)
+}
+
+// CloseConsultationWithResponse Close a consultation
+//
+// Closes an `open` or `answered` consultation at `closedAt` (now when the body or the field
+// is absent); otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/close (the `CloseConsultation` operationId).
+func (c *ClientWithResponses) CloseConsultationWithResponse(ctx context.Context, id ConsultationId, params *CloseConsultationParams, body CloseConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*CloseConsultationResponse, error) {
+	rsp, err := c.CloseConsultation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCloseConsultationResponse(rsp)
+}
+
+// ReopenConsultationWithBodyWithResponse Reopen an answered or closed consultation
+//
+// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+func (c *ClientWithResponses) ReopenConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReopenConsultationResponse, error) {
+	rsp, err := c.ReopenConsultationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReopenConsultationResponse(rsp)
+}
+
+// ReopenConsultationWithResponse Reopen an answered or closed consultation
+//
+// Opens an `answered` or `closed` consultation again at `reopenedAt` (now when absent); an
+// e-mail one is due anew, 7 business hours after the reopening. Otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/reopen (the `ReopenConsultation` operationId).
+func (c *ClientWithResponses) ReopenConsultationWithResponse(ctx context.Context, id ConsultationId, params *ReopenConsultationParams, body ReopenConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReopenConsultationResponse, error) {
+	rsp, err := c.ReopenConsultation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReopenConsultationResponse(rsp)
+}
+
+// ReplyConsultationWithBodyWithResponse Answer an open consultation
+//
+// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+// before its last change is 422 `tooEarly`. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+func (c *ClientWithResponses) ReplyConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplyConsultationResponse, error) {
+	rsp, err := c.ReplyConsultationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyConsultationResponse(rsp)
+}
+
+// ReplyConsultationWithResponse Answer an open consultation
+//
+// Records a reply, by e-mail or by calling back (`channel: phone`, with the call's
+// `durationMinutes`), at `answeredAt` (now when absent); the consultation becomes
+// `answered`. Only an `open` consultation can be answered (409 otherwise); `answeredAt`
+// before its last change is 422 `tooEarly`. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/reply (the `ReplyConsultation` operationId).
+func (c *ClientWithResponses) ReplyConsultationWithResponse(ctx context.Context, id ConsultationId, params *ReplyConsultationParams, body ReplyConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplyConsultationResponse, error) {
+	rsp, err := c.ReplyConsultation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplyConsultationResponse(rsp)
+}
+
+// QuoteTicketsWithBodyWithResponse Quote security tickets for individual paid support
+//
+// Records that the consultation needs individual paid support of `tickets` security
+// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+// and `consultationId` buys them; the consultation then shows that order
+// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+func (c *ClientWithResponses) QuoteTicketsWithBodyWithResponse(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*QuoteTicketsResponse, error) {
+	rsp, err := c.QuoteTicketsWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQuoteTicketsResponse(rsp)
+}
+
+// QuoteTicketsWithResponse Quote security tickets for individual paid support
+//
+// Records that the consultation needs individual paid support of `tickets` security
+// tickets (a new quote replaces the last). A `change` order with `changes.securityTickets`
+// and `consultationId` buys them; the consultation then shows that order
+// (`ticketOrder`). Allowed while `open` or `answered`; otherwise 409. Permission
+// `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/ticket-quote (the `QuoteTickets` operationId).
+func (c *ClientWithResponses) QuoteTicketsWithResponse(ctx context.Context, id ConsultationId, params *QuoteTicketsParams, body QuoteTicketsJSONRequestBody, reqEditors ...RequestEditorFn) (*QuoteTicketsResponse, error) {
+	rsp, err := c.QuoteTickets(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQuoteTicketsResponse(rsp)
+}
+
+// TriageConsultationWithBodyWithResponse Classify, decline or refer a consultation
+//
+// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+// referral}`; a decline or referral may name a category too. Allowed while `open` or
+// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+func (c *ClientWithResponses) TriageConsultationWithBodyWithResponse(ctx context.Context, id ConsultationId, params *TriageConsultationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriageConsultationResponse, error) {
+	rsp, err := c.TriageConsultationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriageConsultationResponse(rsp)
+}
+
+// TriageConsultationWithResponse Classify, decline or refer a consultation
+//
+// `{category}` (decision `answer`), `{decision: "decline", reason}` or `{decision: "refer",
+// referral}`; a decline or referral may name a category too. Allowed while `open` or
+// `answered` (again, to correct it); otherwise 409. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/consultations/{id}/triage (the `TriageConsultation` operationId).
+func (c *ClientWithResponses) TriageConsultationWithResponse(ctx context.Context, id ConsultationId, params *TriageConsultationParams, body TriageConsultationJSONRequestBody, reqEditors ...RequestEditorFn) (*TriageConsultationResponse, error) {
+	rsp, err := c.TriageConsultation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriageConsultationResponse(rsp)
+}
+
 // ListContractsWithResponse Contracts
 //
 // Contracts in customer-number order. Permission `readOperations` (roles `operator`,
@@ -7880,6 +14617,302 @@ func (c *ClientWithResponses) ContractHistoryWithResponse(ctx context.Context, c
 		return nil, err
 	}
 	return ParseContractHistoryResponse(rsp)
+}
+
+// ListFailuresWithResponse Failure reports
+//
+// Failure reports in the order they were recorded, without the person's contact data.
+// Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/failures (the `ListFailures` operationId).
+func (c *ClientWithResponses) ListFailuresWithResponse(ctx context.Context, params *ListFailuresParams, reqEditors ...RequestEditorFn) (*ListFailuresResponse, error) {
+	rsp, err := c.ListFailures(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFailuresResponse(rsp)
+}
+
+// ReportFailureWithBodyWithResponse Record a failure report
+//
+// Records a failure report (故障), authenticated like a consultation: `received` when
+// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+func (c *ClientWithResponses) ReportFailureWithBodyWithResponse(ctx context.Context, params *ReportFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportFailureResponse, error) {
+	rsp, err := c.ReportFailureWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportFailureResponse(rsp)
+}
+
+// ReportFailureWithResponse Record a failure report
+//
+// Records a failure report (故障), authenticated like a consultation: `received` when
+// `customerNumber` and `companyName` identify a contract active at `receivedAt` (now when
+// absent), else `rejected` with the reason, still 201. The person must be reachable: an
+// e-mail address, a phone number or both. Invalid input is 422 with every field error.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/failures (the `ReportFailure` operationId).
+func (c *ClientWithResponses) ReportFailureWithResponse(ctx context.Context, params *ReportFailureParams, body ReportFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportFailureResponse, error) {
+	rsp, err := c.ReportFailure(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportFailureResponse(rsp)
+}
+
+// GetFailureWithResponse One failure report
+//
+// The report, with the person's contact data. Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/failures/{id} (the `GetFailure` operationId).
+func (c *ClientWithResponses) GetFailureWithResponse(ctx context.Context, id FailureId, reqEditors ...RequestEditorFn) (*GetFailureResponse, error) {
+	rsp, err := c.GetFailure(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFailureResponse(rsp)
+}
+
+// ResolveFailureWithBodyWithResponse Record that a failure was resolved
+//
+// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+func (c *ClientWithResponses) ResolveFailureWithBodyWithResponse(ctx context.Context, id FailureId, params *ResolveFailureParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveFailureResponse, error) {
+	rsp, err := c.ResolveFailureWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveFailureResponse(rsp)
+}
+
+// ResolveFailureWithResponse Record that a failure was resolved
+//
+// A `received` report becomes `resolved` at `resolvedAt` (now when absent), with an
+// optional `resolution`; otherwise 409. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/failures/{id}/resolve (the `ResolveFailure` operationId).
+func (c *ClientWithResponses) ResolveFailureWithResponse(ctx context.Context, id FailureId, params *ResolveFailureParams, body ResolveFailureJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveFailureResponse, error) {
+	rsp, err := c.ResolveFailure(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveFailureResponse(rsp)
+}
+
+// ListClaimsWithResponse Insurance claims
+//
+// Claims in the order they were filed. Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/insurance/claims (the `ListClaims` operationId).
+func (c *ClientWithResponses) ListClaimsWithResponse(ctx context.Context, params *ListClaimsParams, reqEditors ...RequestEditorFn) (*ListClaimsResponse, error) {
+	rsp, err := c.ListClaims(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClaimsResponse(rsp)
+}
+
+// FileClaimWithBodyWithResponse File an insurance claim
+//
+// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+// Invalid input is 422 with every field error. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+func (c *ClientWithResponses) FileClaimWithBodyWithResponse(ctx context.Context, params *FileClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FileClaimResponse, error) {
+	rsp, err := c.FileClaimWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFileClaimResponse(rsp)
+}
+
+// FileClaimWithResponse File an insurance claim
+//
+// Files a claim. One that is not covered at all is filed and rejected at once, still 201,
+// with `rejectionReason`: `contractNotActive` (no contract active on the incident date),
+// `outsidePolicyPeriod` (the date is in no policy period: with the default terms periods
+// run April 14 to March 13, so March 14 to April 13 is uncovered), or
+// `emergencyResponseNotCovered`. `costType` goes with `incidentResponse` claims only.
+// Invalid input is 422 with every field error. Permission `command`. Honours
+// `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims (the `FileClaim` operationId).
+func (c *ClientWithResponses) FileClaimWithResponse(ctx context.Context, params *FileClaimParams, body FileClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*FileClaimResponse, error) {
+	rsp, err := c.FileClaim(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFileClaimResponse(rsp)
+}
+
+// GetClaimWithResponse One insurance claim
+//
+// Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/insurance/claims/{id} (the `GetClaim` operationId).
+func (c *ClientWithResponses) GetClaimWithResponse(ctx context.Context, id ClaimId, reqEditors ...RequestEditorFn) (*GetClaimResponse, error) {
+	rsp, err := c.GetClaim(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetClaimResponse(rsp)
+}
+
+// AssessClaimWithBodyWithResponse Assess a filed claim
+//
+// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+// that one is completed, and a request with another amount then answers 409
+// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+func (c *ClientWithResponses) AssessClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *AssessClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssessClaimResponse, error) {
+	rsp, err := c.AssessClaimWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssessClaimResponse(rsp)
+}
+
+// AssessClaimWithResponse Assess a filed claim
+//
+// `approvedAmount` is `assessedAmount` capped by every limit that remains in the claim's
+// period: the company's limit of the claim's kind (500,000 yen each by default) and the
+// pool of all companies (100,000,000 yen). It counts against them from now on. Concurrent
+// assessments never approve more than a limit (see `docs/insurance.md`). Only a `filed`
+// claim can be assessed (409 otherwise); if an earlier assessment of it stopped half-way,
+// that one is completed, and a request with another amount then answers 409
+// `assessment-in-progress`. Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/assess (the `AssessClaim` operationId).
+func (c *ClientWithResponses) AssessClaimWithResponse(ctx context.Context, id ClaimId, params *AssessClaimParams, body AssessClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*AssessClaimResponse, error) {
+	rsp, err := c.AssessClaim(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssessClaimResponse(rsp)
+}
+
+// PayClaimWithBodyWithResponse Record the payment of an assessed claim
+//
+// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+func (c *ClientWithResponses) PayClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *PayClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PayClaimResponse, error) {
+	rsp, err := c.PayClaimWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePayClaimResponse(rsp)
+}
+
+// PayClaimWithResponse Record the payment of an assessed claim
+//
+// Only an `assessed` claim can be paid (409 otherwise). Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/pay (the `PayClaim` operationId).
+func (c *ClientWithResponses) PayClaimWithResponse(ctx context.Context, id ClaimId, params *PayClaimParams, body PayClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*PayClaimResponse, error) {
+	rsp, err := c.PayClaim(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePayClaimResponse(rsp)
+}
+
+// RejectClaimWithBodyWithResponse Reject a filed claim
+//
+// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+// already counts against the limits). Nothing is released, because nothing was approved.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+func (c *ClientWithResponses) RejectClaimWithBodyWithResponse(ctx context.Context, id ClaimId, params *RejectClaimParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RejectClaimResponse, error) {
+	rsp, err := c.RejectClaimWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectClaimResponse(rsp)
+}
+
+// RejectClaimWithResponse Reject a filed claim
+//
+// Only a `filed` claim can be rejected (409 once an assessment started: its approval
+// already counts against the limits). Nothing is released, because nothing was approved.
+// Permission `command`. Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/insurance/claims/{id}/reject (the `RejectClaim` operationId).
+func (c *ClientWithResponses) RejectClaimWithResponse(ctx context.Context, id ClaimId, params *RejectClaimParams, body RejectClaimJSONRequestBody, reqEditors ...RequestEditorFn) (*RejectClaimResponse, error) {
+	rsp, err := c.RejectClaim(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRejectClaimResponse(rsp)
+}
+
+// InsuranceUsageWithResponse Limits used and remaining for a company and period
+//
+// What the company's approvals took of its limits in the period (each kind and both
+// together) and what the pool of that period holds (approvals, and reservations of
+// assessments in progress). Permission `readOperations`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
+func (c *ClientWithResponses) InsuranceUsageWithResponse(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*InsuranceUsageResponse, error) {
+	rsp, err := c.InsuranceUsage(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInsuranceUsageResponse(rsp)
 }
 
 // ListOrdersWithResponse The order queue
@@ -9126,6 +16159,1271 @@ func ParsePublishPriceListResponse(rsp *http.Response) (*PublishPriceListRespons
 	return response, nil
 }
 
+// ParseListConsultationsResponse parses an HTTP response from a ListConsultationsWithResponse call
+func ParseListConsultationsResponse(rsp *http.Response) (*ListConsultationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConsultationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListConsultationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListConsultationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReceiveConsultationResponse parses an HTTP response from a ReceiveConsultationWithResponse call
+func ParseReceiveConsultationResponse(rsp *http.Response) (*ReceiveConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ConsultationReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ReceiveConsultationResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReceiveConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReceiveConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLongCallsResponse parses an HTTP response from a LongCallsWithResponse call
+func ParseLongCallsResponse(rsp *http.Response) (*LongCallsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LongCallsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers LongCallsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers LongCallsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseOutboundCallsResponse parses an HTTP response from a OutboundCallsWithResponse call
+func ParseOutboundCallsResponse(rsp *http.Response) (*OutboundCallsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OutboundCallsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest OutboundCallList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers OutboundCallsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers OutboundCallsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConsultationStatsResponse parses an HTTP response from a ConsultationStatsWithResponse call
+func ParseConsultationStatsResponse(rsp *http.Response) (*ConsultationStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConsultationStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationStats
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ConsultationStatsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConsultationStatsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConsultationResponse parses an HTTP response from a GetConsultationWithResponse call
+func ParseGetConsultationResponse(rsp *http.Response) (*GetConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Consultation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCloseConsultationResponse parses an HTTP response from a CloseConsultationWithResponse call
+func ParseCloseConsultationResponse(rsp *http.Response) (*CloseConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CloseConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers CloseConsultationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers CloseConsultationResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers CloseConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CloseConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReopenConsultationResponse parses an HTTP response from a ReopenConsultationWithResponse call
+func ParseReopenConsultationResponse(rsp *http.Response) (*ReopenConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReopenConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReopenConsultationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers ReopenConsultationResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReopenConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReopenConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplyConsultationResponse parses an HTTP response from a ReplyConsultationWithResponse call
+func ParseReplyConsultationResponse(rsp *http.Response) (*ReplyConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplyConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReplyConsultationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers ReplyConsultationResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplyConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReplyConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseQuoteTicketsResponse parses an HTTP response from a QuoteTicketsWithResponse call
+func ParseQuoteTicketsResponse(rsp *http.Response) (*QuoteTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QuoteTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers QuoteTicketsResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers QuoteTicketsResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers QuoteTicketsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers QuoteTicketsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTriageConsultationResponse parses an HTTP response from a TriageConsultationWithResponse call
+func ParseTriageConsultationResponse(rsp *http.Response) (*TriageConsultationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TriageConsultationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ConsultationUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers TriageConsultationResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers TriageConsultationResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers TriageConsultationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers TriageConsultationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListContractsResponse parses an HTTP response from a ListContractsWithResponse call
 func ParseListContractsResponse(rsp *http.Response) (*ListContractsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9459,6 +17757,1199 @@ func ParseContractHistoryResponse(rsp *http.Response) (*ContractHistoryResponse,
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ContractHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFailuresResponse parses an HTTP response from a ListFailuresWithResponse call
+func ParseListFailuresResponse(rsp *http.Response) (*ListFailuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFailuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListFailuresResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListFailuresResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReportFailureResponse parses an HTTP response from a ReportFailureWithResponse call
+func ParseReportFailureResponse(rsp *http.Response) (*ReportFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest FailureReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FailureReceived
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ReportFailureResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReportFailureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReportFailureResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFailureResponse parses an HTTP response from a GetFailureWithResponse call
+func ParseGetFailureResponse(rsp *http.Response) (*GetFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetFailureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetFailureResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResolveFailureResponse parses an HTTP response from a ResolveFailureWithResponse call
+func ParseResolveFailureResponse(rsp *http.Response) (*ResolveFailureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResolveFailureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest FailureReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ResolveFailureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ResolveFailureResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListClaimsResponse parses an HTTP response from a ListClaimsWithResponse call
+func ParseListClaimsResponse(rsp *http.Response) (*ListClaimsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClaimsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaimList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListClaimsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListClaimsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseFileClaimResponse parses an HTTP response from a FileClaimWithResponse call
+func ParseFileClaimResponse(rsp *http.Response) (*FileClaimResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FileClaimResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Claim
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Claim
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers FileClaimResponse201Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers FileClaimResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers FileClaimResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetClaimResponse parses an HTTP response from a GetClaimWithResponse call
+func ParseGetClaimResponse(rsp *http.Response) (*GetClaimResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetClaimResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Claim
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetClaimResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetClaimResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAssessClaimResponse parses an HTTP response from a AssessClaimWithResponse call
+func ParseAssessClaimResponse(rsp *http.Response) (*AssessClaimResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssessClaimResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AssessClaimResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers AssessClaimResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers AssessClaimResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AssessClaimResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePayClaimResponse parses an HTTP response from a PayClaimWithResponse call
+func ParsePayClaimResponse(rsp *http.Response) (*PayClaimResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PayClaimResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers PayClaimResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers PayClaimResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers PayClaimResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PayClaimResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRejectClaimResponse parses an HTTP response from a RejectClaimWithResponse call
+func ParseRejectClaimResponse(rsp *http.Response) (*RejectClaimResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RejectClaimResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ClaimUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RejectClaimResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers RejectClaimResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers RejectClaimResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RejectClaimResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseInsuranceUsageResponse parses an HTTP response from a InsuranceUsageWithResponse call
+func ParseInsuranceUsageResponse(rsp *http.Response) (*InsuranceUsageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InsuranceUsageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest InsuranceUsage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers InsuranceUsageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers InsuranceUsageResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

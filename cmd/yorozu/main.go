@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // business rules run in Asia/Tokyo whatever the host has
 
 	"yorozu/cmd/yorozu/app"
+	"yorozu/domain/insurance"
 )
 
 const usage = `usage: yorozu <command> [options]
@@ -123,6 +124,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.NATS.URL, "nats-url", "", "NATS server `URL` for --integration-transport nats (nats://host:4222)")
 	fs.StringVar(&cfg.NATS.Stream, "nats-stream", "", "JetStream stream `name` (default YOROZU_INTEGRATION)")
 	fs.StringVar(&cfg.NATS.SubjectPrefix, "nats-subject-prefix", "", "subject `prefix` of the topics (default yorozu.integration.)")
+	cfg.Insurance = insurance.DefaultTerms
+	fs.Func("insurance-period-start", "first day `MM-DD` of every insurance policy period (default 04-14)", func(v string) (err error) {
+		cfg.Insurance.Year.First, err = insurance.ParseMonthDay(v)
+		return err
+	})
+	fs.Func("insurance-period-end", "last day `MM-DD` of every insurance policy period, in the next year if before the start (default 03-13)", func(v string) (err error) {
+		cfg.Insurance.Year.Last, err = insurance.ParseMonthDay(v)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return exitCode(2)
 	}

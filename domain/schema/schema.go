@@ -5,8 +5,11 @@ package schema
 import (
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
+	"yorozu/domain/consultation"
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/domain/failure"
+	"yorozu/domain/insurance"
 	"yorozu/domain/order"
 )
 
@@ -18,6 +21,9 @@ func Registry() *event.Registry {
 		contract.RegisterEvents,
 		billing.RegisterEvents,
 		access.RegisterEvents,
+		consultation.RegisterEvents,
+		failure.RegisterEvents,
+		insurance.RegisterEvents,
 	} {
 		register(r)
 	}

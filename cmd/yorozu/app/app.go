@@ -38,10 +38,14 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/insurance"
 	"yorozu/domain/schema"
 	"yorozu/projections"
 	"yorozu/projections/audit"
+	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
+	"yorozu/projections/failures"
+	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
@@ -69,6 +73,9 @@ type Config struct {
 	// channel otherwise), channel, sql or nats; NATS configures nats.
 	IntegrationTransport string
 	NATS                 outbox.NATSConfig
+	// Insurance are the insurance's policy periods and limits (--insurance-period-start/-end);
+	// what is left zero is insurance.DefaultTerms'.
+	Insurance insurance.Terms
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
 	ReadYourWrites time.Duration
@@ -125,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.integrationTransport(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Insurance.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("insurance terms: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -256,6 +266,8 @@ func (a *App) wire() error {
 	}
 
 	queue := orders.Queue{Models: a.Models}
+	terms := cfg.Insurance.WithDefaults()
+	ledger := insurancerm.Ledger{Models: a.Models, Terms: terms}
 	view := invoices.NewView(a.Models, issuer)
 	// On PostgreSQL the trail is a view over the events table: the projection keeps links only.
 	auditMode, trail := audit.Entries, audit.Trail(audit.DocumentTrail{Models: a.Models})
@@ -270,6 +282,9 @@ func (a *App) wire() error {
 		invoices.NewProjection(a.codec),
 		audit.New(a.codec, auditMode),
 		dir,
+		consultations.NewProjection(a.codec),
+		failures.NewProjection(a.codec),
+		insurancerm.NewProjection(a.codec),
 	} {
 		if err := a.Runner.Add(p); err != nil {
 			return err
@@ -286,6 +301,9 @@ func (a *App) wire() error {
 		Issuer:    issuer,
 		DueOrders: queue,
 		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
+
+		Insurance:          terms,
+		PendingAssessments: ledger,
 	})
 	if err != nil {
 		return err
@@ -298,6 +316,10 @@ func (a *App) wire() error {
 			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
 			Invoices:  view,
 			Audit:     trail,
+
+			Consultations: consultations.Desk{Models: a.Models},
+			Failures:      failures.Log{Models: a.Models},
+			Insurance:     ledger,
 		},
 	}
 
@@ -439,6 +461,19 @@ func (a *App) schedule() scheduler.Config {
 					return "", err
 				}
 				return fmt.Sprintf("order process manager sent %d notices and completions", done.Sent), err
+			},
+		})
+	}
+	if a.cfg.SchedulerInterval > 0 {
+		jobs = append(jobs, scheduler.Job{
+			Name:  "insurance assessments",
+			Every: a.cfg.SchedulerInterval,
+			Run: func(ctx context.Context) (string, error) {
+				done, err := cmds.CompletePendingAssessments.Handle(ctx, commands.CompletePendingAssessments{})
+				if done.Completed == 0 {
+					return "", err
+				}
+				return fmt.Sprintf("completed %d interrupted insurance assessments", done.Completed), err
 			},
 		})
 	}
