@@ -8,6 +8,7 @@ import (
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
 	"yorozu/domain/order"
+	"yorozu/domain/privacy"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -18,6 +19,7 @@ func Registry() *event.Registry {
 		contract.RegisterEvents,
 		billing.RegisterEvents,
 		access.RegisterEvents,
+		privacy.RegisterEvents,
 	} {
 		register(r)
 	}

@@ -78,6 +78,9 @@ type Config struct {
 	// negative turns the schedulers off (tests drive them by hand).
 	SchedulerInterval time.Duration
 
+	// PasswordHashing bounds the memory logins and password changes take (defaults when zero).
+	PasswordHashing commands.HashingConfig
+
 	// Clock and Random are injected for tests; time.Now and crypto/rand by default.
 	Clock  func() time.Time
 	Random io.Reader
@@ -269,12 +272,18 @@ func (a *App) wire() error {
 		}
 	}
 
+	policy := access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL}
+	hashing := commands.NewPasswordHashing(cfg.PasswordHashing, policy.Password)
+	if err := registerHashingMetrics(cfg.Registry, hashing); err != nil {
+		return err
+	}
 	cmds, err := commands.NewCommands(commands.Config{
 		Events:    a.Events,
 		Codec:     a.codec,
 		Clock:     cfg.Clock,
 		Calendar:  a.calendar,
-		Access:    access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL},
+		Access:    policy,
+		Hashing:   hashing,
 		Random:    cfg.Random,
 		Issuer:    issuer,
 		DueOrders: queue,
@@ -290,7 +299,7 @@ func (a *App) wire() error {
 			Contracts: contracts.Directory{Models: a.Models},
 			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
 			Invoices:  view,
-			Audit:     audit.Trail{Models: a.Models},
+			Audit:     audit.Trail{Models: a.Models, Codec: a.codec},
 		},
 	}
 
@@ -305,6 +314,9 @@ func (a *App) wire() error {
 		ReadYourWrites: cfg.ReadYourWrites,
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
+
+		Codec:             a.codec,
+		DirectoryProgress: dir,
 	})
 	return err
 }
