@@ -147,7 +147,8 @@ func (s Staff) Evolve(e Event) Staff {
 	case *StaffPasswordChanged:
 		s.passwordHash, s.sessionsEnd = e.PasswordHash, next
 	case *StaffTOTPReset:
-		s.sealedSecret, s.sessionsEnd = e.SealedTOTPSecret, next
+		// No code of the new secret was used yet: the reuse check starts over with it.
+		s.sealedSecret, s.sessionsEnd, s.lastStep = e.SealedTOTPSecret, next, 0
 	default:
 		return s
 	}
