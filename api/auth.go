@@ -55,7 +55,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	m.Actor = req.StaffID
 	in, err := s.App.Commands.LogIn.Handle(r.Context(), commands.LogIn{Meta: m, StaffID: req.StaffID, Password: req.Password, OTP: req.OTP})
 	if err != nil {
-		httpx.LoggerFrom(r.Context()).Info("login refused", "staffId", req.StaffID, "err", err)
+		// The error names the staff ID, or the pseudonym of an ID nobody has: what was typed
+		// there may be a password in the wrong field, which no log may hold.
+		httpx.LoggerFrom(r.Context()).Info("login refused", "err", err)
 		s.awaitRead(r, in.Outcome, http.StatusUnauthorized) // the failure shows in the audit trail
 		s.fail(w, r, err)
 		return

@@ -32,10 +32,11 @@ func NewLogInHandler(d AccessDeps) LogInHandler { return LogInHandler{deps: d} }
 
 // Handle implements the use case.
 //
-// An ID that is not registered is decided on its own stream (access.UnknownStaffStream): it
-// costs a password hash, a stream read and an append like a known ID (both paths read two
-// streams), and it locks like one, so neither the time nor the answers tell which IDs exist.
-// An ID no member can have (access.ValidName) costs the hash and appends nothing.
+// An ID that is not registered is decided on its own stream (access.UnknownStaffStream, named
+// and acted by the ID's pseudonym): it costs a password hash, a stream read and an append like
+// a known ID (both paths read two streams), and it locks like one, so neither the time nor the
+// answers tell which IDs exist. An ID no member can have (access.ValidName) costs the hash and
+// appends nothing.
 func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (LoggedIn, error) {
 	policy := h.deps.policy(ctx)
 	attempt := access.LoginAttempt{StaffID: cmd.StaffID, Password: cmd.Password, OTP: cmd.OTP}
@@ -48,7 +49,9 @@ func (h LogInHandler) Handle(ctx context.Context, cmd LogIn) (LoggedIn, error) {
 	}
 	stream := access.StaffStream(cmd.StaffID)
 	if !member.Exists() {
-		stream = access.UnknownStaffStream(cmd.StaffID)
+		// Under the ID's pseudonym: what was typed may be a password in the wrong field.
+		pseudonym := policy.UnknownID(cmd.StaffID)
+		stream, cmd.Actor = access.UnknownStaffStream(pseudonym), pseudonym
 	}
 	var (
 		session access.Session

@@ -301,6 +301,20 @@ func TestUnknownIDCostsAndLocksLikeAKnownOne(t *testing.T) {
 	if !unknown.LockedAt(t0) || unknown.Exists() {
 		t.Fatal("the unknown ID is not locked after its failures, or exists")
 	}
+	// The unknown ID is recorded under its keyed pseudonym only.
+	for _, e := range unknownHistory {
+		if strings.Contains(mustJSON(t, e), "nobody") {
+			t.Fatalf("%s holds the unknown ID in clear: %s", e.EventType(), mustJSON(t, e))
+		}
+	}
+	if got := unknownHistory[0].(*access.LoginFailed).StaffID; got != p.UnknownID("nobody") || !strings.HasPrefix(got, "?") {
+		t.Fatalf("the failure of an unknown ID names %q, want its pseudonym %q", got, p.UnknownID("nobody"))
+	}
+	other := p
+	other.UnknownIDKey = []byte("another deployment")
+	if other.UnknownID("nobody") == p.UnknownID("nobody") || p.UnknownID("nobody") == p.UnknownID("nobody2") {
+		t.Fatal("pseudonyms do not depend on the key and the ID")
+	}
 	hashes = 0
 	if err := p.RefuseMalformed(attempt("not an id", "x", "1")); !errors.Is(err, access.ErrBadCredentials) || hashes != 1 || access.ValidName("not an id") {
 		t.Fatalf("malformed ID: %v after %d hashes", err, hashes)

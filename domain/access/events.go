@@ -53,10 +53,11 @@ const (
 // StaffStream is the stream of one staff member's events.
 func StaffStream(staffID string) string { return staffStreamPrefix + staffID }
 
-// UnknownStaffStream is the stream of the failed logins of a staff ID that is not registered.
-// A staff member added later under that ID starts a fresh StaffStream; this one stays as the
-// record of the earlier attempts.
-func UnknownStaffStream(staffID string) string { return unknownStaffStreamPrefix + staffID }
+// UnknownStaffStream is the stream of the failed logins of a staff ID that is not registered,
+// named by the ID's pseudonym (Policy.UnknownID): what someone typed as a staff ID may be a
+// password typed in the wrong field, and is never stored in clear. A staff member added later
+// under that ID starts a fresh StaffStream; this one stays as the record of the earlier attempts.
+func UnknownStaffStream(pseudonym string) string { return unknownStaffStreamPrefix + pseudonym }
 
 // APIKeyStream is the stream of one API key's events. Appending its APIKeyCreated with "no
 // stream expected" is what keeps key names unique.
@@ -85,7 +86,8 @@ type StaffLoggedIn struct {
 }
 
 // LoginFailed records a refused login, for the audit trail and the lockout: in the staff
-// member's stream, or in UnknownStaffStream for an ID that is not registered.
+// member's stream, or in UnknownStaffStream for an ID that is not registered (whose StaffID is
+// then the ID's pseudonym, Policy.UnknownID).
 type LoginFailed struct {
 	StaffID string        `json:"staffId"`
 	Reason  FailureReason `json:"reason"`

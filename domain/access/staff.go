@@ -1,6 +1,7 @@
 package access
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
@@ -60,6 +61,20 @@ type Policy struct {
 	// append them gets no lockout.
 	MaxFailures int
 	Lockout     time.Duration
+	// UnknownIDKey keys the pseudonyms of staff IDs that are not registered (UnknownID), so
+	// that the log holds no clear text of what was typed and no unkeyed hash of it either. The
+	// service derives it from the master key; without one the pseudonym is an unkeyed hash.
+	UnknownIDKey []byte
+}
+
+// UnknownID is the pseudonym under which the failed logins of an unregistered staff ID are
+// recorded, counted and logged: the first 96 bits of HMAC-SHA-256(UnknownIDKey, id), in hex,
+// after "?". The same ID always gets the same pseudonym, so its failures lock it; the ID itself,
+// perhaps a password typed in the wrong field, is stored nowhere.
+func (p Policy) UnknownID(id string) string {
+	mac := hmac.New(sha256.New, p.UnknownIDKey)
+	mac.Write([]byte(id))
+	return "?" + hex.EncodeToString(mac.Sum(nil)[:12])
 }
 
 func (p Policy) sessionTTL() time.Duration {
@@ -296,12 +311,12 @@ func (p Policy) RefuseMalformed(a LoginAttempt) error {
 	if err := p.spendHash(a.Password); err != nil {
 		return err
 	}
-	return &CredentialError{StaffID: a.StaffID, Reason: ReasonUnknownStaff}
+	return &CredentialError{StaffID: p.UnknownID(a.StaffID), Reason: ReasonUnknownStaff}
 }
 
 // Login decides a login attempt against s: the state of StaffStream(a.StaffID), or, for an ID
-// that is not registered, of UnknownStaffStream(a.StaffID) (which holds only failures and
-// locks). It checks the lock, then the password (argon2id, constant time), then the one-time
+// that is not registered, of UnknownStaffStream(p.UnknownID(a.StaffID)) (which holds only
+// failures and locks, under the ID's pseudonym). It checks the lock, then the password (argon2id, constant time), then the one-time
 // code, refusing a code whose time step is not after the last used one.
 //
 // On success it returns a StaffLoggedIn and the session. On refusal it returns a
@@ -315,8 +330,12 @@ func (p Policy) RefuseMalformed(a LoginAttempt) error {
 // The caller appends the events expecting s.Version(): two replicas accepting the same code at
 // once conflict, and the loser, deciding again on the reloaded stream, refuses it as reused.
 func (p Policy) Login(s Staff, a LoginAttempt, now time.Time, random io.Reader) ([]Event, Session, error) {
+	id := a.StaffID
+	if !s.Exists() {
+		id = p.UnknownID(a.StaffID)
+	}
 	if s.LockedAt(now) {
-		return nil, Session{}, &CredentialError{StaffID: a.StaffID, Reason: ReasonLockedOut,
+		return nil, Session{}, &CredentialError{StaffID: id, Reason: ReasonLockedOut,
 			LockedUntil: s.lockedUntil, retryIn: s.lockedUntil.Sub(now)}
 	}
 	if !s.Exists() || s.disabled {
@@ -324,9 +343,9 @@ func (p Policy) Login(s Staff, a LoginAttempt, now time.Time, random io.Reader) 
 			return nil, Session{}, err
 		}
 		if s.Exists() {
-			return p.refuse(s, a.StaffID, ReasonDisabled, now)
+			return p.refuse(s, id, ReasonDisabled, now)
 		}
-		return p.refuse(s, a.StaffID, ReasonUnknownStaff, now)
+		return p.refuse(s, id, ReasonUnknownStaff, now)
 	}
 
 	ok, err := verifyPassword(a.Password, s.passwordHash, p.key())

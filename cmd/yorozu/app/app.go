@@ -272,7 +272,7 @@ func (a *App) wire() error {
 		}
 	}
 
-	policy := access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL}
+	policy := access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL, UnknownIDKey: unknownIDKey(key)}
 	hashing := commands.NewPasswordHashing(cfg.PasswordHashing, policy.Password)
 	if err := registerHashingMetrics(cfg.Registry, hashing); err != nil {
 		return err

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 
 	"yorozu/commands"
 	"yorozu/domain/access"
@@ -109,4 +111,13 @@ func (a *App) RevokeAPIKey(ctx context.Context, name string) (access.APIKeyInfo,
 		}
 	}
 	return out.Key, nil
+}
+
+// unknownIDKey is the key of the pseudonyms under which failed logins of unregistered staff IDs
+// are recorded (access.Policy.UnknownID), derived from the master key: every replica and tool of
+// a deployment names an ID alike, and nobody without the key can test guesses against them.
+func unknownIDKey(master []byte) []byte {
+	mac := hmac.New(sha256.New, master)
+	mac.Write([]byte("yorozu/unknown-staff-id/v1"))
+	return mac.Sum(nil)
 }
