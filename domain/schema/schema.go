@@ -11,6 +11,7 @@ import (
 	"yorozu/domain/failure"
 	"yorozu/domain/insurance"
 	"yorozu/domain/order"
+	"yorozu/domain/privacy"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -24,6 +25,7 @@ func Registry() *event.Registry {
 		consultation.RegisterEvents,
 		failure.RegisterEvents,
 		insurance.RegisterEvents,
+		privacy.RegisterEvents,
 	} {
 		register(r)
 	}
