@@ -57,6 +57,9 @@ type Config struct {
 	Log    event.Log
 	Models readmodel.Store
 	Logger *slog.Logger
+	// Integrity, when set, checks every event before a projection applies it (see Integrity):
+	// a projection stops on an event that fails, as on one it cannot apply.
+	Integrity *Integrity
 	// PageSize is how many events one unit of work covers (default 2000): large enough that the
 	// per-unit costs (a transaction, the checkpoint write) vanish per event, small enough that a
 	// unit's writes stay a few megabytes.
@@ -247,6 +250,21 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 		if err != nil {
 			return err
 		}
+		var failed *ApplyError
+		if r.cfg.Integrity != nil {
+			var refused *IntegrityError
+			if recs, err = r.cfg.Integrity.Check(ctx, after, recs); errors.As(err, &refused) {
+				// Apply what passed, then stop on the refused event as on one that cannot be
+				// applied: it is named in the status and nothing after it is applied.
+				failed = &ApplyError{Projection: st.p.Name(), Type: refused.Type, Stream: refused.Stream,
+					Version: refused.StreamVersion, Position: refused.Position, Err: refused}
+			} else if err != nil {
+				return err
+			}
+			if len(recs) == 0 && failed != nil {
+				return failed
+			}
+		}
 		if len(recs) == 0 {
 			if stopAt > 0 {
 				return nil
@@ -263,7 +281,6 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 			continue
 		}
 		err = r.apply(ctx, st, after, recs)
-		var failed *ApplyError
 		if errors.As(err, &failed) && failed.Position > recs[0].Position {
 			// Keep what came before the failing event, so that the checkpoint (and the lag) shows
 			// exactly where the projection stopped.

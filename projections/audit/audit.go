@@ -260,9 +260,11 @@ type Filter struct {
 	Limit    int
 }
 
-// Trail reads the projection.
+// Trail reads the projection; Verify checks the log it is built from.
 type Trail struct {
 	Models readmodel.Store
+	Log    event.Log
+	Codec  *event.Registry
 }
 
 // Query reads the trail in log order.
