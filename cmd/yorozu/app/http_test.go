@@ -47,7 +47,7 @@ func closedByServer(t *testing.T, c net.Conn, what string) string {
 	return string(got) // EOF, or a reset after the answer
 }
 
-// SPEC 10: a request whose headers or body have not fully arrived within the deadline is cut
+// A request whose headers or body have not fully arrived within the deadline is cut
 // off, and idle connections are closed. The deadline is 60 s; here it is 1 s.
 func TestSlowClientsAreCutOff(t *testing.T) {
 	env := apptest.Start(t, apptest.Embedded, apptest.Options{Configure: func(c *app.Config) {
@@ -169,7 +169,7 @@ func waitServed(t *testing.T, env *apptest.Env) {
 	}
 }
 
-// SPEC 12: every problem carries the request ID; a known path with another method is 405 with
+// Every problem carries the request ID; a known path with another method is 405 with
 // Allow.
 func TestUnknownPathsAndMethodsAreProblemsWithARequestID(t *testing.T) {
 	env := apptest.Start(t, apptest.Embedded, apptest.Options{})
@@ -210,7 +210,7 @@ func TestUnknownPathsAndMethodsAreProblemsWithARequestID(t *testing.T) {
 	}
 }
 
-// SPEC 3: final invoices name the issuer and its registration number, from configuration.
+// Final invoices name the issuer and its registration number, from configuration.
 // Without them a month cannot be closed; with them it can.
 func TestClosingAMonthNeedsTheIssuer(t *testing.T) {
 	for _, engine := range []apptest.Engine{apptest.Embedded, apptest.Postgres} {
