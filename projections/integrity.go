@@ -123,20 +123,24 @@ func (in *Integrity) check(recs []event.Record) (int, error) {
 	// Hashing and decoding are the cost, and they do not depend on the order: spread them over
 	// the CPUs. Following the chains is a map lookup per event, done in order afterwards.
 	verdicts := make([]verdict, len(recs))
-	workers := min(runtime.GOMAXPROCS(0), (len(recs)+255)/256)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(recs); i += workers {
-				r := &recs[i]
-				verdicts[i].hashOK = event.ComputeHash(r) == r.Hash
-				if verdicts[i].hashOK {
-					_, verdicts[i].decode = in.codec.Decode(*r)
-				}
+	judge := func(first, step int) {
+		for i := first; i < len(recs); i += step {
+			r := &recs[i]
+			verdicts[i].hashOK = event.ComputeHash(r) == r.Hash
+			if verdicts[i].hashOK {
+				_, verdicts[i].decode = in.codec.Decode(*r)
 			}
-		})
+		}
 	}
-	wg.Wait()
+	if workers := min(runtime.GOMAXPROCS(0), (len(recs)+255)/256); workers > 1 {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { judge(w, workers) })
+		}
+		wg.Wait()
+	} else {
+		judge(0, 1)
+	}
 	for i := range recs {
 		r := &recs[i]
 		tip, seen := in.tips[r.Stream]

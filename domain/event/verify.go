@@ -20,7 +20,6 @@ const (
 	ReasonVersionGap    = "stream version does not follow the previous event"
 	ReasonPrevHash      = "previous-event hash does not match"
 	ReasonFirstWithPrev = "first event of the stream has a previous-event hash"
-	reasonNone          = ""
 )
 
 // CheckLink reports why r does not continue its stream's chain after tip ("" when it does);
@@ -35,7 +34,7 @@ func CheckLink(tip ChainTip, seen bool, r *Record) string {
 	case !seen && r.StreamVersion == 1 && !r.PrevHash.IsZero():
 		return ReasonFirstWithPrev
 	}
-	return reasonNone
+	return ""
 }
 
 // ChainVerifier checks the per-stream hash chains while it is fed the global log in order.
@@ -58,14 +57,14 @@ func (v *ChainVerifier) Add(r Record) bool {
 		return false
 	}
 	v.checked++
-	reason := reasonNone
+	var reason string
 	if ComputeHash(&r) != r.Hash {
 		reason = ReasonHashMismatch
 	} else {
 		tip, seen := v.last[r.Stream]
 		reason = CheckLink(tip, seen, &r)
 	}
-	if reason != reasonNone {
+	if reason != "" {
 		v.broken = &BrokenLink{Stream: r.Stream, StreamVersion: r.StreamVersion, EventID: r.ID.String(), Reason: reason}
 		return false
 	}

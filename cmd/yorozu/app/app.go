@@ -67,7 +67,8 @@ type Config struct {
 	RateBurst       int
 	AutoCloseMonths bool
 	URLDictionary   string
-	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice.
+	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every final invoice; without
+	// them (no default) drafts name no issuer and closing a month is refused.
 	Issuer             string
 	RegistrationNumber string
 	// IntegrationTransport carries the integration events out: auto (sql with PostgreSQL,
@@ -180,16 +181,17 @@ type App struct {
 	Directory   *access.Directory
 	Handler     http.Handler
 
-	pool      *pgxpool.Pool
-	integrity *projections.Integrity
-	// failed receives the fault that must stop the service (a damaged event-store file).
-	failed      chan error
+	pool        *pgxpool.Pool
 	integration *outbox.Endpoint
 	closers     []func()
 	stop        context.CancelFunc
 	running     sync.WaitGroup
 	codec       *event.Registry
 	calendar    *calendar.BusinessCalendar
+	// integrity checks every event before the projections and the relay act on it.
+	integrity *projections.Integrity
+	// failed receives the fault that must stop the service (a damaged event-store file).
+	failed chan error
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
