@@ -34,10 +34,8 @@ type Deps struct {
 	Directory      *access.Directory
 	Clock          func() time.Time
 	AllowCIDRs     []string
-	// RateLimit is requests per second per client (0: the default, negative: no limit);
-	// RateBurst how many at once (0: the default).
-	RateLimit      float64
-	RateBurst      int
+	RateLimit      float64 // requests per second per client (0: the default, negative: none)
+	RateBurst      int     // requests a client may send at once (0: the default)
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
 	Logger         *slog.Logger
