@@ -81,7 +81,7 @@ func BenchmarkRebuildAudit(b *testing.B) {
 			load(b, a.Events, n)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				start := time.Now()
+				start, cpu := time.Now(), processCPU()
 				counts, err := a.Runner.Rebuild(ctx, audit.Name)
 				if err != nil {
 					b.Fatal(err)
@@ -90,6 +90,7 @@ func BenchmarkRebuildAudit(b *testing.B) {
 					b.Fatalf("rebuilt %d events, want %d", counts[audit.Name], n)
 				}
 				b.ReportMetric(float64(n)/time.Since(start).Seconds(), "events/s")
+				b.ReportMetric((processCPU() - cpu).Seconds(), "cpu-s")
 			}
 		})
 	}
