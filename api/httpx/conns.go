@@ -27,17 +27,21 @@ func LimitConnections(l net.Listener, max int, plainHTTP bool) net.Listener {
 // are closed without an answer.
 const maxRefusing = 64
 
-// refusal is the whole answer to a connection over the limit.
-var refusal = func() string {
+// refusal is the whole answer to a connection over the limit, with a request ID of its own like
+// every problem.
+func refusal() string {
+	id := newRequestID()
 	body := `{"type":"/problems/too-many-connections","title":"Too many connections","status":503,` +
-		`"detail":"The server has too many open connections; retry shortly."}`
+		`"detail":"The server has too many open connections; retry shortly.","requestId":"` + id + `"}`
 	return "HTTP/1.1 503 Service Unavailable\r\n" +
 		"Content-Type: " + ContentTypeProblem + "\r\n" +
+		"Cache-Control: no-store\r\n" +
+		HeaderRequestID + ": " + id + "\r\n" +
 		"Retry-After: 1\r\n" +
 		"Connection: close\r\n" +
 		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n" +
 		"\r\n" + body
-}()
+}
 
 type limitListener struct {
 	net.Listener
@@ -77,7 +81,7 @@ func (l *limitListener) refuse(c net.Conn) {
 		defer func() { <-l.refusing }()
 		defer c.Close()
 		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
-		if _, err := io.WriteString(c, refusal); err != nil {
+		if _, err := io.WriteString(c, refusal()); err != nil {
 			return
 		}
 		// Closing with the request unread would reset the connection, and the client might

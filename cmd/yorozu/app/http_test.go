@@ -138,10 +138,11 @@ func TestConnectionsBeyondTheLimitAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the connection beyond the limit got %q: %v", got, err)
 	}
-	var p struct{ Type string }
+	var p struct{ Type, RequestID string }
 	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != http.StatusServiceUnavailable ||
 		resp.Header.Get("Retry-After") == "" || p.Type != "/problems/too-many-connections" ||
-		resp.Header.Get("Content-Type") != "application/problem+json" {
+		resp.Header.Get("Content-Type") != "application/problem+json" || p.RequestID == "" ||
+		resp.Header.Get("X-Request-ID") != p.RequestID {
 		t.Fatalf("beyond the limit: %d %v %+v (%v); want a 503 problem with Retry-After", resp.StatusCode, resp.Header, p, err)
 	}
 
