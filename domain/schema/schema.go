@@ -7,7 +7,9 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/domain/healthcheck"
 	"yorozu/domain/order"
+	"yorozu/domain/telemetry"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -18,6 +20,8 @@ func Registry() *event.Registry {
 		contract.RegisterEvents,
 		billing.RegisterEvents,
 		access.RegisterEvents,
+		telemetry.RegisterEvents,
+		healthcheck.RegisterEvents,
 	} {
 		register(r)
 	}
