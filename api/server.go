@@ -35,6 +35,8 @@ type Deps struct {
 	RateLimit      float64
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
+	// ReportRenderer renders reports as HTML and CSV (nil: those routes answer 501).
+	ReportRenderer ReportRenderer
 	Logger         *slog.Logger
 	Metrics        *prometheus.Registry
 }
@@ -89,6 +91,8 @@ func (s *Server) table() []route {
 		s.orderRoutes(),
 		s.contractRoutes(),
 		s.billingRoutes(),
+		s.terminalRoutes(),
+		s.reportRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -8,10 +8,14 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/telemetry"
+	"yorozu/projections/agents"
 	"yorozu/projections/audit"
 	"yorozu/projections/contracts"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
+	"yorozu/projections/reports"
+	"yorozu/projections/terminals"
 )
 
 // Application is every use case of the service: what the HTTP layer, the schedulers and the
@@ -40,6 +44,15 @@ type Commands struct {
 	PublishPriceList PublishPriceListHandler
 	CloseMonth       CloseMonthHandler
 	CloseDueMonth    CloseDueMonthHandler
+
+	IssueEnrollmentToken IssueEnrollmentTokenHandler
+	EnrollTerminal       EnrollTerminalHandler
+	RetireTerminal       RetireTerminalHandler
+	IngestTelemetry      IngestTelemetryHandler
+	PublishCatalog       PublishCatalogHandler
+	SealDueReports       SealDueReportsHandler
+	ShredTerminated      ShredTerminatedHandler
+	ExpireTelemetry      ExpireTelemetryHandler
 }
 
 // Queries read the read models (and, for auditors' replays, the log itself).
@@ -49,6 +62,9 @@ type Queries struct {
 	Replay    contracts.Replay
 	Invoices  *invoices.View
 	Audit     audit.Trail
+	Terminals terminals.List
+	Reports   *reports.View
+	Agents    *agents.Directory
 }
 
 // Config is what the use cases are built from.
@@ -68,6 +84,18 @@ type Config struct {
 	// from.
 	DueOrders DueOrders
 	Closing   ClosingView
+	// Telemetry wires the terminal, telemetry and report use cases; without Agents they are left
+	// out (operations tools that do not serve agents).
+	Telemetry TelemetryConfig
+}
+
+// TelemetryConfig is what the telemetry use cases are built from.
+type TelemetryConfig struct {
+	Agents      *agents.Directory
+	Keys        telemetry.KeyRing
+	Log         event.Log
+	Maintenance event.Maintenance
+	Reports     ReportsView
 }
 
 // Validate reports every missing part at once.
@@ -94,6 +122,8 @@ func NewCommands(c Config) (Commands, error) {
 	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random}
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
+	td := TelemetryDeps{Deps: deps, Agents: c.Telemetry.Agents, Keys: c.Telemetry.Keys, Log: c.Telemetry.Log,
+		Maintenance: c.Telemetry.Maintenance, Reports: c.Telemetry.Reports, Random: c.Random}
 	return Commands{
 		AddStaff:     NewAddStaffHandler(acc),
 		LogIn:        NewLogInHandler(acc),
@@ -112,5 +142,14 @@ func NewCommands(c Config) (Commands, error) {
 		PublishPriceList: NewPublishPriceListHandler(deps),
 		CloseMonth:       closeMonth,
 		CloseDueMonth:    NewCloseDueMonthHandler(closeMonth, c.Calendar, c.Clock),
+
+		IssueEnrollmentToken: NewIssueEnrollmentTokenHandler(td),
+		EnrollTerminal:       NewEnrollTerminalHandler(td),
+		RetireTerminal:       NewRetireTerminalHandler(td),
+		IngestTelemetry:      NewIngestTelemetryHandler(td),
+		PublishCatalog:       NewPublishCatalogHandler(deps),
+		SealDueReports:       NewSealDueReportsHandler(td),
+		ShredTerminated:      NewShredTerminatedHandler(td),
+		ExpireTelemetry:      NewExpireTelemetryHandler(td),
 	}, nil
 }

@@ -136,7 +136,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	reloadOnHangup(ctx, a, cfg.Logger)
 	return a.Serve(ctx)
+}
+
+// reloadOnHangup reloads the URL dictionary on SIGHUP (the file keeps the dictionary in force if
+// it does not read).
+func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if n, err := a.ReloadDictionary(); err != nil {
+					log.Error("URL dictionary not reloaded; the previous one stays in force", "err", err)
+				} else {
+					log.Info("URL dictionary reloaded", "domains", n)
+				}
+			}
+		}
+	}()
 }
 
 func openForTool(ctx context.Context, fs *flag.FlagSet, cfg *app.Config, args []string) (*app.App, error) {

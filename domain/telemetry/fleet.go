@@ -139,6 +139,16 @@ func (f *Fleet) Terminals() []Terminal {
 	return out
 }
 
+// ActiveByHardware returns the active terminal enrolled with a hardware ID, if any: the one a
+// reinstall gets back.
+func (f *Fleet) ActiveByHardware(hardwareID string) (uuid.UUID, bool) {
+	id, ok := f.byHardware[hardwareID]
+	if !ok || f.terminals[id].Status != StatusActive {
+		return uuid.Nil, false
+	}
+	return id, true
+}
+
 // Active is the number of active terminals: the IDs in use.
 func (f *Fleet) Active() int { return f.active }
 
@@ -190,11 +200,9 @@ func (f *Fleet) Enroll(c ContractFacts, req Enrollment, newID uuid.UUID, agentTo
 		}
 	}
 	now = now.UTC()
-	if id, ok := f.byHardware[req.HardwareID]; ok {
-		if t := f.terminals[id]; t.Status == StatusActive {
-			return &TerminalReenrolled{CustomerNumber: f.CustomerNumber, TerminalID: id, Hostname: req.Hostname, OS: req.OS,
-				AgentTokenHash: agentTokenHash, ReenrolledAt: now}, nil
-		}
+	if id, ok := f.ActiveByHardware(req.HardwareID); ok {
+		return &TerminalReenrolled{CustomerNumber: f.CustomerNumber, TerminalID: id, Hostname: req.Hostname, OS: req.OS,
+			AgentTokenHash: agentTokenHash, ReenrolledAt: now}, nil
 	}
 	if f.active >= c.TotalIDs {
 		return nil, fmt.Errorf("%w: %d of %d in use", ErrIDLimitReached, f.active, c.TotalIDs)

@@ -117,6 +117,11 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 		}
 	}
 	p.links[r.Stream] = link
+	if event.TimePartitioned(r.Stream) {
+		// Raw telemetry: its payload is sealed agent data, short-lived and bulky; the trail lists
+		// the event with its envelope, not its data.
+		r.Data = json.RawMessage("null")
+	}
 	return tx.Put(ctx, eventsCollection, entryID(r.Position), encodeEntry(r, cn))
 }
 

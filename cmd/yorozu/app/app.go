@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -25,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"yorozu/adapters/eventstore/bolt"
+	"yorozu/adapters/keyring"
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/outbox"
@@ -38,6 +40,7 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/healthcheck"
 	"yorozu/domain/schema"
 	"yorozu/projections"
 	"yorozu/projections/audit"
@@ -46,6 +49,7 @@ import (
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
 	"yorozu/projections/staffdir"
+	"yorozu/projections/terminals"
 )
 
 // Config is everything the service can be told.
@@ -148,6 +152,8 @@ type App struct {
 	running     sync.WaitGroup
 	codec       *event.Registry
 	calendar    *calendar.BusinessCalendar
+	keys        *keyring.Ring
+	dictionary  *atomic.Pointer[healthcheck.Dictionary]
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
@@ -252,18 +258,23 @@ func (a *App) wire() error {
 	if err != nil {
 		return err
 	}
+	tel, err := a.wireTelemetry(key)
+	if err != nil {
+		return err
+	}
+	a.keys = tel.keys
 
 	queue := orders.Queue{Models: a.Models}
 	view := invoices.NewView(a.Models, issuer)
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
-	for _, p := range []projections.Projection{
+	for _, p := range append([]projections.Projection{
 		orders.Projection{Codec: a.codec, Calendar: a.calendar},
 		contracts.Projection{Codec: a.codec},
 		invoices.NewProjection(a.codec),
 		audit.New(a.codec),
 		dir,
-	} {
+	}, tel.projections...) {
 		if err := a.Runner.Add(p); err != nil {
 			return err
 		}
@@ -279,6 +290,8 @@ func (a *App) wire() error {
 		Issuer:    issuer,
 		DueOrders: queue,
 		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
+		Telemetry: commands.TelemetryConfig{Agents: tel.agents, Keys: tel.keys, Log: a.Events, Maintenance: a.Events,
+			Reports: reportsView{View: tel.view, log: a.Events, runner: a.Runner}},
 	})
 	if err != nil {
 		return err
@@ -291,6 +304,9 @@ func (a *App) wire() error {
 			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
 			Invoices:  view,
 			Audit:     audit.Trail{Models: a.Models},
+			Terminals: terminals.List{Models: a.Models},
+			Reports:   tel.view,
+			Agents:    tel.agents,
 		},
 	}
 
@@ -447,6 +463,9 @@ func (a *App) schedule() scheduler.Config {
 				return fmt.Sprintf("month %s closed: %d invoices, total %d yen", c.Month, c.Invoices, int64(c.Total)), nil
 			},
 		})
+	}
+	if a.cfg.SchedulerInterval > 0 {
+		jobs = append(jobs, a.telemetryJobs()...)
 	}
 	return scheduler.Config{Jobs: jobs, Ready: a.Runner.Ready, Logger: a.cfg.Logger.With("component", "scheduler")}
 }
