@@ -29,7 +29,9 @@ type TerminalEnrollment struct {
 type EnrollTerminalHandler struct{ deps TelemetryDeps }
 
 // NewEnrollTerminalHandler builds the handler.
-func NewEnrollTerminalHandler(d TelemetryDeps) EnrollTerminalHandler { return EnrollTerminalHandler{deps: d} }
+func NewEnrollTerminalHandler(d TelemetryDeps) EnrollTerminalHandler {
+	return EnrollTerminalHandler{deps: d}
+}
 
 // Handle implements the use case. The enrollment token is checked first (nothing else is told to
 // a caller without a good one), then the request's fields, then the fleet decides.

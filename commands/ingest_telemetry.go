@@ -30,7 +30,9 @@ type TelemetryIngested struct {
 type IngestTelemetryHandler struct{ deps TelemetryDeps }
 
 // NewIngestTelemetryHandler builds the handler.
-func NewIngestTelemetryHandler(d TelemetryDeps) IngestTelemetryHandler { return IngestTelemetryHandler{deps: d} }
+func NewIngestTelemetryHandler(d TelemetryDeps) IngestTelemetryHandler {
+	return IngestTelemetryHandler{deps: d}
+}
 
 // Handle implements the use case: one batch is one BatchReceived event, whose ID derives from the
 // terminal and the batch ID, appended to the terminal's stream of the day. The store refuses a

@@ -28,7 +28,9 @@ type TerminalRetirement struct {
 type RetireTerminalHandler struct{ deps TelemetryDeps }
 
 // NewRetireTerminalHandler builds the handler.
-func NewRetireTerminalHandler(d TelemetryDeps) RetireTerminalHandler { return RetireTerminalHandler{deps: d} }
+func NewRetireTerminalHandler(d TelemetryDeps) RetireTerminalHandler {
+	return RetireTerminalHandler{deps: d}
+}
 
 // Handle implements the use case; retiring a retired terminal changes nothing.
 func (h RetireTerminalHandler) Handle(ctx context.Context, cmd RetireTerminal) (TerminalRetirement, error) {

@@ -27,7 +27,9 @@ type ReportsSealed struct {
 type SealDueReportsHandler struct{ deps TelemetryDeps }
 
 // NewSealDueReportsHandler builds the handler.
-func NewSealDueReportsHandler(d TelemetryDeps) SealDueReportsHandler { return SealDueReportsHandler{deps: d} }
+func NewSealDueReportsHandler(d TelemetryDeps) SealDueReportsHandler {
+	return SealDueReportsHandler{deps: d}
+}
 
 // Handle implements the use case.
 func (h SealDueReportsHandler) Handle(ctx context.Context, cmd SealDueReports) (ReportsSealed, error) {
@@ -96,7 +98,9 @@ type ShredTerminated struct {
 type ShredTerminatedHandler struct{ deps TelemetryDeps }
 
 // NewShredTerminatedHandler builds the handler.
-func NewShredTerminatedHandler(d TelemetryDeps) ShredTerminatedHandler { return ShredTerminatedHandler{deps: d} }
+func NewShredTerminatedHandler(d TelemetryDeps) ShredTerminatedHandler {
+	return ShredTerminatedHandler{deps: d}
+}
 
 // Handle implements the use case. It refuses a contract the directory does not know terminated.
 func (h ShredTerminatedHandler) Handle(ctx context.Context, cmd ShredTerminated) (ReportsSealed, error) {
@@ -123,7 +127,9 @@ const RetentionMonths = 3
 type ExpireTelemetryHandler struct{ deps TelemetryDeps }
 
 // NewExpireTelemetryHandler builds the handler.
-func NewExpireTelemetryHandler(d TelemetryDeps) ExpireTelemetryHandler { return ExpireTelemetryHandler{deps: d} }
+func NewExpireTelemetryHandler(d TelemetryDeps) ExpireTelemetryHandler {
+	return ExpireTelemetryHandler{deps: d}
+}
 
 // Handle drops the day partitions of telemetry recorded more than three months ago. The months
 // they covered were sealed long before (on the 16th of the next month), so no report changes.

@@ -64,7 +64,9 @@ func newAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-func wrapAD(customerNumber string) []byte { return []byte("yorozu/telemetry-data-key/v1/" + customerNumber) }
+func wrapAD(customerNumber string) []byte {
+	return []byte("yorozu/telemetry-data-key/v1/" + customerNumber)
+}
 
 func (r *Ring) cached(customerNumber string) (cipher.AEAD, error, bool) {
 	r.mu.RLock()

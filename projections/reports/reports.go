@@ -397,4 +397,3 @@ func (p *Projection) softwareCatalog(ctx context.Context, tx readmodel.Tx, rec e
 func monthBounds(m billing.Month) (time.Time, time.Time) {
 	return m.FirstDay().Start(), m.Next().FirstDay().Start()
 }
-

@@ -26,9 +26,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"yorozu/adapters/eventstore/bolt"
-	"yorozu/adapters/keyring"
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
+	"yorozu/adapters/keyring"
 	"yorozu/adapters/outbox"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/readmodel/memory"
