@@ -50,13 +50,20 @@ var ErrDictionary = errors.New("healthcheck: bad URL dictionary")
 // most specific listed domain wins.
 type Dictionary struct {
 	domains map[string]string
+	// ips are listed IP addresses: they match only themselves.
+	ips map[string]string
 }
 
 // NewDictionary returns an empty dictionary (nothing is harmful).
-func NewDictionary() *Dictionary { return &Dictionary{domains: map[string]string{}} }
+func NewDictionary() *Dictionary { return &Dictionary{domains: map[string]string{}, ips: map[string]string{}} }
 
-// Len is the number of domains listed.
-func (d *Dictionary) Len() int { return len(d.domains) }
+// Len is the number of domains and addresses listed.
+func (d *Dictionary) Len() int { return len(d.domains) + len(d.ips) }
+
+func isIP(host string) bool {
+	_, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil
+}
 
 // ParseDictionary reads a dictionary file: one `domain<TAB>item` per line. Blank lines and lines
 // starting with # are skipped. Every bad line is reported at once, with its number; a file with
@@ -84,6 +91,8 @@ func ParseDictionary(r io.Reader) (*Dictionary, error) {
 			errs = append(errs, fmt.Errorf("line %d: %q is not a domain", n, domain))
 		case !known:
 			errs = append(errs, fmt.Errorf("line %d: unknown item %q", n, item))
+		case isIP(domain):
+			d.ips[domain] = item
 		default:
 			d.domains[domain] = item
 		}
@@ -102,12 +111,12 @@ func normalizeHost(h string) string { return strings.TrimSuffix(strings.ToLower(
 // Match returns the item and category of a host: the entry of the host itself or of its nearest
 // listed parent domain. IP addresses match only themselves.
 func (d *Dictionary) Match(host string) (item, category string, ok bool) {
-	if d == nil || len(d.domains) == 0 {
+	if d == nil || d.Len() == 0 {
 		return "", "", false
 	}
 	host = normalizeHost(host)
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		item, ok = d.domains[host]
+	if isIP(host) {
+		item, ok = d.ips[host]
 		return item, itemCategories[item], ok
 	}
 	for h := host; h != ""; {
