@@ -55,7 +55,9 @@ type Dictionary struct {
 }
 
 // NewDictionary returns an empty dictionary (nothing is harmful).
-func NewDictionary() *Dictionary { return &Dictionary{domains: map[string]string{}, ips: map[string]string{}} }
+func NewDictionary() *Dictionary {
+	return &Dictionary{domains: map[string]string{}, ips: map[string]string{}}
+}
 
 // Len is the number of domains and addresses listed.
 func (d *Dictionary) Len() int { return len(d.domains) + len(d.ips) }
