@@ -13,6 +13,7 @@
 //	inv/{term}_{month}                     inventoryDoc: the last inventory received in a month
 //	term/{term}                            termDoc: the months a terminal has an inventory for
 //	sealed/{customerNumber}_{month}        the sealed report, as recorded
+//	sealedMonths/{customerNumber}          the months sealed so far (also in fleet)
 //	catalogs/{patches|software}            catalogIndex: the published versions
 //	catalog/{patches|software}_{number}    the entries of one version
 //
@@ -44,14 +45,16 @@ import (
 const Name = "reports"
 
 const (
-	fleetCollection    = "fleet"
-	webCollection      = "web"
-	listsCollection    = "lists"
-	invCollection      = "inv"
-	termCollection     = "term"
-	sealedCollection   = "sealed"
-	catalogsCollection = "catalogs"
-	catalogCollection  = "catalog"
+	fleetCollection  = "fleet"
+	webCollection    = "web"
+	listsCollection  = "lists"
+	invCollection    = "inv"
+	termCollection   = "term"
+	sealedCollection = "sealed"
+	// sealedMonthsCollection: customer number → the months sealed (what every batch checks).
+	sealedMonthsCollection = "sealedMonths"
+	catalogsCollection     = "catalogs"
+	catalogCollection      = "catalog"
 
 	kindPatches  = "patches"
 	kindSoftware = "software"
@@ -233,8 +236,9 @@ func (p *Projection) batch(ctx context.Context, tx readmodel.Tx, rec event.Recor
 		}
 		return err
 	}
+	// The sealed months only, from their own small document: the fleet is read by queries.
 	var f fleetDoc
-	if _, err := getDoc(ctx, tx, fleetCollection, e.CustomerNumber, &f); err != nil {
+	if _, err := getDoc(ctx, tx, sealedMonthsCollection, e.CustomerNumber, &f.Sealed); err != nil {
 		return err
 	}
 	tid := e.TerminalID.String()
@@ -359,6 +363,9 @@ func (p *Projection) sealedReport(ctx context.Context, tx readmodel.Tx, rec even
 		slices.Sort(f.Sealed)
 	}
 	if err := tx.Put(ctx, fleetCollection, e.CustomerNumber, f); err != nil {
+		return err
+	}
+	if err := tx.Put(ctx, sealedMonthsCollection, e.CustomerNumber, f.Sealed); err != nil {
 		return err
 	}
 	for _, t := range f.Terminals {

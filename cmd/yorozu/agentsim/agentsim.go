@@ -134,9 +134,7 @@ func (s *Simulator) Enroll(ctx context.Context, n int) ([]*Terminal, error) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			s.sem <- struct{}{}
-			defer func() { <-s.sem }()
-			t, err := s.enroll(ctx, i)
+			t, err := s.enroll(ctx, i) // post bounds the requests in flight
 			if err != nil {
 				errs <- err
 				return
