@@ -14,6 +14,7 @@
 //	term/{term}                            termDoc: the months a terminal has an inventory for
 //	sealed/{customerNumber}_{month}        the sealed report, as recorded
 //	sealedMonths/{customerNumber}          the months sealed so far (also in fleet)
+//	versions/{customerNumber}              a counter of the changes to the contract's report data
 //	catalogs/{patches|software}            catalogIndex: the published versions
 //	catalog/{patches|software}_{number}    the entries of one version
 //
@@ -53,6 +54,9 @@ const (
 	sealedCollection = "sealed"
 	// sealedMonthsCollection: customer number → the months sealed (what every batch checks).
 	sealedMonthsCollection = "sealedMonths"
+	// versionsCollection: customer number → a counter moved by every change to the contract's
+	// report data (the View's cache key).
+	versionsCollection = "versions"
 	catalogsCollection     = "catalogs"
 	catalogCollection      = "catalog"
 
@@ -169,7 +173,19 @@ func (p *Projection) updateFleet(ctx context.Context, tx readmodel.Tx, cn string
 	}
 	f.CustomerNumber = cn
 	fn(&f)
-	return tx.Put(ctx, fleetCollection, cn, f)
+	if err := tx.Put(ctx, fleetCollection, cn, f); err != nil {
+		return err
+	}
+	return bump(ctx, tx, cn)
+}
+
+// bump moves the contract's version: the View's cached reports of it are stale.
+func bump(ctx context.Context, tx readmodel.Tx, cn string) error {
+	var v uint64
+	if _, err := getDoc(ctx, tx, versionsCollection, cn, &v); err != nil {
+		return err
+	}
+	return tx.Put(ctx, versionsCollection, cn, v+1)
 }
 
 func (p *Projection) enrolled(ctx context.Context, tx readmodel.Tx, _ event.Record, e *telemetry.TerminalEnrolled) error {
@@ -212,7 +228,10 @@ func (p *Projection) terminated(ctx context.Context, tx readmodel.Tx, rec event.
 	// the termination takes effect.
 	at := rec.RecordedAt.UTC()
 	f.TerminatedAt = &at
-	return tx.Put(ctx, fleetCollection, e.CustomerNumber, f)
+	if err := tx.Put(ctx, fleetCollection, e.CustomerNumber, f); err != nil {
+		return err
+	}
+	return bump(ctx, tx, e.CustomerNumber)
 }
 
 func aggregateID(cn, month, terminal string) string { return cn + "_" + month + "_" + terminal }
@@ -298,7 +317,7 @@ func (p *Projection) batch(ctx context.Context, tx readmodel.Tx, rec event.Recor
 			}
 		}
 	}
-	return nil
+	return bump(ctx, tx, e.CustomerNumber)
 }
 
 // listsCandidate: a record that may add to the lists (boot, logon, device, web).
@@ -377,7 +396,7 @@ func (p *Projection) sealedReport(ctx context.Context, tx readmodel.Tx, rec even
 			return err
 		}
 	}
-	return nil
+	return bump(ctx, tx, e.CustomerNumber)
 }
 
 func (p *Projection) publishCatalog(ctx context.Context, tx readmodel.Tx, kind string, rec event.Record, publishedAt time.Time, entries any) error {

@@ -25,10 +25,23 @@ type View struct {
 
 	mu       sync.Mutex
 	catalogs map[string]any // kind_number → PatchCatalog or SoftwareCatalog (versions never change)
+	// reports caches computed provisional reports by contract and month, with the key they
+	// were computed under: the contract's version, the catalog versions in force and the day.
+	reports map[string]cachedReport
 }
 
+type cachedReport struct {
+	key    string
+	report report.Report
+}
+
+// maxCachedReports bounds the cache; it is emptied when full.
+const maxCachedReports = 4096
+
 // NewView returns the view over models.
-func NewView(models readmodel.Store) *View { return &View{Models: models, catalogs: map[string]any{}} }
+func NewView(models readmodel.Store) *View {
+	return &View{Models: models, catalogs: map[string]any{}, reports: map[string]cachedReport{}}
+}
 
 func (v *View) get(ctx context.Context, collection, id string, into any) (bool, error) {
 	raw, ok, err := v.Models.Get(ctx, Name, collection, id)
@@ -49,7 +62,41 @@ func (v *View) Report(ctx context.Context, cn string, m billing.Month, now time.
 	if healthcheck.MonthOf(now).Before(m) {
 		return report.Report{}, fmt.Errorf("%w: %s has not begun", ErrNoReport, m)
 	}
-	return v.Compute(ctx, cn, m, now, report.StatusProvisional)
+	// A report is computed again only when its inputs changed: any change to the contract's
+	// report data (its version, on whichever replica it was projected), another catalog version,
+	// another day (the running month judges by today).
+	var version uint64
+	if _, err := v.get(ctx, versionsCollection, cn, &version); err != nil {
+		return report.Report{}, err
+	}
+	asOf := healthcheck.AsOf(m, now)
+	pv, _, err := v.inForce(ctx, kindPatches, asOf)
+	if err != nil {
+		return report.Report{}, err
+	}
+	sv, _, err := v.inForce(ctx, kindSoftware, asOf)
+	if err != nil {
+		return report.Report{}, err
+	}
+	key := fmt.Sprintf("%d|%d|%d|%s", version, pv.Number, sv.Number, asOf)
+	id := cn + "_" + m.String()
+	v.mu.Lock()
+	c, ok := v.reports[id]
+	v.mu.Unlock()
+	if ok && c.key == key {
+		return c.report, nil
+	}
+	r, err := v.Compute(ctx, cn, m, now, report.StatusProvisional)
+	if err != nil {
+		return r, err
+	}
+	v.mu.Lock()
+	if len(v.reports) >= maxCachedReports {
+		clear(v.reports)
+	}
+	v.reports[id] = cachedReport{key: key, report: r}
+	v.mu.Unlock()
+	return r, nil
 }
 
 // Sealed returns a month's sealed report, if it is sealed.

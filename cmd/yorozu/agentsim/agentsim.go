@@ -85,6 +85,10 @@ type Result struct {
 	Acknowledged int64   `json:"acknowledged"`
 	P50Ms        float64 `json:"p50Ms"`
 	P99Ms        float64 `json:"p99Ms"`
+	// SteadyP50Ms and SteadyP99Ms leave out each terminal's first batch, which all terminals
+	// send at once: the latency of the steady rate.
+	SteadyP50Ms float64 `json:"steadyP50Ms"`
+	SteadyP99Ms float64 `json:"steadyP99Ms"`
 }
 
 // Simulator runs terminals; Run is the usual entry.
@@ -96,6 +100,7 @@ type Simulator struct {
 	acked     atomic.Int64
 	mu        sync.Mutex
 	latencies []time.Duration
+	steady    []time.Duration
 	firstErr  atomic.Pointer[error]
 }
 
@@ -164,7 +169,7 @@ func (s *Simulator) enroll(ctx context.Context, i int) (*Terminal, error) {
 		AgentToken string `json:"agentToken"`
 	}
 	for attempt := 0; ; attempt++ {
-		status, raw, err := s.post(ctx, "/agent/v1/enroll", "", body, false)
+		status, raw, _, err := s.post(ctx, "/agent/v1/enroll", "", body, false)
 		switch {
 		case err == nil && (status == http.StatusCreated || status == http.StatusAccepted):
 			if err := json.Unmarshal(raw, &resp); err != nil {
@@ -242,10 +247,12 @@ func (s *Simulator) Play(ctx context.Context, terms []*Terminal) (Result, error)
 	wg.Wait()
 	res := Result{Terminals: int64(len(terms)), Batches: s.batches.Load(), Records: s.records.Load(), Acknowledged: s.acked.Load()}
 	s.mu.Lock()
-	lat := slices.Clone(s.latencies)
+	lat, steady := slices.Clone(s.latencies), slices.Clone(s.steady)
 	s.mu.Unlock()
 	slices.Sort(lat)
+	slices.Sort(steady)
 	res.P50Ms, res.P99Ms = percentile(lat, 0.50), percentile(lat, 0.99)
+	res.SteadyP50Ms, res.SteadyP99Ms = percentile(steady, 0.50), percentile(steady, 0.99)
 	if e := s.firstErr.Load(); e != nil {
 		return res, *e
 	}
@@ -289,7 +296,15 @@ func (s *Simulator) tick(ctx context.Context, t *Terminal) {
 func (s *Simulator) upload(ctx context.Context, t *Terminal, b wireBatch) {
 	n := b.records
 	for attempt := 0; ; attempt++ {
-		status, raw, err := s.post(ctx, "/agent/v1/telemetry", t.Token, b.gz, true)
+		status, raw, d, err := s.post(ctx, "/agent/v1/telemetry", t.Token, b.gz, true)
+		if err == nil {
+			s.mu.Lock()
+			s.latencies = append(s.latencies, d)
+			if t.sequence > 1 {
+				s.steady = append(s.steady, d)
+			}
+			s.mu.Unlock()
+		}
 		switch {
 		case err == nil && (status == http.StatusOK || status == http.StatusAccepted):
 			s.batches.Add(1)
@@ -312,12 +327,15 @@ func (s *Simulator) upload(ctx context.Context, t *Terminal, b wireBatch) {
 	}
 }
 
-func (s *Simulator) post(ctx context.Context, path, token string, body []byte, gzipped bool) (int, []byte, error) {
+// post sends one request, within the bound of requests in flight, and measures it from the
+// moment it has a slot.
+func (s *Simulator) post(ctx context.Context, path, token string, body []byte, gzipped bool) (int, []byte, time.Duration, error) {
 	s.sem <- struct{}{}
 	defer func() { <-s.sem }()
+	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if gzipped {
@@ -326,17 +344,11 @@ func (s *Simulator) post(ctx context.Context, path, token string, body []byte, g
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	start := time.Now()
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	raw, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if path == "/agent/v1/telemetry" && err == nil {
-		s.mu.Lock()
-		s.latencies = append(s.latencies, time.Since(start))
-		s.mu.Unlock()
-	}
-	return resp.StatusCode, raw, err
+	return resp.StatusCode, raw, time.Since(start), err
 }
