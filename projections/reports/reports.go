@@ -57,8 +57,8 @@ const (
 	// versionsCollection: customer number → a counter moved by every change to the contract's
 	// report data (the View's cache key).
 	versionsCollection = "versions"
-	catalogsCollection     = "catalogs"
-	catalogCollection      = "catalog"
+	catalogsCollection = "catalogs"
+	catalogCollection  = "catalog"
 
 	kindPatches  = "patches"
 	kindSoftware = "software"

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,9 +21,9 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
-	"yorozu/domain/report"
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
+	"yorozu/domain/report"
 	"yorozu/domain/schema"
 )
 
@@ -101,8 +102,10 @@ func BenchmarkAgentsimIngest(b *testing.B) {
 			b.Logf("enrolled %d terminals in %s", n, time.Since(start).Round(time.Millisecond))
 			b.ResetTimer()
 			start = time.Now()
+			cpu0 := cpuTime()
 			res, err := sim.Play(context.Background(), terms)
 			elapsed := time.Since(start)
+			cpu := cpuTime() - cpu0
 			b.StopTimer()
 			if err != nil {
 				b.Fatal(err)
@@ -113,6 +116,10 @@ func BenchmarkAgentsimIngest(b *testing.B) {
 			b.ReportMetric(float64(res.Acknowledged)/elapsed.Seconds(), "batches/s")
 			b.ReportMetric(res.P50Ms, "p50-ms")
 			b.ReportMetric(res.P99Ms, "p99-ms")
+			b.ReportMetric(res.SteadyP99Ms, "steady-p99-ms")
+			// CPU of the whole process (service and simulator) per record: what 2 free cores give.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(max(res.Records, 1)), "cpu-µs/record")
+			b.ReportMetric(2e6/(float64(cpu.Microseconds())/float64(max(res.Records, 1))), "records/s-on-2-free-cores")
 		})
 	}
 }
@@ -174,6 +181,7 @@ func BenchmarkReportQuery(b *testing.B) {
 			// view's Compute, without the cache, one at a time.
 			m, _ := billing.ParseMonth(month)
 			var fresh []time.Duration
+			cpu0 := cpuTime()
 			for range 20 {
 				t := time.Now()
 				rep, err := env.App.Application.Queries.Reports.Compute(context.Background(), "N000000001", m, time.Now(), report.StatusProvisional)
@@ -182,6 +190,7 @@ func BenchmarkReportQuery(b *testing.B) {
 				}
 				fresh = append(fresh, time.Since(t))
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/20, "compute-cpu-ms")
 			slices.Sort(fresh)
 			b.ReportMetric(float64(fresh[len(fresh)/2].Microseconds())/1000, "compute-p50-ms")
 			b.ReportMetric(float64(fresh[len(fresh)-1].Microseconds())/1000, "compute-max-ms")
@@ -194,4 +203,11 @@ func BenchmarkReportQuery(b *testing.B) {
 			b.Logf("%s", fmt.Sprint(len(lat), " queries"))
 		})
 	}
+}
+
+// cpuTime is the CPU time this process used so far (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
