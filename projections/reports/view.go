@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -28,19 +29,30 @@ type View struct {
 	// reports caches computed provisional reports by contract and month, with the key they
 	// were computed under: the contract's version, the catalog versions in force and the day.
 	reports map[string]cachedReport
+	docs    map[string]decoded
 }
 
 type cachedReport struct {
 	key    string
 	report report.Report
+	json   []byte
 }
+
+// decoded is a document decoded once and kept while its bytes stay the same: a report of a
+// contract whose one terminal sent a batch decodes that terminal's documents only.
+type decoded struct {
+	sum   uint64
+	value any
+}
+
+var docSeed = maphash.MakeSeed()
 
 // maxCachedReports bounds the cache; it is emptied when full.
 const maxCachedReports = 4096
 
 // NewView returns the view over models.
 func NewView(models readmodel.Store) *View {
-	return &View{Models: models, catalogs: map[string]any{}, reports: map[string]cachedReport{}}
+	return &View{Models: models, catalogs: map[string]any{}, reports: map[string]cachedReport{}, docs: map[string]decoded{}}
 }
 
 func (v *View) get(ctx context.Context, collection, id string, into any) (bool, error) {
@@ -49,6 +61,39 @@ func (v *View) get(ctx context.Context, collection, id string, into any) (bool, 
 		return false, err
 	}
 	return true, json.Unmarshal(raw, into)
+}
+
+// maxCachedDocs bounds the decoded documents kept; the cache is emptied when full.
+const maxCachedDocs = 200_000
+
+// cachedDoc reads a document and decodes it with decode, unless the same bytes were decoded
+// before. The value returned is shared: read it, never change it.
+func cachedDoc[T any](ctx context.Context, v *View, collection, id string) (*T, error) {
+	raw, ok, err := v.Models.Get(ctx, Name, collection, id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	key := collection + "/" + id
+	sum := maphash.Bytes(docSeed, raw)
+	v.mu.Lock()
+	d, found := v.docs[key]
+	v.mu.Unlock()
+	if found && d.sum == sum {
+		if t, ok := d.value.(*T); ok {
+			return t, nil
+		}
+	}
+	t := new(T)
+	if err := json.Unmarshal(raw, t); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if len(v.docs) >= maxCachedDocs {
+		clear(v.docs)
+	}
+	v.docs[key] = decoded{sum: sum, value: t}
+	v.mu.Unlock()
+	return t, nil
 }
 
 // Report is a contract's report for a month at now: the sealed one once sealed, else computed
@@ -99,6 +144,37 @@ func (v *View) Report(ctx context.Context, cn string, m billing.Month, now time.
 	return r, nil
 }
 
+// ReportJSON is Report encoded as JSON, the encoding cached with the report: a sealed report as
+// stored, a provisional one encoded once per computation.
+func (v *View) ReportJSON(ctx context.Context, cn string, m billing.Month, now time.Time) ([]byte, error) {
+	raw, ok, err := v.Models.Get(ctx, Name, sealedCollection, cn+"_"+m.String())
+	if err != nil || ok {
+		return raw, err
+	}
+	r, err := v.Report(ctx, cn, m, now)
+	if err != nil {
+		return nil, err
+	}
+	id := cn + "_" + m.String()
+	v.mu.Lock()
+	c, cached := v.reports[id]
+	v.mu.Unlock()
+	if cached && c.json != nil && c.report.GeneratedAt.Equal(r.GeneratedAt) {
+		return c.json, nil
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if c, ok := v.reports[id]; ok && c.report.GeneratedAt.Equal(r.GeneratedAt) {
+		c.json = out
+		v.reports[id] = c
+	}
+	v.mu.Unlock()
+	return out, nil
+}
+
 // Sealed returns a month's sealed report, if it is sealed.
 func (v *View) Sealed(ctx context.Context, cn string, m billing.Month) (report.Report, bool, error) {
 	var sealed report.Report
@@ -133,11 +209,19 @@ func (v *View) Compute(ctx context.Context, cn string, m billing.Month, now time
 		}
 		ti := healthcheck.TerminalInput{TerminalID: t.ID, Hostname: t.Hostname, OS: t.OS}
 		id := aggregateID(cn, m.String(), t.ID)
-		if _, err := v.get(ctx, webCollection, id, &ti.Month.Sites); err != nil {
+		sites, err := cachedDoc[map[string]healthcheck.SiteStat](ctx, v, webCollection, id)
+		if err != nil {
 			return report.Report{}, err
 		}
-		if _, err := v.get(ctx, listsCollection, id, &ti.Month); err != nil {
+		if sites != nil {
+			ti.Month.Sites = *sites
+		}
+		lists, err := cachedDoc[healthcheck.TerminalMonth](ctx, v, listsCollection, id)
+		if err != nil {
 			return report.Report{}, err
+		}
+		if lists != nil {
+			ti.Month.Harmful, ti.Month.OffHours, ti.Month.Media = lists.Harmful, lists.OffHours, lists.Media
 		}
 		inv, err := v.inventory(ctx, t.ID, m)
 		if err != nil {
@@ -156,21 +240,19 @@ func (v *View) Compute(ctx context.Context, cn string, m billing.Month, now time
 
 // inventory is the terminal's last inventory received by the end of month m.
 func (v *View) inventory(ctx context.Context, tid string, m billing.Month) (*telemetry.Inventory, error) {
-	var t termDoc
-	ok, err := v.get(ctx, termCollection, tid, &t)
-	if err != nil || !ok {
+	t, err := cachedDoc[termDoc](ctx, v, termCollection, tid)
+	if err != nil || t == nil {
 		return nil, err
 	}
 	for i := len(t.InventoryMonths) - 1; i >= 0; i-- {
 		if t.InventoryMonths[i] > m.String() {
 			continue
 		}
-		var d inventoryDoc
-		found, err := v.get(ctx, invCollection, tid+"_"+t.InventoryMonths[i], &d)
+		d, err := cachedDoc[inventoryDoc](ctx, v, invCollection, tid+"_"+t.InventoryMonths[i])
 		if err != nil {
 			return nil, err
 		}
-		if found {
+		if d != nil {
 			return &d.Inventory, nil
 		}
 	}
