@@ -7,6 +7,7 @@ import "encoding/json"
 var secretKeys = map[string]bool{
 	"secrets": true, "securityReportPasswordSealed": true, "passwordHash": true,
 	"sealedTotpSecret": true, "keyHash": true, "sessionTokenHash": true,
+	"tokenHash": true, "agentTokenHash": true, // enrollment and agent tokens (domain/telemetry)
 }
 
 // redact removes secret fields from event data, at any depth.
