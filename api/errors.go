@@ -37,6 +37,7 @@ func newErrorMapper() *httpx.ErrorMapper {
 		registerBillingErrors(m)
 		registerHelpDeskErrors(m)
 		registerInsuranceErrors(m)
+		registerTelemetryErrors(m)
 		m.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
 		m.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
 		m.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")

@@ -118,6 +118,8 @@ func (s *Server) table() []route {
 		s.failureRoutes(),
 		s.insuranceRoutes(),
 		s.accessRoutes(),
+		s.terminalRoutes(),
+		s.reportRoutes(),
 	} {
 		all = append(all, area...)
 	}

@@ -9,6 +9,8 @@ import (
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
 	"yorozu/domain/insurance"
+	"yorozu/domain/telemetry"
+	"yorozu/projections/agents"
 	"yorozu/projections/audit"
 	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
@@ -16,6 +18,8 @@ import (
 	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
+	"yorozu/projections/reports"
+	"yorozu/projections/terminals"
 )
 
 // Application is every use case of the service: what the HTTP layer, the schedulers and the
@@ -67,6 +71,14 @@ type Commands struct {
 	PayClaim                   PayClaimHandler
 	RejectClaim                RejectClaimHandler
 	CompletePendingAssessments CompletePendingAssessmentsHandler
+	IssueEnrollmentToken       IssueEnrollmentTokenHandler
+	EnrollTerminal             EnrollTerminalHandler
+	RetireTerminal             RetireTerminalHandler
+	IngestTelemetry            IngestTelemetryHandler
+	PublishCatalog             PublishCatalogHandler
+	SealDueReports             SealDueReportsHandler
+	ShredTerminated            ShredTerminatedHandler
+	ExpireTelemetry            ExpireTelemetryHandler
 }
 
 // Queries read the read models (and, for auditors' replays, the log itself).
@@ -80,6 +92,9 @@ type Queries struct {
 	Consultations consultations.Desk
 	Failures      failures.Log
 	Insurance     insurancerm.Ledger
+	Terminals     terminals.List
+	Reports       *reports.View
+	Agents        *agents.Directory
 }
 
 // Config is what the use cases are built from.
@@ -107,6 +122,18 @@ type Config struct {
 	// none are looked for).
 	Insurance          insurance.Terms
 	PendingAssessments PendingAssessments
+	// Telemetry wires the terminal, telemetry and report use cases; without Agents they are left
+	// out (operations tools that do not serve agents).
+	Telemetry TelemetryConfig
+}
+
+// TelemetryConfig is what the telemetry use cases are built from.
+type TelemetryConfig struct {
+	Agents      *agents.Directory
+	Keys        telemetry.KeyRing
+	Log         event.Log
+	Maintenance event.Maintenance
+	Reports     ReportsView
 }
 
 // Validate reports every missing part at once.
@@ -140,6 +167,8 @@ func NewCommands(c Config) (Commands, error) {
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
 	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
 	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
+	td := TelemetryDeps{Deps: deps, Agents: c.Telemetry.Agents, Keys: c.Telemetry.Keys, Log: c.Telemetry.Log,
+		Maintenance: c.Telemetry.Maintenance, Reports: c.Telemetry.Reports, Random: c.Random}
 	return Commands{
 		AddStaff:          NewAddStaffHandler(acc),
 		LogIn:             NewLogInHandler(acc),
@@ -181,5 +210,13 @@ func NewCommands(c Config) (Commands, error) {
 		PayClaim:                   NewPayClaimHandler(deps),
 		RejectClaim:                NewRejectClaimHandler(deps),
 		CompletePendingAssessments: NewCompletePendingAssessmentsHandler(cover, c.PendingAssessments),
+		IssueEnrollmentToken:       NewIssueEnrollmentTokenHandler(td),
+		EnrollTerminal:             NewEnrollTerminalHandler(td),
+		RetireTerminal:             NewRetireTerminalHandler(td),
+		IngestTelemetry:            NewIngestTelemetryHandler(td),
+		PublishCatalog:             NewPublishCatalogHandler(deps),
+		SealDueReports:             NewSealDueReportsHandler(td),
+		ShredTerminated:            NewShredTerminatedHandler(td),
+		ExpireTelemetry:            NewExpireTelemetryHandler(td),
 	}, nil
 }

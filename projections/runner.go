@@ -434,6 +434,35 @@ func (r *Runner) WaitFor(ctx context.Context, pos event.Position, names ...strin
 	}
 }
 
+// WaitForProjection blocks until the named projection has processed the event at pos (or is
+// stopped on an event at or before it), or ctx ends. A projection that acts on what another one
+// shows waits for that one alone: waiting for all would include itself.
+func (r *Runner) WaitForProjection(ctx context.Context, name string, pos event.Position) error {
+	var st *state
+	for _, s := range r.states {
+		if s.p.Name() == name {
+			st = s
+		}
+	}
+	if st == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownProjection, name)
+	}
+	for {
+		wake := r.progress.wait()
+		if event.Position(st.checkpoint.Load()) >= pos {
+			return nil
+		}
+		if s := st.stalled.Load(); s != nil && s.Position <= pos {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
 // Ready reports whether every projection has caught up with the log once, or is stopped on an
 // event (which waiting will not fix).
 func (r *Runner) Ready() bool {

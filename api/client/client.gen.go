@@ -76,6 +76,24 @@ func (e CancelOrderFormType) Valid() bool {
 	}
 }
 
+// Defines values for CatalogVersionKind.
+const (
+	Patches  CatalogVersionKind = "patches"
+	Software CatalogVersionKind = "software"
+)
+
+// Valid indicates whether the value is a known member of the CatalogVersionKind enum.
+func (e CatalogVersionKind) Valid() bool {
+	switch e {
+	case Patches:
+		return true
+	case Software:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChangeOrderFormHealthCheckIdChange.
 const (
 	ChangeOrderFormHealthCheckIdChangeAdd    ChangeOrderFormHealthCheckIdChange = "add"
@@ -318,16 +336,16 @@ func (e ConsultationStatus) Valid() bool {
 
 // Defines values for ContractStatus.
 const (
-	Active     ContractStatus = "active"
-	Terminated ContractStatus = "terminated"
+	ContractStatusActive     ContractStatus = "active"
+	ContractStatusTerminated ContractStatus = "terminated"
 )
 
 // Valid indicates whether the value is a known member of the ContractStatus enum.
 func (e ContractStatus) Valid() bool {
 	switch e {
-	case Active:
+	case ContractStatusActive:
 		return true
-	case Terminated:
+	case ContractStatusTerminated:
 		return true
 	default:
 		return false
@@ -727,6 +745,204 @@ func (e Referral) Valid() bool {
 	}
 }
 
+// Defines values for ReportSectionsExternalMediaClass.
+const (
+	AppleMobile ReportSectionsExternalMediaClass = "appleMobile"
+	ExternalHdd ReportSectionsExternalMediaClass = "externalHdd"
+	Optical     ReportSectionsExternalMediaClass = "optical"
+	UsbStorage  ReportSectionsExternalMediaClass = "usbStorage"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsExternalMediaClass enum.
+func (e ReportSectionsExternalMediaClass) Valid() bool {
+	switch e {
+	case AppleMobile:
+		return true
+	case ExternalHdd:
+		return true
+	case Optical:
+		return true
+	case UsbStorage:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsHarmfulAccessCategory.
+const (
+	Adult    ReportSectionsHarmfulAccessCategory = "adult"
+	Dating   ReportSectionsHarmfulAccessCategory = "dating"
+	Extreme  ReportSectionsHarmfulAccessCategory = "extreme"
+	Gambling ReportSectionsHarmfulAccessCategory = "gambling"
+	Illegal  ReportSectionsHarmfulAccessCategory = "illegal"
+	Security ReportSectionsHarmfulAccessCategory = "security"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsHarmfulAccessCategory enum.
+func (e ReportSectionsHarmfulAccessCategory) Valid() bool {
+	switch e {
+	case Adult:
+		return true
+	case Dating:
+		return true
+	case Extreme:
+		return true
+	case Gambling:
+		return true
+	case Illegal:
+		return true
+	case Security:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsOffHoursReason.
+const (
+	Holiday   ReportSectionsOffHoursReason = "holiday"
+	LateNight ReportSectionsOffHoursReason = "lateNight"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsOffHoursReason enum.
+func (e ReportSectionsOffHoursReason) Valid() bool {
+	switch e {
+	case Holiday:
+		return true
+	case LateNight:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsOffHoursType.
+const (
+	Boot  ReportSectionsOffHoursType = "boot"
+	Logon ReportSectionsOffHoursType = "logon"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsOffHoursType enum.
+func (e ReportSectionsOffHoursType) Valid() bool {
+	switch e {
+	case Boot:
+		return true
+	case Logon:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsOsPatchesStatus.
+const (
+	ReportSectionsOsPatchesStatusMissingUpdates ReportSectionsOsPatchesStatus = "missingUpdates"
+	ReportSectionsOsPatchesStatusUnknown        ReportSectionsOsPatchesStatus = "unknown"
+	ReportSectionsOsPatchesStatusUnsupported    ReportSectionsOsPatchesStatus = "unsupported"
+	ReportSectionsOsPatchesStatusUpToDate       ReportSectionsOsPatchesStatus = "upToDate"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsOsPatchesStatus enum.
+func (e ReportSectionsOsPatchesStatus) Valid() bool {
+	switch e {
+	case ReportSectionsOsPatchesStatusMissingUpdates:
+		return true
+	case ReportSectionsOsPatchesStatusUnknown:
+		return true
+	case ReportSectionsOsPatchesStatusUnsupported:
+		return true
+	case ReportSectionsOsPatchesStatusUpToDate:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsSoftwareStatus.
+const (
+	ReportSectionsSoftwareStatusCurrent     ReportSectionsSoftwareStatus = "current"
+	ReportSectionsSoftwareStatusOutdated    ReportSectionsSoftwareStatus = "outdated"
+	ReportSectionsSoftwareStatusUnknown     ReportSectionsSoftwareStatus = "unknown"
+	ReportSectionsSoftwareStatusUnsupported ReportSectionsSoftwareStatus = "unsupported"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsSoftwareStatus enum.
+func (e ReportSectionsSoftwareStatus) Valid() bool {
+	switch e {
+	case ReportSectionsSoftwareStatusCurrent:
+		return true
+	case ReportSectionsSoftwareStatusOutdated:
+		return true
+	case ReportSectionsSoftwareStatusUnknown:
+		return true
+	case ReportSectionsSoftwareStatusUnsupported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsSummaryRiskLevel.
+const (
+	ReportSectionsSummaryRiskLevelHigh   ReportSectionsSummaryRiskLevel = "high"
+	ReportSectionsSummaryRiskLevelLow    ReportSectionsSummaryRiskLevel = "low"
+	ReportSectionsSummaryRiskLevelMedium ReportSectionsSummaryRiskLevel = "medium"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsSummaryRiskLevel enum.
+func (e ReportSectionsSummaryRiskLevel) Valid() bool {
+	switch e {
+	case ReportSectionsSummaryRiskLevelHigh:
+		return true
+	case ReportSectionsSummaryRiskLevelLow:
+		return true
+	case ReportSectionsSummaryRiskLevelMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportSectionsSummaryTerminalsRiskLevel.
+const (
+	ReportSectionsSummaryTerminalsRiskLevelHigh   ReportSectionsSummaryTerminalsRiskLevel = "high"
+	ReportSectionsSummaryTerminalsRiskLevelLow    ReportSectionsSummaryTerminalsRiskLevel = "low"
+	ReportSectionsSummaryTerminalsRiskLevelMedium ReportSectionsSummaryTerminalsRiskLevel = "medium"
+)
+
+// Valid indicates whether the value is a known member of the ReportSectionsSummaryTerminalsRiskLevel enum.
+func (e ReportSectionsSummaryTerminalsRiskLevel) Valid() bool {
+	switch e {
+	case ReportSectionsSummaryTerminalsRiskLevelHigh:
+		return true
+	case ReportSectionsSummaryTerminalsRiskLevelLow:
+		return true
+	case ReportSectionsSummaryTerminalsRiskLevelMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ReportStatus.
+const (
+	Provisional ReportStatus = "provisional"
+	Sealed      ReportStatus = "sealed"
+)
+
+// Valid indicates whether the value is a known member of the ReportStatus enum.
+func (e ReportStatus) Valid() bool {
+	switch e {
+	case Provisional:
+		return true
+	case Sealed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Auditor  Role = "auditor"
@@ -853,6 +1069,24 @@ func (e SubmittedFormWebFiltering) Valid() bool {
 	}
 }
 
+// Defines values for TerminalStatus.
+const (
+	TerminalStatusActive  TerminalStatus = "active"
+	TerminalStatusRetired TerminalStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the TerminalStatus enum.
+func (e TerminalStatus) Valid() bool {
+	switch e {
+	case TerminalStatusActive:
+		return true
+	case TerminalStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TriageRequestDecision.
 const (
 	TriageRequestDecisionAnswer  TriageRequestDecision = "answer"
@@ -949,6 +1183,24 @@ func (e ListOrdersParamsSort) Valid() bool {
 	}
 }
 
+// Defines values for ListTerminalsParamsStatus.
+const (
+	ListTerminalsParamsStatusActive  ListTerminalsParamsStatus = "active"
+	ListTerminalsParamsStatusRetired ListTerminalsParamsStatus = "retired"
+)
+
+// Valid indicates whether the value is a known member of the ListTerminalsParamsStatus enum.
+func (e ListTerminalsParamsStatus) Valid() bool {
+	switch e {
+	case ListTerminalsParamsStatusActive:
+		return true
+	case ListTerminalsParamsStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIKeyCreateRequest defines model for APIKeyCreateRequest.
 type APIKeyCreateRequest struct {
 	// Name 1 to 64 of A-Z a-z 0-9 . _ @ -; the actor of the key's requests.
@@ -991,6 +1243,15 @@ type AcceptRequest struct {
 	//
 	// Example: 2025-07-01T16:00:00+09:00
 	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
+}
+
+// AgentEnrollment defines model for AgentEnrollment.
+type AgentEnrollment struct {
+	AssetManagementTools *[]string `json:"assetManagementTools,omitempty"`
+	EnrollmentToken      string    `json:"enrollmentToken"`
+	HardwareId           string    `json:"hardwareId"`
+	Hostname             string    `json:"hostname"`
+	Os                   OS        `json:"os"`
 }
 
 // AuditEntry One event of the audit trail with its envelope.
@@ -1121,6 +1382,21 @@ type CancelOrderForm struct {
 
 // CancelOrderFormType defines model for CancelOrderForm.Type.
 type CancelOrderFormType string
+
+// CatalogVersion defines model for CatalogVersion.
+type CatalogVersion struct {
+	// EffectiveOn The JST day from which it is in force.
+	EffectiveOn openapi_types.Date       `json:"effectiveOn"`
+	Entries     []map[string]interface{} `json:"entries"`
+	Kind        CatalogVersionKind       `json:"kind"`
+	PublishedAt time.Time                `json:"publishedAt"`
+
+	// Version The catalog version number, 1 for the first publication.
+	Version int `json:"version"`
+}
+
+// CatalogVersionKind defines model for CatalogVersion.Kind.
+type CatalogVersionKind string
 
 // ChangeOrderForm 変更. Changes ID count, web filtering, buys tickets, or changes the security contact.
 type ChangeOrderForm struct {
@@ -1488,6 +1764,16 @@ type CustomerNumber = string
 // DeclineReason defines model for DeclineReason.
 type DeclineReason string
 
+// EnrolledTerminal defines model for EnrolledTerminal.
+type EnrolledTerminal struct {
+	// AgentToken Shown once: yat1.<customerNumber>.<terminalId>.<secret>
+	AgentToken string `json:"agentToken"`
+
+	// PollIntervalSeconds Example: 900
+	PollIntervalSeconds int                `json:"pollIntervalSeconds"`
+	TerminalId          openapi_types.UUID `json:"terminalId"`
+}
+
 // Enrollment A TOTP secret to enter in the authenticator app, shown once.
 type Enrollment struct {
 	// OtpauthUrl Example: otpauth://totp/YOROZU:ito?secret=...&issuer=YOROZU&algorithm=SHA1&digits=6&period=30
@@ -1497,6 +1783,13 @@ type Enrollment struct {
 
 	// TotpSecret Base32, 160 bits (SHA-1, 6 digits, 30 s).
 	TotpSecret string `json:"totpSecret"`
+}
+
+// EnrollmentToken defines model for EnrollmentToken.
+type EnrollmentToken struct {
+	// EnrollmentToken Shown once: yet1.<customerNumber>.<secret>
+	EnrollmentToken string    `json:"enrollmentToken"`
+	ExpiresAt       time.Time `json:"expiresAt"`
 }
 
 // FailureList defines model for FailureList.
@@ -2065,6 +2358,18 @@ type NewOrderFormWebFiltering string
 // NullableDate `YYYY-MM-DD`; null while unset.
 type NullableDate = openapi_types.Date
 
+// OS defines model for OS.
+type OS struct {
+	// Build Example: 22631.4460
+	Build *string `json:"build,omitempty"`
+
+	// Edition Example: Windows 11 Pro
+	Edition *string `json:"edition,omitempty"`
+
+	// Version Example: 23H2
+	Version *string `json:"version,omitempty"`
+}
+
 // Order An order as the API shows it; the form without its passwords.
 type Order struct {
 	// AcceptanceDay `YYYY-MM-DD`; null while unset.
@@ -2173,6 +2478,21 @@ type OutboundCallList struct {
 type OwnPasswordRequest struct {
 	CurrentPassword string `json:"currentPassword"`
 	NewPassword     string `json:"newPassword"`
+}
+
+// PatchEntry defines model for PatchEntry.
+type PatchEntry struct {
+	// Build Example: 22631
+	Build string `json:"build"`
+
+	// EndOfSupport Example: 2025-11-11
+	EndOfSupport *openapi_types.Date `json:"endOfSupport,omitempty"`
+
+	// LatestRevision Example: 4460
+	LatestRevision int `json:"latestRevision"`
+
+	// Name Example: Windows 11 23H2
+	Name string `json:"name"`
 }
 
 // Period A policy period, named by the year it starts in (`2025` = 2025-04-14 to 2026-03-13 with the default terms).
@@ -2313,6 +2633,118 @@ type ReplyRequest struct {
 	DurationMinutes *int `json:"durationMinutes,omitempty"`
 }
 
+// Report The monthly health-check report; see docs/telemetry.md for its rules.
+type Report struct {
+	CustomerNumber string    `json:"customerNumber"`
+	GeneratedAt    time.Time `json:"generatedAt"`
+
+	// Month A month, `YYYY-MM`.
+	//
+	// Example: 2025-07
+	Month    Month      `json:"month"`
+	SealedAt *time.Time `json:"sealedAt,omitempty"`
+	Sections struct {
+		ExternalMedia []struct {
+			At         *time.Time                        `json:"at,omitempty"`
+			Class      *ReportSectionsExternalMediaClass `json:"class,omitempty"`
+			Hostname   *string                           `json:"hostname,omitempty"`
+			Name       *string                           `json:"name,omitempty"`
+			Serial     *string                           `json:"serial,omitempty"`
+			TerminalId *string                           `json:"terminalId,omitempty"`
+			Vendor     *string                           `json:"vendor,omitempty"`
+		} `json:"externalMedia"`
+		HarmfulAccess []struct {
+			At         *time.Time                           `json:"at,omitempty"`
+			Category   *ReportSectionsHarmfulAccessCategory `json:"category,omitempty"`
+			Hostname   *string                              `json:"hostname,omitempty"`
+			Item       *string                              `json:"item,omitempty"`
+			TerminalId *string                              `json:"terminalId,omitempty"`
+			Url        *string                              `json:"url,omitempty"`
+		} `json:"harmfulAccess"`
+		OffHours []struct {
+			At         *time.Time                    `json:"at,omitempty"`
+			Hostname   *string                       `json:"hostname,omitempty"`
+			Reason     *ReportSectionsOffHoursReason `json:"reason,omitempty"`
+			TerminalId *string                       `json:"terminalId,omitempty"`
+			Type       *ReportSectionsOffHoursType   `json:"type,omitempty"`
+			User       *string                       `json:"user,omitempty"`
+		} `json:"offHours"`
+		OsPatches []struct {
+			Build        *string `json:"build,omitempty"`
+			Edition      *string `json:"edition,omitempty"`
+			Hostname     *string `json:"hostname,omitempty"`
+			LatestUpdate *struct {
+				InstalledOn *string `json:"installedOn,omitempty"`
+				Kb          *string `json:"kb,omitempty"`
+			} `json:"latestUpdate,omitempty"`
+			Status     *ReportSectionsOsPatchesStatus `json:"status,omitempty"`
+			TerminalId *string                        `json:"terminalId,omitempty"`
+			Version    *string                        `json:"version,omitempty"`
+		} `json:"osPatches"`
+		Software []struct {
+			Hostname      *string                       `json:"hostname,omitempty"`
+			LatestVersion *string                       `json:"latestVersion,omitempty"`
+			Name          *string                       `json:"name,omitempty"`
+			Publisher     *string                       `json:"publisher,omitempty"`
+			Status        *ReportSectionsSoftwareStatus `json:"status,omitempty"`
+			TerminalId    *string                       `json:"terminalId,omitempty"`
+			Version       *string                       `json:"version,omitempty"`
+		} `json:"software"`
+		Summary struct {
+			Counts          *map[string]interface{} `json:"counts,omitempty"`
+			Recommendations *[]struct {
+				Code      *string   `json:"code,omitempty"`
+				Detail    *string   `json:"detail,omitempty"`
+				Terminals *[]string `json:"terminals,omitempty"`
+				Title     *string   `json:"title,omitempty"`
+			} `json:"recommendations,omitempty"`
+			RiskLevel *ReportSectionsSummaryRiskLevel `json:"riskLevel,omitempty"`
+			Terminals *[]struct {
+				Findings   *[]string                                `json:"findings,omitempty"`
+				Hostname   *string                                  `json:"hostname,omitempty"`
+				RiskLevel  *ReportSectionsSummaryTerminalsRiskLevel `json:"riskLevel,omitempty"`
+				TerminalId *string                                  `json:"terminalId,omitempty"`
+			} `json:"terminals,omitempty"`
+		} `json:"summary"`
+		WebTop30 []struct {
+			Count   *int    `json:"count,omitempty"`
+			Seconds *int    `json:"seconds,omitempty"`
+			Site    *string `json:"site,omitempty"`
+		} `json:"webTop30"`
+	} `json:"sections"`
+	Status ReportStatus `json:"status"`
+
+	// Terminals Terminals enrolled at some time in the month.
+	Terminals int `json:"terminals"`
+}
+
+// ReportSectionsExternalMediaClass defines model for Report.Sections.ExternalMedia.Class.
+type ReportSectionsExternalMediaClass string
+
+// ReportSectionsHarmfulAccessCategory defines model for Report.Sections.HarmfulAccess.Category.
+type ReportSectionsHarmfulAccessCategory string
+
+// ReportSectionsOffHoursReason defines model for Report.Sections.OffHours.Reason.
+type ReportSectionsOffHoursReason string
+
+// ReportSectionsOffHoursType defines model for Report.Sections.OffHours.Type.
+type ReportSectionsOffHoursType string
+
+// ReportSectionsOsPatchesStatus defines model for Report.Sections.OsPatches.Status.
+type ReportSectionsOsPatchesStatus string
+
+// ReportSectionsSoftwareStatus defines model for Report.Sections.Software.Status.
+type ReportSectionsSoftwareStatus string
+
+// ReportSectionsSummaryRiskLevel defines model for Report.Sections.Summary.RiskLevel.
+type ReportSectionsSummaryRiskLevel string
+
+// ReportSectionsSummaryTerminalsRiskLevel defines model for Report.Sections.Summary.Terminals.RiskLevel.
+type ReportSectionsSummaryTerminalsRiskLevel string
+
+// ReportStatus defines model for Report.Status.
+type ReportStatus string
+
 // Role defines model for Role.
 type Role string
 
@@ -2360,6 +2792,15 @@ type SimpleChangeOrderForm struct {
 
 // SimpleChangeOrderFormType defines model for SimpleChangeOrderForm.Type.
 type SimpleChangeOrderFormType string
+
+// SoftwareEntry defines model for SoftwareEntry.
+type SoftwareEntry struct {
+	EndOfSupport *openapi_types.Date `json:"endOfSupport,omitempty"`
+
+	// LatestVersion Example: 126.0.2592.87
+	LatestVersion string `json:"latestVersion"`
+	Name          string `json:"name"`
+}
 
 // StaffInfo A staff account as operators see it; never a hash or a secret.
 type StaffInfo struct {
@@ -2478,6 +2919,78 @@ type TaxByRate struct {
 	TaxableAmount Yen `json:"taxableAmount"`
 }
 
+// TelemetryAck defines model for TelemetryAck.
+type TelemetryAck struct {
+	Accepted int                `json:"accepted"`
+	BatchId  openapi_types.UUID `json:"batchId"`
+	Dropped  struct {
+		Future  int `json:"future"`
+		Invalid int `json:"invalid"`
+		TooOld  int `json:"tooOld"`
+	} `json:"dropped"`
+	Duplicate bool `json:"duplicate"`
+}
+
+// TelemetryBatch defines model for TelemetryBatch.
+type TelemetryBatch struct {
+	BatchId       openapi_types.UUID `json:"batchId"`
+	CollectedFrom time.Time          `json:"collectedFrom"`
+	CollectedTo   time.Time          `json:"collectedTo"`
+	Inventory     *struct {
+		Hardware *struct {
+			Cpu          *string `json:"cpu,omitempty"`
+			DiskGB       *int    `json:"diskGB,omitempty"`
+			Manufacturer *string `json:"manufacturer,omitempty"`
+			MemoryMB     *int    `json:"memoryMB,omitempty"`
+			Model        *string `json:"model,omitempty"`
+		} `json:"hardware,omitempty"`
+		Os       *OS `json:"os,omitempty"`
+		Software *[]struct {
+			Name      *string `json:"name,omitempty"`
+			Publisher *string `json:"publisher,omitempty"`
+			Version   *string `json:"version,omitempty"`
+		} `json:"software,omitempty"`
+		Updates *[]struct {
+			InstalledOn *openapi_types.Date `json:"installedOn,omitempty"`
+			Kb          *string             `json:"kb,omitempty"`
+		} `json:"updates,omitempty"`
+	} `json:"inventory,omitempty"`
+
+	// Records Each record has `type` (boot, shutdown, logon, logoff, app, file, print, device, web) and
+	// `at`; logon/logoff `user`; app `action` (start, stop), `name`, [`path`]; file
+	// `operation` (create, copy, move, delete, rename), `path`, [`size`, `destination`];
+	// print `printer`, `pages`, [`document`]; device `class` (usbStorage, externalHdd,
+	// optical, appleMobile or another), `name`, [`vendor`, `serial`]; web `url` (http or
+	// https), `seconds` (whole seconds in focus), [`title`].
+	Records  []map[string]interface{} `json:"records"`
+	Sequence int                      `json:"sequence"`
+}
+
+// Terminal defines model for Terminal.
+type Terminal struct {
+	CustomerNumber string    `json:"customerNumber"`
+	EnrolledAt     time.Time `json:"enrolledAt"`
+	Hostname       string    `json:"hostname"`
+
+	// LastSeenAt When its last batch was received; null before the first.
+	LastSeenAt *time.Time         `json:"lastSeenAt"`
+	Os         *OS                `json:"os,omitempty"`
+	RetiredAt  *time.Time         `json:"retiredAt,omitempty"`
+	Status     TerminalStatus     `json:"status"`
+	TerminalId openapi_types.UUID `json:"terminalId"`
+}
+
+// TerminalStatus defines model for Terminal.Status.
+type TerminalStatus string
+
+// TerminalList defines model for TerminalList.
+type TerminalList struct {
+	Items []Terminal `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
 // TriageRequest defines model for TriageRequest.
 type TriageRequest struct {
 	Category *ConsultationCategory  `json:"category,omitempty"`
@@ -2525,6 +3038,9 @@ type MonthQuery = Month
 
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
+
+// ReportMonth Example: 2025-07
+type ReportMonth = string
 
 // StaffIdPath Example: ito
 type StaffIdPath = string
@@ -2701,6 +3217,38 @@ type PublishPriceListParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// PublishPatchCatalogJSONBody defines parameters for PublishPatchCatalog.
+type PublishPatchCatalogJSONBody struct {
+	Entries []PatchEntry `json:"entries"`
+}
+
+// PublishPatchCatalogParams defines parameters for PublishPatchCatalog.
+type PublishPatchCatalogParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PublishSoftwareCatalogJSONBody defines parameters for PublishSoftwareCatalog.
+type PublishSoftwareCatalogJSONBody struct {
+	Entries []SoftwareEntry `json:"entries"`
+}
+
+// PublishSoftwareCatalogParams defines parameters for PublishSoftwareCatalog.
+type PublishSoftwareCatalogParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListConsultationsParams defines parameters for ListConsultations.
 type ListConsultationsParams struct {
 	Status *ConsultationStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -2859,6 +3407,22 @@ type ContractAsOfParams struct {
 
 	// KnownAt Recorded time; an RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 JST.
 	KnownAt *string `form:"knownAt,omitempty" json:"knownAt,omitempty"`
+}
+
+// IssueEnrollmentTokenJSONBody defines parameters for IssueEnrollmentToken.
+type IssueEnrollmentTokenJSONBody struct {
+	ValidDays *int `json:"validDays,omitempty"`
+}
+
+// IssueEnrollmentTokenParams defines parameters for IssueEnrollmentToken.
+type IssueEnrollmentTokenParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListFailuresParams defines parameters for ListFailures.
@@ -3133,6 +3697,41 @@ type UnlockStaffParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListTerminalsParams defines parameters for ListTerminals.
+type ListTerminalsParams struct {
+	CustomerNumber *string                    `form:"customerNumber,omitempty" json:"customerNumber,omitempty"`
+	Status         *ListTerminalsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+	SilentDays     *int                       `form:"silentDays,omitempty" json:"silentDays,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListTerminalsParamsStatus defines parameters for ListTerminals.
+type ListTerminalsParamsStatus string
+
+// RetireTerminalParams defines parameters for RetireTerminal.
+type RetireTerminalParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AgentEnrollJSONRequestBody defines body for AgentEnroll for application/json ContentType.
+type AgentEnrollJSONRequestBody = AgentEnrollment
+
+// AgentTelemetryJSONRequestBody defines body for AgentTelemetry for application/json ContentType.
+type AgentTelemetryJSONRequestBody = TelemetryBatch
+
 // CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
 type CreateApiKeyJSONRequestBody = APIKeyCreateRequest
 
@@ -3144,6 +3743,12 @@ type ChangeOwnPasswordJSONRequestBody = OwnPasswordRequest
 
 // PublishPriceListJSONRequestBody defines body for PublishPriceList for application/json ContentType.
 type PublishPriceListJSONRequestBody = PriceListInput
+
+// PublishPatchCatalogJSONRequestBody defines body for PublishPatchCatalog for application/json ContentType.
+type PublishPatchCatalogJSONRequestBody PublishPatchCatalogJSONBody
+
+// PublishSoftwareCatalogJSONRequestBody defines body for PublishSoftwareCatalog for application/json ContentType.
+type PublishSoftwareCatalogJSONRequestBody PublishSoftwareCatalogJSONBody
 
 // ReceiveConsultationJSONRequestBody defines body for ReceiveConsultation for application/json ContentType.
 type ReceiveConsultationJSONRequestBody = ConsultationIntake
@@ -3162,6 +3767,9 @@ type QuoteTicketsJSONRequestBody QuoteTicketsJSONBody
 
 // TriageConsultationJSONRequestBody defines body for TriageConsultation for application/json ContentType.
 type TriageConsultationJSONRequestBody = TriageRequest
+
+// IssueEnrollmentTokenJSONRequestBody defines body for IssueEnrollmentToken for application/json ContentType.
+type IssueEnrollmentTokenJSONRequestBody IssueEnrollmentTokenJSONBody
 
 // ReportFailureJSONRequestBody defines body for ReportFailure for application/json ContentType.
 type ReportFailureJSONRequestBody = FailureReportInput
@@ -3440,6 +4048,82 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// AgentEnrollWithBody Enroll an agent
+	//
+	// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+	// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+	// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+	// contract while its terminal is active (a reinstall) gets that terminal back with a new
+	// token; the old token stops working at once. Refusals, in the order they are checked:
+	// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+	// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+	// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+	// terminals already use its 5 + additional IDs). The problem's `type` is
+	// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+	AgentEnrollWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentEnroll Enroll an agent
+	//
+	// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+	// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+	// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+	// contract while its terminal is active (a reinstall) gets that terminal back with a new
+	// token; the old token stops working at once. Refusals, in the order they are checked:
+	// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+	// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+	// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+	// terminals already use its 5 + additional IDs). The problem's `type` is
+	// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+	AgentEnroll(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentTelemetryWithBody Upload a telemetry batch
+	//
+	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+	// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+	// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+	// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+	// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+	// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+	// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+	// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+	// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+	// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+	// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+	// contract no longer takes telemetry (the token is known, the upload is not allowed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+	AgentTelemetryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AgentTelemetry Upload a telemetry batch
+	//
+	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+	// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+	// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+	// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+	// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+	// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+	// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+	// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+	// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+	// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+	// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+	// contract no longer takes telemetry (the token is known, the upload is not allowed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+	AgentTelemetry(ctx context.Context, body AgentTelemetryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListApiKeys API keys
 	//
 	// Every API key ever created, by name, revoked ones included: name, role, when created and
@@ -3673,6 +4357,60 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceList(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PublishPatchCatalogWithBody Publish the patch catalog
+	//
+	// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+	// A month's report judges by the version in force on its last day (today, for the running
+	// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+	// optional `endOfSupport`. Every field error at once (422).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+	PublishPatchCatalogWithBody(ctx context.Context, params *PublishPatchCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishPatchCatalog Publish the patch catalog
+	//
+	// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+	// A month's report judges by the version in force on its last day (today, for the running
+	// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+	// optional `endOfSupport`. Every field error at once (422).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+	PublishPatchCatalog(ctx context.Context, params *PublishPatchCatalogParams, body PublishPatchCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishSoftwareCatalogWithBody Publish the software catalog
+	//
+	// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+	// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+	// compared numerically segment by segment), optional `endOfSupport`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+	PublishSoftwareCatalogWithBody(ctx context.Context, params *PublishSoftwareCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishSoftwareCatalog Publish the software catalog
+	//
+	// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+	// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+	// compared numerically segment by segment), optional `endOfSupport`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+	PublishSoftwareCatalog(ctx context.Context, params *PublishSoftwareCatalogParams, body PublishSoftwareCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListConsultations The consultation queue
 	//
 	// Consultations in the order they were recorded, with their due times and whether they are
@@ -3904,6 +4642,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/as-of (the `ContractAsOf` operationId).
 	ContractAsOf(ctx context.Context, customerNumber CustomerNumberPath, params *ContractAsOfParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IssueEnrollmentTokenWithBody Create an enrollment token for a contract's agents
+	//
+	// The token (shown once; only its hash is stored) lets any number of agents of the contract
+	// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+	// unknown contract, 422 `contractNotActive` for a terminated one.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+	IssueEnrollmentTokenWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// IssueEnrollmentToken Create an enrollment token for a contract's agents
+	//
+	// The token (shown once; only its hash is stored) lets any number of agents of the contract
+	// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+	// unknown contract, 422 `contractNotActive` for a terminated one.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+	IssueEnrollmentToken(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, body IssueEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ContractHistory The ordered events of a contract and its orders
 	//
@@ -4257,6 +5021,39 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/orders/{orderId}/withdraw (the `WithdrawOrder` operationId).
 	WithdrawOrder(ctx context.Context, orderId OrderId, params *WithdrawOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetReport A contract's monthly health-check report (JSON)
+	//
+	// The report of a usage month (JST). Until 00:00 JST on the 16th of the next month it is
+	// `provisional` and follows the data as it arrives (the running month included); from then
+	// on it is `sealed` and served exactly as sealed, whatever happens to the telemetry it came
+	// from. A terminated contract's open months are sealed at its termination. 404
+	// `contract-not-found`, 404 `no-report` for a month that has not begun.
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month} (the `GetReport` operationId).
+	GetReport(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportHTML The report as an HTML page with charts
+	//
+	// The same report as the JSON, rendered for the customer: Japanese labels, a summary page
+	// (the company's risk level, counts, recommended actions), one page per section, charts
+	// drawn as SVG on the server (web time by site, harmful accesses by category, patch status,
+	// off-hours by day), printable on A4. Self-contained: sent with a Content-Security-Policy
+	// that lets it load nothing. Long tables show their first rows and link to the section's CSV.
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month}.html (the `GetReportHTML` operationId).
+	GetReportHTML(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReportSectionCSV One section of the report as CSV
+	//
+	// `section` is one of the report's sections (osPatches, software, webTop30,
+	// harmfulAccess, offHours, externalMedia, summary); 404 `unknown-section` otherwise. UTF-8
+	// with BOM, a header row of Japanese column names, times in JST, sent as a download.
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month}/{section}.csv (the `GetReportSectionCSV` operationId).
+	GetReportSectionCSV(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, section string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListStaff Staff accounts
 	//
 	// Every staff member by ID: role, whether disabled, whether locked (and until when), and
@@ -4340,6 +5137,28 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
 	UnlockStaff(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListTerminals Terminals, and those to follow up
+	//
+	// Enrolled terminals in enrollment order. `customerNumber` keeps one contract's,
+	// `status` active or retired ones; `silentDays=N` keeps the active terminals that sent
+	// nothing for N days or more (counted from their last batch, or their enrollment if they
+	// never sent one): the follow-up list is `silentDays=14`.
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/terminals (the `ListTerminals` operationId).
+	ListTerminals(ctx context.Context, params *ListTerminalsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetireTerminal Retire a terminal
+	//
+	// The terminal's device ID is free again and its agent's uploads are refused (403
+	// `terminalRetired`). Retiring a retired terminal changes nothing (200).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Corresponds with POST /api/v1/terminals/{terminalId}/retire (the `RetireTerminal` operationId).
+	RetireTerminal(ctx context.Context, terminalId openapi_types.UUID, params *RetireTerminalParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Healthz Liveness probe
 	//
 	// Answers 200 while the process serves HTTP. Needs no token.
@@ -4363,6 +5182,122 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// AgentEnrollWithBody Enroll an agent
+//
+// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+// contract while its terminal is active (a reinstall) gets that terminal back with a new
+// token; the old token stops working at once. Refusals, in the order they are checked:
+// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+// terminals already use its 5 + additional IDs). The problem's `type` is
+// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+func (c *Client) AgentEnrollWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentEnrollRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentEnroll Enroll an agent
+//
+// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+// contract while its terminal is active (a reinstall) gets that terminal back with a new
+// token; the old token stops working at once. Refusals, in the order they are checked:
+// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+// terminals already use its 5 + additional IDs). The problem's `type` is
+// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+func (c *Client) AgentEnroll(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentEnrollRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentTelemetryWithBody Upload a telemetry batch
+//
+// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+// contract no longer takes telemetry (the token is known, the upload is not allowed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+func (c *Client) AgentTelemetryWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentTelemetryRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentTelemetry Upload a telemetry batch
+//
+// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+// contract no longer takes telemetry (the token is known, the upload is not allowed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+func (c *Client) AgentTelemetry(ctx context.Context, body AgentTelemetryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentTelemetryRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListApiKeys API keys
@@ -4778,6 +5713,100 @@ func (c *Client) PublishPriceListWithBody(ctx context.Context, params *PublishPr
 // Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 func (c *Client) PublishPriceList(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPublishPriceListRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishPatchCatalogWithBody Publish the patch catalog
+//
+// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+// A month's report judges by the version in force on its last day (today, for the running
+// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+// optional `endOfSupport`. Every field error at once (422).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+func (c *Client) PublishPatchCatalogWithBody(ctx context.Context, params *PublishPatchCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishPatchCatalogRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishPatchCatalog Publish the patch catalog
+//
+// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+// A month's report judges by the version in force on its last day (today, for the running
+// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+// optional `endOfSupport`. Every field error at once (422).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+func (c *Client) PublishPatchCatalog(ctx context.Context, params *PublishPatchCatalogParams, body PublishPatchCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishPatchCatalogRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishSoftwareCatalogWithBody Publish the software catalog
+//
+// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+// compared numerically segment by segment), optional `endOfSupport`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+func (c *Client) PublishSoftwareCatalogWithBody(ctx context.Context, params *PublishSoftwareCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishSoftwareCatalogRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishSoftwareCatalog Publish the software catalog
+//
+// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+// compared numerically segment by segment), optional `endOfSupport`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+func (c *Client) PublishSoftwareCatalog(ctx context.Context, params *PublishSoftwareCatalogParams, body PublishSoftwareCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishSoftwareCatalogRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5210,6 +6239,52 @@ func (c *Client) GetContract(ctx context.Context, customerNumber CustomerNumberP
 // Corresponds with GET /api/v1/contracts/{customerNumber}/as-of (the `ContractAsOf` operationId).
 func (c *Client) ContractAsOf(ctx context.Context, customerNumber CustomerNumberPath, params *ContractAsOfParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewContractAsOfRequest(c.Server, customerNumber, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IssueEnrollmentTokenWithBody Create an enrollment token for a contract's agents
+//
+// The token (shown once; only its hash is stored) lets any number of agents of the contract
+// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+// unknown contract, 422 `contractNotActive` for a terminated one.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+func (c *Client) IssueEnrollmentTokenWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueEnrollmentTokenRequestWithBody(c.Server, customerNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// IssueEnrollmentToken Create an enrollment token for a contract's agents
+//
+// The token (shown once; only its hash is stored) lets any number of agents of the contract
+// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+// unknown contract, 422 `contractNotActive` for a terminated one.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+func (c *Client) IssueEnrollmentToken(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, body IssueEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewIssueEnrollmentTokenRequest(c.Server, customerNumber, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5862,6 +6937,69 @@ func (c *Client) WithdrawOrder(ctx context.Context, orderId OrderId, params *Wit
 	return c.Client.Do(req)
 }
 
+// GetReport A contract's monthly health-check report (JSON)
+//
+// The report of a usage month (JST). Until 00:00 JST on the 16th of the next month it is
+// `provisional` and follows the data as it arrives (the running month included); from then
+// on it is `sealed` and served exactly as sealed, whatever happens to the telemetry it came
+// from. A terminated contract's open months are sealed at its termination. 404
+// `contract-not-found`, 404 `no-report` for a month that has not begun.
+//
+// Permission `readOperations` (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month} (the `GetReport` operationId).
+func (c *Client) GetReport(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportRequest(c.Server, customerNumber, month)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportHTML The report as an HTML page with charts
+//
+// The same report as the JSON, rendered for the customer: Japanese labels, a summary page
+// (the company's risk level, counts, recommended actions), one page per section, charts
+// drawn as SVG on the server (web time by site, harmful accesses by category, patch status,
+// off-hours by day), printable on A4. Self-contained: sent with a Content-Security-Policy
+// that lets it load nothing. Long tables show their first rows and link to the section's CSV.
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month}.html (the `GetReportHTML` operationId).
+func (c *Client) GetReportHTML(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportHTMLRequest(c.Server, customerNumber, month)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReportSectionCSV One section of the report as CSV
+//
+// `section` is one of the report's sections (osPatches, software, webTop30,
+// harmfulAccess, offHours, externalMedia, summary); 404 `unknown-section` otherwise. UTF-8
+// with BOM, a header row of Japanese column names, times in JST, sent as a download.
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month}/{section}.csv (the `GetReportSectionCSV` operationId).
+func (c *Client) GetReportSectionCSV(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, section string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReportSectionCSVRequest(c.Server, customerNumber, month, section)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListStaff Staff accounts
 //
 // Every staff member by ID: role, whether disabled, whether locked (and until when), and
@@ -6025,6 +7163,48 @@ func (c *Client) UnlockStaff(ctx context.Context, staffId StaffIdPath, params *U
 	return c.Client.Do(req)
 }
 
+// ListTerminals Terminals, and those to follow up
+//
+// Enrolled terminals in enrollment order. `customerNumber` keeps one contract's,
+// `status` active or retired ones; `silentDays=N` keeps the active terminals that sent
+// nothing for N days or more (counted from their last batch, or their enrollment if they
+// never sent one): the follow-up list is `silentDays=14`.
+//
+// Permission `readOperations` (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/terminals (the `ListTerminals` operationId).
+func (c *Client) ListTerminals(ctx context.Context, params *ListTerminalsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTerminalsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetireTerminal Retire a terminal
+//
+// The terminal's device ID is free again and its agent's uploads are refused (403
+// `terminalRetired`). Retiring a retired terminal changes nothing (200).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Corresponds with POST /api/v1/terminals/{terminalId}/retire (the `RetireTerminal` operationId).
+func (c *Client) RetireTerminal(ctx context.Context, terminalId openapi_types.UUID, params *RetireTerminalParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetireTerminalRequest(c.Server, terminalId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Healthz Liveness probe
 //
 // Answers 200 while the process serves HTTP. Needs no token.
@@ -6077,6 +7257,86 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewAgentEnrollRequest calls the generic AgentEnroll builder with application/json body
+func NewAgentEnrollRequest(server string, body AgentEnrollJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentEnrollRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAgentEnrollRequestWithBody constructs an http.Request for the AgentEnroll method, with any body, and a specified content type
+func NewAgentEnrollRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent/v1/enroll")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentTelemetryRequest calls the generic AgentTelemetry builder with application/json body
+func NewAgentTelemetryRequest(server string, body AgentTelemetryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAgentTelemetryRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAgentTelemetryRequestWithBody constructs an http.Request for the AgentTelemetry method, with any body, and a specified content type
+func NewAgentTelemetryRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent/v1/telemetry")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
@@ -6861,6 +8121,116 @@ func NewPublishPriceListRequestWithBody(server string, params *PublishPriceListP
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/billing/price-lists")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPublishPatchCatalogRequest calls the generic PublishPatchCatalog builder with application/json body
+func NewPublishPatchCatalogRequest(server string, params *PublishPatchCatalogParams, body PublishPatchCatalogJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPublishPatchCatalogRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPublishPatchCatalogRequestWithBody constructs an http.Request for the PublishPatchCatalog method, with any body, and a specified content type
+func NewPublishPatchCatalogRequestWithBody(server string, params *PublishPatchCatalogParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/catalogs/patches")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPublishSoftwareCatalogRequest calls the generic PublishSoftwareCatalog builder with application/json body
+func NewPublishSoftwareCatalogRequest(server string, params *PublishSoftwareCatalogParams, body PublishSoftwareCatalogJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPublishSoftwareCatalogRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPublishSoftwareCatalogRequestWithBody constructs an http.Request for the PublishSoftwareCatalog method, with any body, and a specified content type
+func NewPublishSoftwareCatalogRequestWithBody(server string, params *PublishSoftwareCatalogParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/catalogs/software")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -7798,6 +9168,68 @@ func NewContractAsOfRequest(server string, customerNumber CustomerNumberPath, pa
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewIssueEnrollmentTokenRequest calls the generic IssueEnrollmentToken builder with application/json body
+func NewIssueEnrollmentTokenRequest(server string, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, body IssueEnrollmentTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewIssueEnrollmentTokenRequestWithBody(server, customerNumber, params, "application/json", bodyReader)
+}
+
+// NewIssueEnrollmentTokenRequestWithBody constructs an http.Request for the IssueEnrollmentToken method, with any body, and a specified content type
+func NewIssueEnrollmentTokenRequestWithBody(server string, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contracts/%s/enrollment-tokens", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -9048,6 +10480,136 @@ func NewWithdrawOrderRequest(server string, orderId OrderId, params *WithdrawOrd
 	return req, nil
 }
 
+// NewGetReportRequest constructs an http.Request for the GetReport method
+func NewGetReportRequest(server string, customerNumber CustomerNumberPath, month ReportMonth) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "month", month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/reports/%s/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportHTMLRequest constructs an http.Request for the GetReportHTML method
+func NewGetReportHTMLRequest(server string, customerNumber CustomerNumberPath, month ReportMonth) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "month", month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/reports/%s/%s.html", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetReportSectionCSVRequest constructs an http.Request for the GetReportSectionCSV method
+func NewGetReportSectionCSVRequest(server string, customerNumber CustomerNumberPath, month ReportMonth, section string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "month", month, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam2 string
+
+	pathParam2, err = runtime.StyleParamWithOptions("simple", false, "section", section, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/reports/%s/%s/%s.csv", pathParam0, pathParam1, pathParam2)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListStaffRequest constructs an http.Request for the ListStaff method
 func NewListStaffRequest(server string, params *ListStaffParams) (*http.Request, error) {
 	var err error
@@ -9376,6 +10938,157 @@ func NewUnlockStaffRequest(server string, staffId StaffIdPath, params *UnlockSta
 	return req, nil
 }
 
+// NewListTerminalsRequest constructs an http.Request for the ListTerminals method
+func NewListTerminalsRequest(server string, params *ListTerminalsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/terminals")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.CustomerNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "customerNumber", *params.CustomerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.SilentDays != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "silentDays", *params.SilentDays, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetireTerminalRequest constructs an http.Request for the RetireTerminal method
+func NewRetireTerminalRequest(server string, terminalId openapi_types.UUID, params *RetireTerminalParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "terminalId", terminalId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/terminals/%s/retire", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewHealthzRequest constructs an http.Request for the Healthz method
 func NewHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -9500,6 +11213,82 @@ func WithBaseURL(baseURL string) ClientOption {
 
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
+
+	// AgentEnrollWithBodyWithResponse Enroll an agent
+	//
+	// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+	// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+	// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+	// contract while its terminal is active (a reinstall) gets that terminal back with a new
+	// token; the old token stops working at once. Refusals, in the order they are checked:
+	// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+	// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+	// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+	// terminals already use its 5 + additional IDs). The problem's `type` is
+	// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+	AgentEnrollWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentEnrollResponse, error)
+
+	// AgentEnrollWithResponse Enroll an agent
+	//
+	// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+	// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+	// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+	// contract while its terminal is active (a reinstall) gets that terminal back with a new
+	// token; the old token stops working at once. Refusals, in the order they are checked:
+	// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+	// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+	// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+	// terminals already use its 5 + additional IDs). The problem's `type` is
+	// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+	AgentEnrollWithResponse(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentEnrollResponse, error)
+
+	// AgentTelemetryWithBodyWithResponse Upload a telemetry batch
+	//
+	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+	// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+	// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+	// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+	// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+	// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+	// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+	// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+	// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+	// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+	// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+	// contract no longer takes telemetry (the token is known, the upload is not allowed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+	AgentTelemetryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentTelemetryResponse, error)
+
+	// AgentTelemetryWithResponse Upload a telemetry batch
+	//
+	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+	// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+	// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+	// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+	// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+	// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+	// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+	// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+	// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+	// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+	// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+	// contract no longer takes telemetry (the token is known, the upload is not allowed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+	AgentTelemetryWithResponse(ctx context.Context, body AgentTelemetryJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentTelemetryResponse, error)
 
 	// ListApiKeysWithResponse API keys
 	//
@@ -9756,6 +11545,60 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceListWithResponse(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishPriceListResponse, error)
 
+	// PublishPatchCatalogWithBodyWithResponse Publish the patch catalog
+	//
+	// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+	// A month's report judges by the version in force on its last day (today, for the running
+	// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+	// optional `endOfSupport`. Every field error at once (422).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+	PublishPatchCatalogWithBodyWithResponse(ctx context.Context, params *PublishPatchCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishPatchCatalogResponse, error)
+
+	// PublishPatchCatalogWithResponse Publish the patch catalog
+	//
+	// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+	// A month's report judges by the version in force on its last day (today, for the running
+	// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+	// optional `endOfSupport`. Every field error at once (422).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+	PublishPatchCatalogWithResponse(ctx context.Context, params *PublishPatchCatalogParams, body PublishPatchCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishPatchCatalogResponse, error)
+
+	// PublishSoftwareCatalogWithBodyWithResponse Publish the software catalog
+	//
+	// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+	// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+	// compared numerically segment by segment), optional `endOfSupport`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+	PublishSoftwareCatalogWithBodyWithResponse(ctx context.Context, params *PublishSoftwareCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishSoftwareCatalogResponse, error)
+
+	// PublishSoftwareCatalogWithResponse Publish the software catalog
+	//
+	// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+	// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+	// compared numerically segment by segment), optional `endOfSupport`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+	PublishSoftwareCatalogWithResponse(ctx context.Context, params *PublishSoftwareCatalogParams, body PublishSoftwareCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishSoftwareCatalogResponse, error)
+
 	// ListConsultationsWithResponse The consultation queue
 	//
 	// Consultations in the order they were recorded, with their due times and whether they are
@@ -10003,6 +11846,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/as-of (the `ContractAsOf` operationId).
 	ContractAsOfWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *ContractAsOfParams, reqEditors ...RequestEditorFn) (*ContractAsOfResponse, error)
+
+	// IssueEnrollmentTokenWithBodyWithResponse Create an enrollment token for a contract's agents
+	//
+	// The token (shown once; only its hash is stored) lets any number of agents of the contract
+	// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+	// unknown contract, 422 `contractNotActive` for a terminated one.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+	IssueEnrollmentTokenWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueEnrollmentTokenResponse, error)
+
+	// IssueEnrollmentTokenWithResponse Create an enrollment token for a contract's agents
+	//
+	// The token (shown once; only its hash is stored) lets any number of agents of the contract
+	// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+	// unknown contract, 422 `contractNotActive` for a terminated one.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+	IssueEnrollmentTokenWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, body IssueEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueEnrollmentTokenResponse, error)
 
 	// ContractHistoryWithResponse The ordered events of a contract and its orders
 	//
@@ -10378,6 +12247,45 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/orders/{orderId}/withdraw (the `WithdrawOrder` operationId).
 	WithdrawOrderWithResponse(ctx context.Context, orderId OrderId, params *WithdrawOrderParams, reqEditors ...RequestEditorFn) (*WithdrawOrderResponse, error)
 
+	// GetReportWithResponse A contract's monthly health-check report (JSON)
+	//
+	// The report of a usage month (JST). Until 00:00 JST on the 16th of the next month it is
+	// `provisional` and follows the data as it arrives (the running month included); from then
+	// on it is `sealed` and served exactly as sealed, whatever happens to the telemetry it came
+	// from. A terminated contract's open months are sealed at its termination. 404
+	// `contract-not-found`, 404 `no-report` for a month that has not begun.
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month} (the `GetReport` operationId).
+	GetReportWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*GetReportResponse, error)
+
+	// GetReportHTMLWithResponse The report as an HTML page with charts
+	//
+	// The same report as the JSON, rendered for the customer: Japanese labels, a summary page
+	// (the company's risk level, counts, recommended actions), one page per section, charts
+	// drawn as SVG on the server (web time by site, harmful accesses by category, patch status,
+	// off-hours by day), printable on A4. Self-contained: sent with a Content-Security-Policy
+	// that lets it load nothing. Long tables show their first rows and link to the section's CSV.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month}.html (the `GetReportHTML` operationId).
+	GetReportHTMLWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*GetReportHTMLResponse, error)
+
+	// GetReportSectionCSVWithResponse One section of the report as CSV
+	//
+	// `section` is one of the report's sections (osPatches, software, webTop30,
+	// harmfulAccess, offHours, externalMedia, summary); 404 `unknown-section` otherwise. UTF-8
+	// with BOM, a header row of Japanese column names, times in JST, sent as a download.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/reports/{customerNumber}/{month}/{section}.csv (the `GetReportSectionCSV` operationId).
+	GetReportSectionCSVWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, section string, reqEditors ...RequestEditorFn) (*GetReportSectionCSVResponse, error)
+
 	// ListStaffWithResponse Staff accounts
 	//
 	// Every staff member by ID: role, whether disabled, whether locked (and until when), and
@@ -10473,6 +12381,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
 	UnlockStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*UnlockStaffResponse, error)
 
+	// ListTerminalsWithResponse Terminals, and those to follow up
+	//
+	// Enrolled terminals in enrollment order. `customerNumber` keeps one contract's,
+	// `status` active or retired ones; `silentDays=N` keeps the active terminals that sent
+	// nothing for N days or more (counted from their last batch, or their enrollment if they
+	// never sent one): the follow-up list is `silentDays=14`.
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/terminals (the `ListTerminals` operationId).
+	ListTerminalsWithResponse(ctx context.Context, params *ListTerminalsParams, reqEditors ...RequestEditorFn) (*ListTerminalsResponse, error)
+
+	// RetireTerminalWithResponse Retire a terminal
+	//
+	// The terminal's device ID is free again and its agent's uploads are refused (403
+	// `terminalRetired`). Retiring a retired terminal changes nothing (200).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/terminals/{terminalId}/retire (the `RetireTerminal` operationId).
+	RetireTerminalWithResponse(ctx context.Context, terminalId openapi_types.UUID, params *RetireTerminalParams, reqEditors ...RequestEditorFn) (*RetireTerminalResponse, error)
+
 	// HealthzWithResponse Liveness probe
 	//
 	// Answers 200 while the process serves HTTP. Needs no token.
@@ -10502,6 +12436,228 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+}
+
+// AgentEnrollResponse401Headers the declared response headers of an HTTP 401 response for AgentEnroll
+type AgentEnrollResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AgentEnrollResponse429Headers the declared response headers of an HTTP 429 response for AgentEnroll
+type AgentEnrollResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentEnrollResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrolledTerminal
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EnrolledTerminal
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AgentEnrollResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentEnrollResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AgentEnrollResponse) GetJSON201() *EnrolledTerminal {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AgentEnrollResponse) GetJSON202() *EnrolledTerminal {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AgentEnrollResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentEnrollResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentEnrollResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentEnrollResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentEnrollResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentTelemetryResponse401Headers the declared response headers of an HTTP 401 response for AgentTelemetry
+type AgentTelemetryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AgentTelemetryResponse429Headers the declared response headers of an HTTP 429 response for AgentTelemetry
+type AgentTelemetryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentTelemetryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TelemetryAck
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *TelemetryAck
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AgentTelemetryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentTelemetryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentTelemetryResponse) GetJSON200() *TelemetryAck {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AgentTelemetryResponse) GetJSON202() *TelemetryAck {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AgentTelemetryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentTelemetryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentTelemetryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentTelemetryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentTelemetryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
@@ -12061,6 +14217,228 @@ func (r PublishPriceListResponse) ContentType() string {
 	return ""
 }
 
+// PublishPatchCatalogResponse401Headers the declared response headers of an HTTP 401 response for PublishPatchCatalog
+type PublishPatchCatalogResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PublishPatchCatalogResponse429Headers the declared response headers of an HTTP 429 response for PublishPatchCatalog
+type PublishPatchCatalogResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PublishPatchCatalogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CatalogVersion
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CatalogVersion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PublishPatchCatalogResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PublishPatchCatalogResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PublishPatchCatalogResponse) GetJSON201() *CatalogVersion {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PublishPatchCatalogResponse) GetJSON202() *CatalogVersion {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PublishPatchCatalogResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishPatchCatalogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishPatchCatalogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishPatchCatalogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishPatchCatalogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PublishSoftwareCatalogResponse401Headers the declared response headers of an HTTP 401 response for PublishSoftwareCatalog
+type PublishSoftwareCatalogResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PublishSoftwareCatalogResponse429Headers the declared response headers of an HTTP 429 response for PublishSoftwareCatalog
+type PublishSoftwareCatalogResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PublishSoftwareCatalogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CatalogVersion
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *CatalogVersion
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PublishSoftwareCatalogResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PublishSoftwareCatalogResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PublishSoftwareCatalogResponse) GetJSON201() *CatalogVersion {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PublishSoftwareCatalogResponse) GetJSON202() *CatalogVersion {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PublishSoftwareCatalogResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishSoftwareCatalogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishSoftwareCatalogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishSoftwareCatalogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishSoftwareCatalogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListConsultationsResponse401Headers the declared response headers of an HTTP 401 response for ListConsultations
 type ListConsultationsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13558,6 +15936,117 @@ func (r ContractAsOfResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ContractAsOfResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// IssueEnrollmentTokenResponse201Headers the declared response headers of an HTTP 201 response for IssueEnrollmentToken
+type IssueEnrollmentTokenResponse201Headers struct {
+	XEventPosition *int64
+}
+
+// IssueEnrollmentTokenResponse401Headers the declared response headers of an HTTP 401 response for IssueEnrollmentToken
+type IssueEnrollmentTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// IssueEnrollmentTokenResponse429Headers the declared response headers of an HTTP 429 response for IssueEnrollmentToken
+type IssueEnrollmentTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
+type IssueEnrollmentTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *EnrollmentToken
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *EnrollmentToken
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *IssueEnrollmentTokenResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *IssueEnrollmentTokenResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *IssueEnrollmentTokenResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r IssueEnrollmentTokenResponse) GetJSON201() *EnrollmentToken {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r IssueEnrollmentTokenResponse) GetJSON202() *EnrollmentToken {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r IssueEnrollmentTokenResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r IssueEnrollmentTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r IssueEnrollmentTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r IssueEnrollmentTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r IssueEnrollmentTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15882,6 +18371,262 @@ func (r WithdrawOrderResponse) ContentType() string {
 	return ""
 }
 
+// GetReportResponse401Headers the declared response headers of an HTTP 401 response for GetReport
+type GetReportResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetReportResponse429Headers the declared response headers of an HTTP 429 response for GetReport
+type GetReportResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Report
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReportResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetReportResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReportResponse) GetJSON200() *Report {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReportResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReportResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReportResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetReportResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetReportResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReportHTMLResponse401Headers the declared response headers of an HTTP 401 response for GetReportHTML
+type GetReportHTMLResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetReportHTMLResponse429Headers the declared response headers of an HTTP 429 response for GetReportHTML
+type GetReportHTMLResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetReportHTMLResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReportHTMLResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetReportHTMLResponse429Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReportHTMLResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReportHTMLResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReportHTMLResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetReportHTMLResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetReportHTMLResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportHTMLResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportHTMLResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportHTMLResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportHTMLResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetReportSectionCSVResponse401Headers the declared response headers of an HTTP 401 response for GetReportSectionCSV
+type GetReportSectionCSVResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetReportSectionCSVResponse429Headers the declared response headers of an HTTP 429 response for GetReportSectionCSV
+type GetReportSectionCSVResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetReportSectionCSVResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetReportSectionCSVResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetReportSectionCSVResponse429Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetReportSectionCSVResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetReportSectionCSVResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetReportSectionCSVResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetReportSectionCSVResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetReportSectionCSVResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReportSectionCSVResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReportSectionCSVResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReportSectionCSVResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReportSectionCSVResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListStaffResponse401Headers the declared response headers of an HTTP 401 response for ListStaff
 type ListStaffResponse401Headers struct {
 	WWWAuthenticate *string
@@ -16658,6 +19403,200 @@ func (r UnlockStaffResponse) ContentType() string {
 	return ""
 }
 
+// ListTerminalsResponse401Headers the declared response headers of an HTTP 401 response for ListTerminals
+type ListTerminalsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListTerminalsResponse429Headers the declared response headers of an HTTP 429 response for ListTerminals
+type ListTerminalsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListTerminalsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TerminalList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTerminalsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListTerminalsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTerminalsResponse) GetJSON200() *TerminalList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListTerminalsResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTerminalsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTerminalsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListTerminalsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListTerminalsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTerminalsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTerminalsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTerminalsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTerminalsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetireTerminalResponse200Headers the declared response headers of an HTTP 200 response for RetireTerminal
+type RetireTerminalResponse200Headers struct {
+	XEventPosition *int64
+}
+
+// RetireTerminalResponse401Headers the declared response headers of an HTTP 401 response for RetireTerminal
+type RetireTerminalResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RetireTerminalResponse429Headers the declared response headers of an HTTP 429 response for RetireTerminal
+type RetireTerminalResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RetireTerminalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Terminal
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Terminal
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RetireTerminalResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetireTerminalResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RetireTerminalResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetireTerminalResponse) GetJSON200() *Terminal {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RetireTerminalResponse) GetJSON202() *Terminal {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RetireTerminalResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetireTerminalResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetireTerminalResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetireTerminalResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RetireTerminalResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RetireTerminalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetireTerminalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetireTerminalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetireTerminalResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // HealthzResponse200Headers the declared response headers of an HTTP 200 response for Healthz
 type HealthzResponse200Headers struct {
 	XRequestID *string
@@ -16828,6 +19767,106 @@ func (r ReadyzResponse) ContentType() string {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
 	return ""
+}
+
+// AgentEnrollWithBodyWithResponse Enroll an agent
+//
+// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+// contract while its terminal is active (a reinstall) gets that terminal back with a new
+// token; the old token stops working at once. Refusals, in the order they are checked:
+// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+// terminals already use its 5 + additional IDs). The problem's `type` is
+// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+func (c *ClientWithResponses) AgentEnrollWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentEnrollResponse, error) {
+	rsp, err := c.AgentEnrollWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentEnrollResponse(rsp)
+}
+
+// AgentEnrollWithResponse Enroll an agent
+//
+// The agent sends its contract's enrollment token, hostname, hardware ID, OS and the other
+// IT asset-management tools it found, and receives a terminal ID and its own token (shown
+// once; `Cache-Control: no-store`). The same hardware ID enrolling again on the same
+// contract while its terminal is active (a reinstall) gets that terminal back with a new
+// token; the old token stops working at once. Refusals, in the order they are checked:
+// 401 `bad-enrollment-token` (unknown, malformed or expired), 422 `validation` (missing
+// hostname, hardwareId or os.edition), 422 `contractNotActive`, 422 `unsupportedOs` (not
+// Windows), 422 `assetManagementToolPresent`, 409 `idLimitReached` (the contract's active
+// terminals already use its 5 + additional IDs). The problem's `type` is
+// `/problems/<code>`. No bearer token: the enrollment token is in the body.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
+func (c *ClientWithResponses) AgentEnrollWithResponse(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentEnrollResponse, error) {
+	rsp, err := c.AgentEnroll(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentEnrollResponse(rsp)
+}
+
+// AgentTelemetryWithBodyWithResponse Upload a telemetry batch
+//
+// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+// contract no longer takes telemetry (the token is known, the upload is not allowed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+func (c *ClientWithResponses) AgentTelemetryWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AgentTelemetryResponse, error) {
+	rsp, err := c.AgentTelemetryWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentTelemetryResponse(rsp)
+}
+
+// AgentTelemetryWithResponse Upload a telemetry batch
+//
+// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
+// that terminal only). The body may be `Content-Encoding: gzip`; uncompressed it is at
+// most 8 MiB (413 otherwise, also for a small body that inflates past the limit).
+// Batches are idempotent by `batchId`: a batch stored before (on any replica, any day)
+// answers `duplicate: true` with nothing stored (`accepted` and `dropped` are then 0).
+// Records up to 15 days old and at most 5 minutes ahead of the server's clock are accepted;
+// others are dropped and counted (`tooOld`, `future`), as is every record that is invalid on
+// its own (`invalid`: unknown type, missing or mistyped field). A body that is not JSON is
+// 400; a batch whose own fields are missing or wrong (batchId not a UUID, no sequence or
+// collection window) 422 with every field error; 401 `bad-agent-token` for an unknown or
+// replaced token; 403 `terminalRetired` or `contractTerminated` when the terminal or its
+// contract no longer takes telemetry (the token is known, the upload is not allowed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /agent/v1/telemetry (the `AgentTelemetry` operationId).
+func (c *ClientWithResponses) AgentTelemetryWithResponse(ctx context.Context, body AgentTelemetryJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentTelemetryResponse, error) {
+	rsp, err := c.AgentTelemetry(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentTelemetryResponse(rsp)
 }
 
 // ListApiKeysWithResponse API keys
@@ -17199,6 +20238,84 @@ func (c *ClientWithResponses) PublishPriceListWithResponse(ctx context.Context, 
 	return ParsePublishPriceListResponse(rsp)
 }
 
+// PublishPatchCatalogWithBodyWithResponse Publish the patch catalog
+//
+// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+// A month's report judges by the version in force on its last day (today, for the running
+// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+// optional `endOfSupport`. Every field error at once (422).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+func (c *ClientWithResponses) PublishPatchCatalogWithBodyWithResponse(ctx context.Context, params *PublishPatchCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishPatchCatalogResponse, error) {
+	rsp, err := c.PublishPatchCatalogWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishPatchCatalogResponse(rsp)
+}
+
+// PublishPatchCatalogWithResponse Publish the patch catalog
+//
+// Replaces the patch catalog from now on (a new version, dated by its publication in JST).
+// A month's report judges by the version in force on its last day (today, for the running
+// month). Entries: `build` (digits, once each), `name`, `latestRevision` (0 or more),
+// optional `endOfSupport`. Every field error at once (422).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/patches (the `PublishPatchCatalog` operationId).
+func (c *ClientWithResponses) PublishPatchCatalogWithResponse(ctx context.Context, params *PublishPatchCatalogParams, body PublishPatchCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishPatchCatalogResponse, error) {
+	rsp, err := c.PublishPatchCatalog(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishPatchCatalogResponse(rsp)
+}
+
+// PublishSoftwareCatalogWithBodyWithResponse Publish the software catalog
+//
+// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+// compared numerically segment by segment), optional `endOfSupport`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+func (c *ClientWithResponses) PublishSoftwareCatalogWithBodyWithResponse(ctx context.Context, params *PublishSoftwareCatalogParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishSoftwareCatalogResponse, error) {
+	rsp, err := c.PublishSoftwareCatalogWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishSoftwareCatalogResponse(rsp)
+}
+
+// PublishSoftwareCatalogWithResponse Publish the software catalog
+//
+// Replaces the software catalog from now on, like the patch catalog. Entries: `name`
+// (matched without regard to case, once each), `latestVersion` (dot-separated segments,
+// compared numerically segment by segment), optional `endOfSupport`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/software (the `PublishSoftwareCatalog` operationId).
+func (c *ClientWithResponses) PublishSoftwareCatalogWithResponse(ctx context.Context, params *PublishSoftwareCatalogParams, body PublishSoftwareCatalogJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishSoftwareCatalogResponse, error) {
+	rsp, err := c.PublishSoftwareCatalog(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishSoftwareCatalogResponse(rsp)
+}
+
 // ListConsultationsWithResponse The consultation queue
 //
 // Consultations in the order they were recorded, with their due times and whether they are
@@ -17565,6 +20682,44 @@ func (c *ClientWithResponses) ContractAsOfWithResponse(ctx context.Context, cust
 		return nil, err
 	}
 	return ParseContractAsOfResponse(rsp)
+}
+
+// IssueEnrollmentTokenWithBodyWithResponse Create an enrollment token for a contract's agents
+//
+// The token (shown once; only its hash is stored) lets any number of agents of the contract
+// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+// unknown contract, 422 `contractNotActive` for a terminated one.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+func (c *ClientWithResponses) IssueEnrollmentTokenWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*IssueEnrollmentTokenResponse, error) {
+	rsp, err := c.IssueEnrollmentTokenWithBody(ctx, customerNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueEnrollmentTokenResponse(rsp)
+}
+
+// IssueEnrollmentTokenWithResponse Create an enrollment token for a contract's agents
+//
+// The token (shown once; only its hash is stored) lets any number of agents of the contract
+// enroll until it expires: 30 days by default, `validDays` (1 to 365) otherwise. 404 for an
+// unknown contract, 422 `contractNotActive` for a terminated one.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/enrollment-tokens (the `IssueEnrollmentToken` operationId).
+func (c *ClientWithResponses) IssueEnrollmentTokenWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *IssueEnrollmentTokenParams, body IssueEnrollmentTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*IssueEnrollmentTokenResponse, error) {
+	rsp, err := c.IssueEnrollmentToken(ctx, customerNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIssueEnrollmentTokenResponse(rsp)
 }
 
 // ContractHistoryWithResponse The ordered events of a contract and its orders
@@ -18115,6 +21270,63 @@ func (c *ClientWithResponses) WithdrawOrderWithResponse(ctx context.Context, ord
 	return ParseWithdrawOrderResponse(rsp)
 }
 
+// GetReportWithResponse A contract's monthly health-check report (JSON)
+//
+// The report of a usage month (JST). Until 00:00 JST on the 16th of the next month it is
+// `provisional` and follows the data as it arrives (the running month included); from then
+// on it is `sealed` and served exactly as sealed, whatever happens to the telemetry it came
+// from. A terminated contract's open months are sealed at its termination. 404
+// `contract-not-found`, 404 `no-report` for a month that has not begun.
+//
+// Permission `readOperations` (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month} (the `GetReport` operationId).
+func (c *ClientWithResponses) GetReportWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*GetReportResponse, error) {
+	rsp, err := c.GetReport(ctx, customerNumber, month, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportResponse(rsp)
+}
+
+// GetReportHTMLWithResponse The report as an HTML page with charts
+//
+// The same report as the JSON, rendered for the customer: Japanese labels, a summary page
+// (the company's risk level, counts, recommended actions), one page per section, charts
+// drawn as SVG on the server (web time by site, harmful accesses by category, patch status,
+// off-hours by day), printable on A4. Self-contained: sent with a Content-Security-Policy
+// that lets it load nothing. Long tables show their first rows and link to the section's CSV.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month}.html (the `GetReportHTML` operationId).
+func (c *ClientWithResponses) GetReportHTMLWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, reqEditors ...RequestEditorFn) (*GetReportHTMLResponse, error) {
+	rsp, err := c.GetReportHTML(ctx, customerNumber, month, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportHTMLResponse(rsp)
+}
+
+// GetReportSectionCSVWithResponse One section of the report as CSV
+//
+// `section` is one of the report's sections (osPatches, software, webTop30,
+// harmfulAccess, offHours, externalMedia, summary); 404 `unknown-section` otherwise. UTF-8
+// with BOM, a header row of Japanese column names, times in JST, sent as a download.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/reports/{customerNumber}/{month}/{section}.csv (the `GetReportSectionCSV` operationId).
+func (c *ClientWithResponses) GetReportSectionCSVWithResponse(ctx context.Context, customerNumber CustomerNumberPath, month ReportMonth, section string, reqEditors ...RequestEditorFn) (*GetReportSectionCSVResponse, error) {
+	rsp, err := c.GetReportSectionCSV(ctx, customerNumber, month, section, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReportSectionCSVResponse(rsp)
+}
+
 // ListStaffWithResponse Staff accounts
 //
 // Every staff member by ID: role, whether disabled, whether locked (and until when), and
@@ -18258,6 +21470,44 @@ func (c *ClientWithResponses) UnlockStaffWithResponse(ctx context.Context, staff
 	return ParseUnlockStaffResponse(rsp)
 }
 
+// ListTerminalsWithResponse Terminals, and those to follow up
+//
+// Enrolled terminals in enrollment order. `customerNumber` keeps one contract's,
+// `status` active or retired ones; `silentDays=N` keeps the active terminals that sent
+// nothing for N days or more (counted from their last batch, or their enrollment if they
+// never sent one): the follow-up list is `silentDays=14`.
+//
+// Permission `readOperations` (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/terminals (the `ListTerminals` operationId).
+func (c *ClientWithResponses) ListTerminalsWithResponse(ctx context.Context, params *ListTerminalsParams, reqEditors ...RequestEditorFn) (*ListTerminalsResponse, error) {
+	rsp, err := c.ListTerminals(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTerminalsResponse(rsp)
+}
+
+// RetireTerminalWithResponse Retire a terminal
+//
+// The terminal's device ID is free again and its agent's uploads are refused (403
+// `terminalRetired`). Retiring a retired terminal changes nothing (200).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/terminals/{terminalId}/retire (the `RetireTerminal` operationId).
+func (c *ClientWithResponses) RetireTerminalWithResponse(ctx context.Context, terminalId openapi_types.UUID, params *RetireTerminalParams, reqEditors ...RequestEditorFn) (*RetireTerminalResponse, error) {
+	rsp, err := c.RetireTerminal(ctx, terminalId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetireTerminalResponse(rsp)
+}
+
 // HealthzWithResponse Liveness probe
 //
 // Answers 200 while the process serves HTTP. Needs no token.
@@ -18304,6 +21554,216 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseReadyzResponse(rsp)
+}
+
+// ParseAgentEnrollResponse parses an HTTP response from a AgentEnrollWithResponse call
+func ParseAgentEnrollResponse(rsp *http.Response) (*AgentEnrollResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentEnrollResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrolledTerminal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EnrolledTerminal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AgentEnrollResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AgentEnrollResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentTelemetryResponse parses an HTTP response from a AgentTelemetryWithResponse call
+func ParseAgentTelemetryResponse(rsp *http.Response) (*AgentTelemetryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentTelemetryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TelemetryAck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest TelemetryAck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AgentTelemetryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AgentTelemetryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
@@ -19811,6 +23271,216 @@ func ParsePublishPriceListResponse(rsp *http.Response) (*PublishPriceListRespons
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers PublishPriceListResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePublishPatchCatalogResponse parses an HTTP response from a PublishPatchCatalogWithResponse call
+func ParsePublishPatchCatalogResponse(rsp *http.Response) (*PublishPatchCatalogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishPatchCatalogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CatalogVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CatalogVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PublishPatchCatalogResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PublishPatchCatalogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePublishSoftwareCatalogResponse parses an HTTP response from a PublishSoftwareCatalogWithResponse call
+func ParsePublishSoftwareCatalogResponse(rsp *http.Response) (*PublishSoftwareCatalogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishSoftwareCatalogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CatalogVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest CatalogVersion
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PublishSoftwareCatalogResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PublishSoftwareCatalogResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -21338,6 +25008,114 @@ func ParseContractAsOfResponse(rsp *http.Response) (*ContractAsOfResponse, error
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers ContractAsOfResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseIssueEnrollmentTokenResponse parses an HTTP response from a IssueEnrollmentTokenWithResponse call
+func ParseIssueEnrollmentTokenResponse(rsp *http.Response) (*IssueEnrollmentTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &IssueEnrollmentTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest EnrollmentToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest EnrollmentToken
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers IssueEnrollmentTokenResponse201Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers IssueEnrollmentTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers IssueEnrollmentTokenResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -23780,6 +27558,244 @@ func ParseWithdrawOrderResponse(rsp *http.Response) (*WithdrawOrderResponse, err
 	return response, nil
 }
 
+// ParseGetReportResponse parses an HTTP response from a GetReportWithResponse call
+func ParseGetReportResponse(rsp *http.Response) (*GetReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Report
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetReportResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetReportResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReportHTMLResponse parses an HTTP response from a GetReportHTMLWithResponse call
+func ParseGetReportHTMLResponse(rsp *http.Response) (*GetReportHTMLResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportHTMLResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetReportHTMLResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetReportHTMLResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetReportSectionCSVResponse parses an HTTP response from a GetReportSectionCSVWithResponse call
+func ParseGetReportSectionCSVResponse(rsp *http.Response) (*GetReportSectionCSVResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReportSectionCSVResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetReportSectionCSVResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetReportSectionCSVResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListStaffResponse parses an HTTP response from a ListStaffWithResponse call
 func ParseListStaffResponse(rsp *http.Response) (*ListStaffResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24555,6 +28571,191 @@ func ParseUnlockStaffResponse(rsp *http.Response) (*UnlockStaffResponse, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers UnlockStaffResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTerminalsResponse parses an HTTP response from a ListTerminalsWithResponse call
+func ParseListTerminalsResponse(rsp *http.Response) (*ListTerminalsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTerminalsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TerminalList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListTerminalsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListTerminalsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetireTerminalResponse parses an HTTP response from a RetireTerminalWithResponse call
+func ParseRetireTerminalResponse(rsp *http.Response) (*RetireTerminalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetireTerminalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Terminal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Terminal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RetireTerminalResponse200Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers RetireTerminalResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RetireTerminalResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

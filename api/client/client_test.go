@@ -198,12 +198,12 @@ func walkthrough(t *testing.T, engine apptest.Engine) {
 	// The contract, the search, the history.
 	ct, err := c.GetContractWithResponse(ctx, cn, auth)
 	status(t, "contract", err, ct.StatusCode(), ct.Body, http.StatusOK)
-	if k := ct.JSON200; k.Status != client.Active || *k.OpenedOn != date("2026-12-01") || k.TerminatedOn != nil ||
+	if k := ct.JSON200; k.Status != client.ContractStatusActive || *k.OpenedOn != date("2026-12-01") || k.TerminatedOn != nil ||
 		k.AdditionalIds != 15 || k.TotalIds != 20 || !k.WebFiltering || k.TicketsPurchased != 2 || k.CommonCustomerId != "C1234567890" ||
 		k.Contractor.Name == nil || *k.Contractor.Name != "株式会社大和商事" || k.BillingAddress.RecipientDept == nil || *k.BillingAddress.RecipientDept != "経理部" {
 		t.Fatalf("contract: %s", ct.Body)
 	}
-	q, active := "大和", client.Active
+	q, active := "大和", client.ContractStatusActive
 	list, err := c.ListContractsWithResponse(ctx, &client.ListContractsParams{Q: &q, Status: &active}, auth)
 	status(t, "contracts", err, list.StatusCode(), list.Body, http.StatusOK)
 	if len(list.JSON200.Items) != 1 || list.JSON200.Items[0].CustomerNumber != cn || list.JSON200.Next != nil {

@@ -21,6 +21,7 @@ import (
 
 	_ "time/tzdata" // business rules run in Asia/Tokyo whatever the host has
 
+	"yorozu/cmd/yorozu/agentsim"
 	"yorozu/cmd/yorozu/app"
 	"yorozu/domain/insurance"
 )
@@ -41,6 +42,7 @@ commands:
   rebuild        rebuild read models from the event log (--projection NAME for one)
   verify         check every stream's hash chain and that every event decodes
   version        print the version, VCS revision and Go version
+  agentsim       play simulated terminals against a server (--url, --enrollment-token, --terminals)
 Store options (every command): --data DIR (default ./var), --postgres URL, --eventstore URL
 (--data names the embedded store: not with --postgres or --eventstore)
 "yorozu <command> --help" lists a command's options.
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return rebuild(ctx, rest, stdout)
 	case "verify":
 		return verify(ctx, rest, stdout)
+	case "agentsim":
+		return runAgentsim(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -262,7 +266,30 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer a.Close()
+	reloadOnHangup(ctx, a, cfg.Logger)
 	return a.Serve(ctx)
+}
+
+// reloadOnHangup reloads the URL dictionary on SIGHUP (the file keeps the dictionary in force if
+// it does not read).
+func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if n, err := a.ReloadDictionary(); err != nil {
+					log.Error("URL dictionary not reloaded; the previous one stays in force", "err", err)
+				} else {
+					log.Info("URL dictionary reloaded", "domains", n)
+				}
+			}
+		}
+	}()
 }
 
 func openForTool(ctx context.Context, fs *flag.FlagSet, cfg *app.Config, args []string) (*app.App, error) {
@@ -424,4 +451,31 @@ func verify(ctx context.Context, args []string, stdout io.Writer) error {
 		return exitCode(1)
 	}
 	return nil
+}
+
+// runAgentsim plays simulated terminals against a server and prints one line of JSON.
+func runAgentsim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg agentsim.Config
+	fs := newFlags("agentsim")
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.URL, "url", "", "server `URL` (http://127.0.0.1:8080)")
+	fs.StringVar(&cfg.EnrollmentToken, "enrollment-token", "", "enrollment `token` of the contract the terminals join")
+	fs.IntVar(&cfg.Terminals, "terminals", 0, "`number` of simulated terminals")
+	fs.DurationVar(&cfg.Duration, "duration", time.Minute, "wall-clock time to upload for")
+	fs.DurationVar(&cfg.Interval, "interval", 15*time.Minute, "upload interval of a terminal")
+	fs.Float64Var(&cfg.Speedup, "speedup", 1, "divide the interval by this in wall-clock time")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight at most")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed (the same seed makes the same terminals and records)")
+	if err := fs.Parse(args); err != nil {
+		return exitCode(2)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	res, err := agentsim.Run(ctx, cfg)
+	if res.Terminals > 0 || err == nil {
+		if perr := printJSON(stdout, res); perr != nil {
+			return perr
+		}
+	}
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 )
@@ -46,12 +47,14 @@ type Registry struct {
 	owners map[string]string
 	// secrets: stored name → the JSON paths of the fields the type declares secret (secrets.go).
 	secrets map[string][][]string
+	// substreams: categories whose stream names go on after the customer number ("-" and more).
+	substreams map[string]bool
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{types: make(map[string]reflect.Type), names: make(map[reflect.Type]string),
-		owners: make(map[string]string), secrets: make(map[string][][]string)}
+		owners: make(map[string]string), secrets: make(map[string][][]string), substreams: make(map[string]bool)}
 }
 
 // RegisterCustomerStreams declares that the streams of a category are named
@@ -65,16 +68,38 @@ func (r *Registry) RegisterCustomerStreams(categories ...string) {
 	}
 }
 
+// RegisterCustomerSubstreams declares that the streams of a category are named
+// "<category>-<customer number>-<more>" (telemetry-N000000001-<terminal>-<day>): one customer's
+// events, partitioned further. Customer numbers hold no '-', so the name's next '-' ends it.
+func (r *Registry) RegisterCustomerSubstreams(categories ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range categories {
+		r.owners[c] = c + "-"
+		r.substreams[c] = true
+	}
+}
+
 // CustomerOfStream returns the customer number a stream belongs to by its name (see
 // RegisterCustomerStreams); ok is false for a stream of any other category.
 func (r *Registry) CustomerOfStream(stream string) (string, bool) {
 	r.mu.RLock()
-	prefix, ok := r.owners[Category(stream)]
+	category := Category(stream)
+	prefix, ok := r.owners[category]
+	sub := r.substreams[category]
 	r.mu.RUnlock()
 	if !ok || len(stream) <= len(prefix) {
 		return "", false
 	}
-	return stream[len(prefix):], true
+	cn := stream[len(prefix):]
+	if sub {
+		i := strings.IndexByte(cn, '-')
+		if i <= 0 {
+			return "", false
+		}
+		cn = cn[:i]
+	}
+	return cn, true
 }
 
 // Register adds event types, each given as a nil pointer of the type ((*OrderAccepted)(nil)).

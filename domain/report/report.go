@@ -25,7 +25,7 @@ type Report struct {
 	Terminals int `json:"terminals"`
 	// GeneratedAt is when this version of the report was computed; SealedAt when it was sealed.
 	GeneratedAt time.Time  `json:"generatedAt"`
-	SealedAt    *time.Time `json:"sealedAt,omitempty"`
+	SealedAt    *time.Time `json:"sealedAt,omitempty" secret:"-"`
 	Sections    Sections   `json:"sections"`
 }
 

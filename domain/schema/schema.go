@@ -9,9 +9,11 @@ import (
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
 	"yorozu/domain/failure"
+	"yorozu/domain/healthcheck"
 	"yorozu/domain/insurance"
 	"yorozu/domain/order"
 	"yorozu/domain/privacy"
+	"yorozu/domain/telemetry"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -26,6 +28,8 @@ func Registry() *event.Registry {
 		failure.RegisterEvents,
 		insurance.RegisterEvents,
 		privacy.RegisterEvents,
+		telemetry.RegisterEvents,
+		healthcheck.RegisterEvents,
 	} {
 		register(r)
 	}

@@ -150,9 +150,7 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 	if p.mode == LinksOnly {
 		return nil
 	}
-	// The trail shows every event to auditors: the secrets some events keep (hashes, sealed
-	// values) never enter it.
-	r.Data = p.codec.Redact(r.Type, r.Data)
+	r.Data = ShownData(p.codec, r)
 	return tx.Put(ctx, eventsCollection, entryID(r.Position), encodeEntry(r, cn))
 }
 
@@ -176,6 +174,17 @@ func (p *Projection) customerNumberOf(r event.Record) (string, error) {
 		return "", err
 	}
 	return e.(event.ForCustomer).CustomerNumberOf(), nil
+}
+
+// ShownData is what the trail shows of an event's data, on every engine. Raw telemetry: its
+// payload is sealed agent data, short-lived and bulky, so the trail lists the event with its
+// envelope and no data. Any other event without the secrets some events keep (hashes, sealed
+// values: event.Registry.Redact).
+func ShownData(codec *event.Registry, r event.Record) json.RawMessage {
+	if event.TimePartitioned(r.Stream) {
+		return json.RawMessage("null")
+	}
+	return codec.Redact(r.Type, r.Data)
 }
 
 // entryID keys an entry by its global position, zero-padded: entries arrive in position order, so

@@ -137,9 +137,12 @@ func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]even
 	}
 
 	rr := newRecordReader(tx)
+	// Start small and let append grow: a caught-up reader asks for a page of thousands and gets a
+	// few events, many times a second, and zeroing a page-sized slice each time costs more than
+	// the read.
 	size := limit
-	if size <= 0 || size > 4096 {
-		size = 4096
+	if size <= 0 || size > 64 {
+		size = 64
 	}
 	out := make([]event.Record, 0, size)
 	for limit <= 0 || len(out) < limit {

@@ -118,7 +118,7 @@ func (t AuditTrail) Query(ctx context.Context, f audit.Filter) ([]audit.Entry, s
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres audit trail: %w", err)
 		}
-		rec.Data = t.codec.Redact(rec.Type, rec.Data)
+		rec.Data = audit.ShownData(t.codec, rec)
 		out = append(out, audit.EntryOf(rec, string(v[len(binaryColumn)])))
 	}
 	if err := rows.Err(); err != nil {

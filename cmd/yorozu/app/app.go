@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -28,6 +29,7 @@ import (
 	"yorozu/adapters/eventstore/bolt"
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
+	"yorozu/adapters/keyring"
 	"yorozu/adapters/outbox"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/readmodel/memory"
@@ -40,6 +42,7 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/healthcheck"
 	"yorozu/domain/insurance"
 	"yorozu/domain/schema"
 	"yorozu/projections"
@@ -52,6 +55,7 @@ import (
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
 	"yorozu/projections/staffdir"
+	"yorozu/projections/terminals"
 )
 
 // Config is everything the service can be told.
@@ -205,7 +209,9 @@ type App struct {
 	// integrity checks every event before the projections and the relay act on it.
 	integrity *projections.Integrity
 	// failed receives the fault that must stop the service (a damaged event-store file).
-	failed chan error
+	failed     chan error
+	keys       *keyring.Ring
+	dictionary *atomic.Pointer[healthcheck.Dictionary]
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
@@ -352,6 +358,11 @@ func (a *App) wire() error {
 	if err != nil {
 		return err
 	}
+	tel, err := a.wireTelemetry(key)
+	if err != nil {
+		return err
+	}
+	a.keys = tel.keys
 
 	queue := orders.Queue{Models: a.Models}
 	terms := cfg.Insurance.WithDefaults()
@@ -364,7 +375,7 @@ func (a *App) wire() error {
 	}
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
-	for _, p := range []projections.Projection{
+	for _, p := range append([]projections.Projection{
 		orders.Projection{Codec: a.codec, Calendar: a.calendar},
 		contracts.Projection{Codec: a.codec},
 		invoices.NewProjection(a.codec),
@@ -373,7 +384,7 @@ func (a *App) wire() error {
 		consultations.NewProjection(a.codec),
 		failures.NewProjection(a.codec),
 		insurancerm.NewProjection(a.codec),
-	} {
+	}, tel.projections...) {
 		if err := a.Runner.Add(p); err != nil {
 			return err
 		}
@@ -398,6 +409,8 @@ func (a *App) wire() error {
 
 		Insurance:          terms,
 		PendingAssessments: ledger,
+		Telemetry: commands.TelemetryConfig{Agents: tel.agents, Keys: tel.keys, Log: a.Events, Maintenance: a.Events,
+			Reports: reportsView{View: tel.view, log: a.Events, runner: a.Runner}},
 	})
 	if err != nil {
 		return err
@@ -414,6 +427,9 @@ func (a *App) wire() error {
 			Consultations: consultations.Desk{Models: a.Models},
 			Failures:      failures.Log{Models: a.Models},
 			Insurance:     ledger,
+			Terminals:     terminals.List{Models: a.Models},
+			Reports:       tel.view,
+			Agents:        tel.agents,
 		},
 	}
 
@@ -588,6 +604,9 @@ func (a *App) schedule() scheduler.Config {
 				return fmt.Sprintf("month %s closed: %d invoices, total %d yen", c.Month, c.Invoices, int64(c.Total)), nil
 			},
 		})
+	}
+	if a.cfg.SchedulerInterval > 0 {
+		jobs = append(jobs, a.telemetryJobs()...)
 	}
 	return scheduler.Config{Jobs: jobs, Ready: a.Runner.Ready, Logger: a.cfg.Logger.With("component", "scheduler")}
 }

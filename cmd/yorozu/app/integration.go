@@ -57,7 +57,7 @@ func (a *App) startIntegration(ctx context.Context) (func(context.Context), erro
 	relay, err := ep.NewRelay(outbox.Config{
 		Name:        outbox.InvoiceFinalizedRelay,
 		Log:         a.integrity.Log(),
-		Translators: []outbox.Translator{outbox.InvoiceFinalized(a.codec)},
+		Translators: []outbox.Translator{outbox.InvoiceFinalized(a.codec), outbox.ReportSealed(a.codec)},
 		Logger:      a.cfg.Logger,
 	})
 	if err != nil {
@@ -74,4 +74,13 @@ func (a *App) InvoiceFinalizedEvents(ctx context.Context, consumerGroup string) 
 		return nil, errors.New("integration events: the relay is not running")
 	}
 	return a.integration.Subscribe(ctx, outbox.InvoiceFinalizedTopic, consumerGroup)
+}
+
+// ReportSealedEvents subscribes to the ReportSealed integration event as consumerGroup (the same
+// delivery guarantees as InvoiceFinalizedEvents).
+func (a *App) ReportSealedEvents(ctx context.Context, consumerGroup string) (<-chan *message.Message, error) {
+	if a.integration == nil {
+		return nil, errors.New("integration events: the relay is not running")
+	}
+	return a.integration.Subscribe(ctx, outbox.ReportSealedTopic, consumerGroup)
 }
