@@ -12,7 +12,7 @@ import (
 	"yorozu/projections/audit"
 )
 
-// maxLimit is the largest page; larger limits are clamped (SPEC 12).
+// maxLimit is the largest page; larger limits are clamped (docs/api.md).
 const (
 	defaultLimit = 100
 	maxLimit     = 1000

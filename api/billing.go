@@ -22,7 +22,7 @@ import (
 	"yorozu/projections/invoices"
 )
 
-// billingRoutes are the billing endpoints of SPEC 12.
+// billingRoutes are the billing endpoints of docs/api.md.
 func (s *Server) billingRoutes() []route {
 	return []route{
 		{"POST", "/api/v1/billing/price-lists", access.PermCommand, true, s.publishPriceList},
@@ -65,7 +65,7 @@ func registerBillingErrors(m *httpx.ErrorMapper) {
 
 func (s *Server) billingView() *invoices.View { return s.App.Queries.Invoices }
 
-// pricesJSON is a price list as the API shows it (SPEC 3), taxRate a decimal string.
+// pricesJSON is a price list as the API shows it (docs/billing.md), taxRate a decimal string.
 type pricesJSON struct {
 	EffectiveFrom         billing.Month `json:"effectiveFrom"`
 	BaseMenu              billing.Yen   `json:"baseMenu"`

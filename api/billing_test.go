@@ -25,7 +25,7 @@ import (
 )
 
 // The billing tests drive contracts through real orders (POST /api/v1/orders, accept, complete)
-// and check the invoices against amounts computed by hand from SPEC 3 and the price lists below.
+// and check the invoices against amounts computed by hand from docs/billing.md and the price lists below.
 
 const (
 	testIssuer       = "株式会社YOROZU"
@@ -98,7 +98,7 @@ func getInvoice(t *testing.T, env *apptest.Env, tok, cn, month string) (invoiceB
 	return inv, r.Status
 }
 
-// monthly and oneTime build the lines SPEC 3 names.
+// monthly and oneTime build the lines docs/billing.md names.
 func base(price int64) invoiceLine {
 	return invoiceLine{Name: "基本メニュー利用料", Kind: "monthly", Quantity: 1, UnitPrice: price, Amount: price}
 }
@@ -208,7 +208,7 @@ func TestInvoicesFollowTheContractMonthByMonth(t *testing.T) {
 			t.Fatalf("November: status %d, want 404", status)
 		}
 
-		// The invoice names the issuer, the recipient and the usage period (SPEC 3).
+		// The invoice names the issuer, the recipient and the usage period (docs/billing.md).
 		if sep.Issuer.Name != testIssuer || sep.Issuer.RegistrationNumber != testRegistration || sep.InvoiceNumber != "" ||
 			sep.Recipient.Name != "株式会社大和商事" || sep.Recipient.Department != "経理部" || sep.Recipient.PostalCode != "1000005" ||
 			sep.Recipient.Address != "東京都千代田区丸の内一丁目１番１号　丸の内パークビルディング１２階" ||

@@ -90,7 +90,7 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, v)
 }
 
-// historyItem is one event of a contract's history (SPEC 12).
+// historyItem is one event of a contract's history (docs/api.md).
 type historyItem struct {
 	EventID       string          `json:"eventId"`
 	Type          string          `json:"type"`

@@ -22,13 +22,13 @@ import (
 	"yorozu/cmd/yorozu/app/apptest"
 )
 
-// openAPIPath is the document SPEC 12 asks for, checked here against the router.
+// openAPIPath is the document docs/api.md asks for, checked here against the router.
 const openAPIPath = "../docs/openapi.yaml"
 
 // bearerScheme is the security scheme every /api/v1 operation but login must declare.
 const bearerScheme = "bearerAuth"
 
-// publicPaths need no token (SPEC 10, 12): the probes, the metrics and the login itself.
+// publicPaths need no token (docs/security.md, docs/api.md): the probes, the metrics and the login itself.
 var publicPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/api/v1/auth/login": true}
 
 // opKey names an operation by method and path template with its variables reduced to their
@@ -240,7 +240,7 @@ func problemType(body []byte) string {
 }
 
 // TestOpenAPIDocumentMatchesRouter checks docs/openapi.yaml against the router the service
-// runs (SPEC 12): the same operations on both sides, bearer security on every /api/v1
+// runs (docs/api.md): the same operations on both sides, bearer security on every /api/v1
 // operation but login and on no public one, and Idempotency-Key on exactly the operations that
 // honour it. What the router does is observed by calling it: without a token (401 or not), and
 // with an operator token and a malformed Idempotency-Key (the idempotency middleware refuses it

@@ -157,7 +157,7 @@ func TestNewOrderLifecycle(t *testing.T) {
 			t.Fatalf("form not kept as submitted: %v", o.Form)
 		}
 
-		// SPEC 2 example: accepted 2025-07-01 16:00 JST → acceptance day 07-02, earliest 07-14.
+		// docs/product.md example: accepted 2025-07-01 16:00 JST → acceptance day 07-02, earliest 07-14.
 		env.Clock.Set(at("2025-07-01 16:00"))
 		r := must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}), 200)
 		var acc orderBody

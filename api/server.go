@@ -1,4 +1,4 @@
-// Package api is the HTTP surface of SPEC 12: routes, authentication and role checks, and the
+// Package api is the HTTP surface of docs/api.md: routes, authentication and role checks, and the
 // translation between JSON and commands or read-model queries. It holds no business rule.
 package api
 

@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	// ErrMonthNotEnded: a month can be closed only once it is over in JST (SPEC 3).
+	// ErrMonthNotEnded: a month can be closed only once it is over in JST (docs/billing.md).
 	ErrMonthNotEnded = errors.New("billing: the month has not ended")
 	// ErrNoIssuer: final invoices must name the issuer and its registration number; the service
 	// was started without them.
@@ -208,7 +208,7 @@ func (h CloseMonthHandler) priceBook(ctx context.Context) (billing.PriceBook, er
 
 // MonthDueForAutoClose is the month the scheduler (serve --auto-close-months) closes at instant
 // now: the previous month, once the first business day of the current month (JST) is over
-// (SPEC 3: "after the 1st business day of M+1"). Earlier months are left to staff: a month the
+// (docs/billing.md: "after the 1st business day of M+1"). Earlier months are left to staff: a month the
 // scheduler missed while the service was down is one staff should look at.
 func MonthDueForAutoClose(now time.Time, cal *calendar.BusinessCalendar) (billing.Month, bool) {
 	today := calendar.DateOf(now)

@@ -12,7 +12,7 @@ import (
 	"yorozu/domain/order"
 )
 
-// CompleteOrder completes an order on its scheduled date (SPEC 2): refused before that date,
+// CompleteOrder completes an order on its scheduled date (docs/product.md): refused before that date,
 // idempotent after. The process manager sends it for due orders; staff may send it too.
 type CompleteOrder struct {
 	Meta

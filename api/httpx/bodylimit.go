@@ -7,7 +7,7 @@ import (
 	"net/http"
 )
 
-// Body limits of SPEC 10.
+// Body limits of docs/security.md.
 const (
 	APIBodyLimit   int64 = 1 << 20 // /api/v1
 	AgentBodyLimit int64 = 8 << 20 // agent telemetry batches

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// HeaderIdempotencyKey is the request header a command endpoint honours (SPEC 10).
+// HeaderIdempotencyKey is the request header a command endpoint honours (docs/security.md).
 const HeaderIdempotencyKey = "Idempotency-Key"
 
 // IdempotencyStore keeps the outcome of requests by idempotency key. Claim is atomic across

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Rate limit defaults: SPEC 10 asks for at least 1,000 requests/s from one client; the burst
+// Rate limit defaults: docs/security.md asks for at least 1,000 requests/s from one client; the burst
 // absorbs an agent fleet reconnecting at once.
 const (
 	DefaultRatePerSecond = 1000

@@ -1,6 +1,6 @@
 package main
 
-// End-to-end tests of the yorozu binary as an operator runs it (SPEC 11): the binary is built
+// End-to-end tests of the yorozu binary as an operator runs it (docs/operations.md): the binary is built
 // once, then every scenario runs it as a subprocess: the operations tools, `serve` with a real
 // listener, logins over HTTP with TOTP codes, the admin socket while serve runs, graceful
 // shutdown on SIGTERM, restarts, a SIGKILL in the middle of writes, and PostgreSQL.

@@ -1,5 +1,5 @@
 // Command yorozu is the YOROZU back office: the HTTP service and its operations tools
-// (SPEC 11). Every subcommand takes the same store options: --data DIR (embedded store, the
+// (docs/operations.md). Every subcommand takes the same store options: --data DIR (embedded store, the
 // default ./var), --postgres URL, --eventstore URL.
 package main
 

@@ -513,7 +513,7 @@ func TestStaffAddedHoldsNoSecretInClear(t *testing.T) {
 		t.Fatalf("TOTP secret %q is not 160 bits in base32", enr.TOTPSecret)
 	}
 	if got := mustJSON(t, enr); !strings.Contains(got, `"staffId":"yamada@example.jp","role":"operator","totpSecret":`) {
-		t.Fatalf("enrollment JSON %s does not have the fields SPEC 11 prints", got)
+		t.Fatalf("enrollment JSON %s does not have the fields docs/operations.md prints", got)
 	}
 }
 

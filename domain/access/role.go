@@ -1,6 +1,6 @@
 // Package access decides who may use the back office: staff accounts (ID + password + TOTP),
 // API keys for service accounts, the sessions a login opens, and the roles that say what each
-// principal may do (SPEC 10, 11).
+// principal may do (docs/security.md, docs/operations.md).
 //
 // It is pure: no I/O and no clock. Callers pass the current time, a source of randomness and a
 // SecretBox that seals TOTP secrets. Decisions return events; Staff and Directory fold them.
@@ -109,7 +109,7 @@ func (p Permission) String() string {
 	return fmt.Sprintf("Permission(%d)", uint8(p))
 }
 
-// grants is the role matrix (SPEC 10).
+// grants is the role matrix (docs/security.md).
 //
 //	permission       operator  auditor  billing
 //	command              x

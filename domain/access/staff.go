@@ -17,7 +17,7 @@ import (
 	"github.com/pquerna/otp/totp"
 )
 
-// TOTP parameters (SPEC 11): RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps, as Google
+// TOTP parameters (docs/operations.md): RFC 6238 with HMAC-SHA-1, 6 digits, 30-second steps, as Google
 // Authenticator expects. A code of the step before or after the current one is accepted too, for
 // clock drift between the phone and the server.
 const (
@@ -280,7 +280,7 @@ func enrollment(id string, role Role, secret string) Enrollment {
 }
 
 // OTPAuthURL is the key URI authenticator apps read (usually from a QR code), with the
-// parameters in the order SPEC 11 writes them.
+// parameters in the order docs/operations.md writes them.
 func OTPAuthURL(staffID, secret string) string {
 	return "otpauth://totp/" + TOTPIssuer + ":" + url.PathEscape(staffID) +
 		"?secret=" + url.QueryEscape(secret) + "&issuer=" + TOTPIssuer +

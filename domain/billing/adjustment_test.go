@@ -151,7 +151,7 @@ func TestDifference(t *testing.T) {
 	}
 }
 
-// TestLateOrderAdjustsTheEarliestOpenMonth walks SPEC 3's month close: July is closed, a
+// TestLateOrderAdjustsTheEarliestOpenMonth walks the docs/billing.md's month close: July is closed, a
 // back-dated order then raises July's ID count, and August's draft carries the difference once.
 func TestLateOrderAdjustsTheEarliestOpenMonth(t *testing.T) {
 	known := opened("2025-05-10", 10, false)

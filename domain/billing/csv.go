@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/encoding/japanese"
 )
 
-// CSVEncoding is the character encoding of the CSV export (SPEC 3).
+// CSVEncoding is the character encoding of the CSV export (docs/billing.md).
 type CSVEncoding string
 
 const (

@@ -1,4 +1,4 @@
-// Package billing computes the monthly invoice of a contract (SPEC 3): which months the basic
+// Package billing computes the monthly invoice of a contract (docs/billing.md): which months the basic
 // service and each option are charged, the quantities, the price list that applies, the
 // consumption tax, adjustments for months already closed, and the CSV export of invoices.
 //
@@ -6,5 +6,5 @@
 // completed orders), a PriceBook and a usage Month; its output is an Invoice. Month close, invoice
 // numbering and the billing feed belong to the application layer, which calls ComputeInvoice,
 // Difference and AdjustmentDue. docs/billing.md describes the rules and the decisions taken where
-// the SPEC is silent.
+// the product rules are silent.
 package billing

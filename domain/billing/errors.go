@@ -27,7 +27,7 @@ var (
 	ErrUnencodable = errors.New("billing: character cannot be encoded in Shift_JIS (CP932)")
 )
 
-// Field error codes (the `code` of SPEC 12's `errors: [{field, code, message}]`).
+// Field error codes (the `code` of the docs/api.md's `errors: [{field, code, message}]`).
 const (
 	CodeRequired      = "required"
 	CodeOutOfRange    = "outOfRange"

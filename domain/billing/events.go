@@ -13,7 +13,7 @@ import (
 // which decides between two lists for the same effective month (the later one is a correction).
 const PriceListStream = "pricelists-1"
 
-// PriceListPublished: staff published a price list (SPEC 3). Months already closed keep the list
+// PriceListPublished: staff published a price list (docs/billing.md). Months already closed keep the list
 // they were closed with (MonthClosed.PriceList); every other month uses the latest list whose
 // effectiveFrom is on or before it.
 type PriceListPublished struct {
@@ -21,7 +21,7 @@ type PriceListPublished struct {
 	PublishedAt time.Time `json:"publishedAt"`
 }
 
-// The close of a usage month (SPEC 3) is one append to the month's own stream, MonthStream(m):
+// The close of a usage month (docs/billing.md) is one append to the month's own stream, MonthStream(m):
 // MonthClosed first, then the final invoices in parts of at most InvoicesPerPart, in invoice-number
 // order. The stream is written once (expected version 0), so a month is closed at most once and
 // its final invoices never change; closing it again reads the stream and answers the same Closure.

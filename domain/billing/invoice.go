@@ -9,7 +9,7 @@ import (
 	"yorozu/domain/calendar"
 )
 
-// Line names and notes, exactly as on the invoice (SPEC 3).
+// Line names and notes, exactly as on the invoice (docs/billing.md).
 const (
 	LineBaseMenu       = "基本メニュー利用料"
 	LineIDAddition     = "ヘルスチェックレポート（ＩＤ追加）利用料"
@@ -37,7 +37,7 @@ const (
 	KindAdjustment LineKind = "adjustment"
 )
 
-// Line is one line of an invoice (SPEC 12). Quantity × UnitPrice = Amount on every line; an
+// Line is one line of an invoice (docs/api.md). Quantity × UnitPrice = Amount on every line; an
 // adjustment line has quantity 1 and its amount as unit price.
 type Line struct {
 	Name      string   `json:"name"`
@@ -72,7 +72,7 @@ type Recipient struct {
 	Address    string `json:"address,omitempty"`
 }
 
-// Invoice is one customer's bill for one usage month (SPEC 3 and 12). Amounts are whole yen:
+// Invoice is one customer's bill for one usage month (docs/billing.md, docs/api.md). Amounts are whole yen:
 // Subtotal is the sum of the lines, Total = Subtotal + Tax.
 type Invoice struct {
 	CustomerNumber string `json:"customerNumber"`

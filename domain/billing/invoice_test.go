@@ -11,7 +11,7 @@ import (
 )
 
 // TestChargedLines covers which months the basic service, the options and the tickets are charged,
-// and with which quantities (SPEC 3), at the standard prices.
+// and with which quantities (docs/billing.md), at the standard prices.
 func TestChargedLines(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -146,8 +146,8 @@ func TestChargedLines(t *testing.T) {
 			opened("2025-05-10", 0, false).tickets("2025-09-02", 4).terminated("2025-09-20"), "2025-09",
 			[]billing.Line{baseLine(), ticketLine(9, 4)}},
 
-		// Everything at once, in the SPEC's line order.
-		{"lines follow the SPEC's order: basic menu, ID addition, web filtering, tickets",
+		// Everything at once, in the invoice's line order.
+		{"lines follow the invoice's order: basic menu, ID addition, web filtering, tickets",
 			opened("2025-05-10", 10, true).tickets("2025-10-02", 1), "2025-10",
 			[]billing.Line{baseLine(), idLine(10, 10), wfLine(10, 15), ticketLine(10, 1)}},
 	}

@@ -1,7 +1,7 @@
 package billing
 
 // Issuer is the company that issues the invoices, with its qualified-invoice registration number
-// (適格請求書発行事業者登録番号), both from configuration (SPEC 3).
+// (適格請求書発行事業者登録番号), both from configuration (docs/billing.md).
 type Issuer struct {
 	Name               string `json:"name"`
 	RegistrationNumber string `json:"registrationNumber"`

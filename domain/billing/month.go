@@ -8,7 +8,7 @@ import (
 	"yorozu/domain/calendar"
 )
 
-// Month is a usage month: a calendar month in JST (SPEC 1). The zero Month is "no month".
+// Month is a usage month: a calendar month in JST (docs/product.md). The zero Month is "no month".
 // Months compare with == and can be map keys.
 type Month struct {
 	year  int
@@ -23,7 +23,7 @@ func NewMonth(year int, month time.Month) (Month, error) {
 	return Month{year: year, month: month}, nil
 }
 
-// ParseMonth parses exactly `YYYY-MM` (SPEC 12), e.g. "2025-07".
+// ParseMonth parses exactly `YYYY-MM` (docs/api.md), e.g. "2025-07".
 func ParseMonth(s string) (Month, error) {
 	if len(s) != 7 || s[4] != '-' || !allDigits(s[:4]) || !allDigits(s[5:]) {
 		return Month{}, fmt.Errorf("%w: %q is not YYYY-MM", ErrInvalidMonth, s)

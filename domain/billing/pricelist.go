@@ -10,8 +10,8 @@ import (
 // MaxUnitPrice bounds every price of a price list, so that no invoice amount can overflow.
 const MaxUnitPrice Yen = 100_000_000
 
-// PriceList is a set of prices published by staff, effective from a month on (SPEC 3). Prices are
-// per unit per month, except SecurityTicket, which is per ticket. JSON as in the SPEC:
+// PriceList is a set of prices published by staff, effective from a month on (docs/billing.md). Prices are
+// per unit per month, except SecurityTicket, which is per ticket. JSON as the API takes it:
 // `{effectiveFrom: "2025-04", baseMenu, healthCheckIdAddition, webFiltering, securityTicket,
 // taxRate: "0.10"}`.
 type PriceList struct {
@@ -23,7 +23,7 @@ type PriceList struct {
 	TaxRate               decimal.Decimal `json:"taxRate"`
 }
 
-// UnmarshalJSON reads a price list; a missing or null taxRate is DefaultTaxRate (SPEC 3: "default
+// UnmarshalJSON reads a price list; a missing or null taxRate is DefaultTaxRate (docs/billing.md: "default
 // 10%").
 func (p *PriceList) UnmarshalJSON(b []byte) error {
 	type plain PriceList
@@ -92,7 +92,7 @@ func NewPriceBook(lists ...PriceList) (PriceBook, error) {
 	return PriceBook{lists: sorted}, nil
 }
 
-// For returns the list month m uses: the latest whose EffectiveFrom <= m (SPEC 3), or a
+// For returns the list month m uses: the latest whose EffectiveFrom <= m (docs/billing.md), or a
 // *NoPriceListError when every list starts later.
 func (b PriceBook) For(m Month) (PriceList, error) {
 	for i := len(b.lists) - 1; i >= 0; i-- {

@@ -7,10 +7,10 @@ import (
 	"yorozu/domain/calendar"
 )
 
-// IncludedIDs is the number of health-check IDs the basic menu includes (SPEC 2).
+// IncludedIDs is the number of health-check IDs the basic menu includes (docs/product.md).
 const IncludedIDs = 5
 
-// Bounds of the quantities a timeline may carry (SPEC 2's order form).
+// Bounds of the quantities a timeline may carry (the docs/product.md's order form).
 const (
 	MaxAdditionalIDs = 9999
 	MaxTicketCount   = 9999
@@ -173,7 +173,7 @@ type period struct {
 
 // charges tells whether the period is charged in m: from the month after the one it started in
 // through the month containing its end, or only its month if it started and ended in the same
-// month (SPEC 3).
+// month (docs/billing.md).
 func (p period) charges(m Month) bool {
 	first := MonthOf(p.start)
 	if p.end.IsZero() {
@@ -191,7 +191,7 @@ type usage func(segment) int
 
 func idAdditionUsage(s segment) int { return s.additionalIDs }
 
-// webFilteringUsage counts every ID of the contract, the included ones too (SPEC 14).
+// webFilteringUsage counts every ID of the contract, the included ones too (docs/decisions.md).
 func webFilteringUsage(s segment) int {
 	if !s.webFiltering {
 		return 0
@@ -202,7 +202,7 @@ func webFilteringUsage(s segment) int {
 // monthlyQuantity returns the quantity of the option charged in m, 0 when m is not charged. Each
 // run of segments in use is a period of use charged by period.charges; the quantity is that of the
 // last segment in use that started on or before the end of m: the quantity in effect at the end of
-// m, or just before the option ended if it ended in m (SPEC 3).
+// m, or just before the option ended if it ended in m (docs/billing.md).
 func monthlyQuantity(segs []segment, use usage, m Month) int {
 	charged, quantity := false, 0
 	var open *period

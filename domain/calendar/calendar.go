@@ -1,5 +1,5 @@
 // Package calendar is the BusinessCalendar of the service: civil dates, Japanese national holidays,
-// business days and business hours, every rule evaluated in Asia/Tokyo (SPEC 1, 2 and 6).
+// business days and business hours, every rule evaluated in Asia/Tokyo (docs/product.md and 6).
 //
 // It is pure: the Cabinet Office holiday list is embedded (syukujitsu.csv), years the list does not
 // cover are computed by the rules of the holiday law, and nothing reads a clock. The package imports
@@ -9,7 +9,7 @@ package calendar
 
 import (
 	"time"
-	_ "time/tzdata" // SPEC 1: the binary must not depend on the host's zone database.
+	_ "time/tzdata" // docs/product.md: the binary must not depend on the host's zone database.
 )
 
 var jst = loadJST()
@@ -27,11 +27,11 @@ func loadJST() *time.Location {
 // JST returns Asia/Tokyo, the location every business rule is evaluated in.
 func JST() *time.Location { return jst }
 
-// acceptanceCutoff: an order accepted at or after 15:00 JST counts from the next business day (SPEC 2).
+// acceptanceCutoff: an order accepted at or after 15:00 JST counts from the next business day (docs/product.md).
 const acceptanceCutoff = 15 * time.Hour
 
 // BusinessCalendar answers which days are holidays and business days, and does business-day and
-// business-hour arithmetic (SPEC 1): business days are Monday to Friday except national holidays and
+// business-hour arithmetic (docs/product.md): business days are Monday to Friday except national holidays and
 // the year-end break (Dec 29 to Jan 3); business hours are 09:30–12:00 and 13:00–17:30 JST on them.
 //
 // A BusinessCalendar is immutable and safe for concurrent use. The zero value is ready to use and is
@@ -101,7 +101,7 @@ func (b *BusinessCalendar) AddBusinessDays(d Date, n int) Date {
 	return d
 }
 
-// AcceptanceDay returns the day an order accepted at instant at counts from (SPEC 2): its date in JST
+// AcceptanceDay returns the day an order accepted at instant at counts from (docs/product.md): its date in JST
 // if that is a business day and the time is before 15:00 JST, else the next business day.
 func (b *BusinessCalendar) AcceptanceDay(at time.Time) Date {
 	d := DateOf(at)

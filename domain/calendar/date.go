@@ -65,7 +65,7 @@ func ParseDate(s string) (Date, error) {
 	return realDate(s, y, m, d)
 }
 
-// ParseFormDate parses the order form's "YYYY/M/D" (SPEC 2): a four-digit year from 1000, then a month
+// ParseFormDate parses the order form's "YYYY/M/D" (docs/product.md): a four-digit year from 1000, then a month
 // and a day of one or two digits each. A leading zero on the month or day is accepted ("2025/07/01" as
 // well as "2025/7/1"), because both are common on Japanese forms and mean the same day. The day must
 // exist: "2025/2/30" and "2025/13/1" are errors, and so is anything else (spaces, signs, full-width
@@ -159,7 +159,7 @@ func (d Date) Weekday() time.Weekday {
 }
 
 // Start returns the instant d begins in Japan: 00:00 JST. An order "takes effect on" a date at this
-// instant (SPEC 2).
+// instant (docs/product.md).
 func (d Date) Start() time.Time {
 	return time.Date(d.year, d.month, d.day, 0, 0, 0, 0, jst)
 }
@@ -196,7 +196,7 @@ func (d *Date) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// MarshalJSON writes "YYYY-MM-DD" (SPEC 12), or null for the zero Date, so that an unset date such as
+// MarshalJSON writes "YYYY-MM-DD" (docs/api.md), or null for the zero Date, so that an unset date such as
 // completedOn reads as null rather than as a made-up day. Like MarshalText it refuses a date
 // outside years 1 to 9999, which UnmarshalJSON could not read back.
 func (d Date) MarshalJSON() ([]byte, error) {

@@ -83,7 +83,7 @@ func TestHolidaysAreTheOfficialList(t *testing.T) {
 	}
 }
 
-// Years after the embedded list come from the rules of the holiday law; SPEC 1 asks for 2030.
+// Years after the embedded list come from the rules of the holiday law; docs/product.md asks for 2030.
 func TestHolidaysAfterTheListFollowTheLaw(t *testing.T) {
 	cal := calendar.New()
 	computed := map[int]map[string]string{
@@ -225,7 +225,7 @@ func TestAddBusinessDays(t *testing.T) {
 		n    int
 		want string
 	}{
-		{"new order lead time (SPEC 2 example)", "2025-07-02", 8, "2025-07-14"},
+		{"new order lead time (docs/product.md example)", "2025-07-02", 8, "2025-07-14"},
 		{"cancel lead time over Marine Day", "2025-07-15", 5, "2025-07-23"},
 		{"zero is the same day", "2025-07-02", 0, "2025-07-02"},
 		{"zero is the same day even on a Saturday", "2025-07-05", 0, "2025-07-05"},
@@ -261,7 +261,7 @@ func TestAcceptanceDay(t *testing.T) {
 		at   time.Time
 		want string
 	}{
-		{"business day after 15:00 (SPEC 2 example)", jst(2025, 7, 1, 16, 0), "2025-07-02"},
+		{"business day after 15:00 (docs/product.md example)", jst(2025, 7, 1, 16, 0), "2025-07-02"},
 		{"business day before 15:00", jst(2025, 7, 1, 14, 59).Add(59 * time.Second), "2025-07-01"},
 		{"exactly 15:00 counts as after", jst(2025, 7, 1, 15, 0), "2025-07-02"},
 		{"early morning counts as that day", jst(2025, 7, 1, 0, 30), "2025-07-01"},
@@ -282,7 +282,7 @@ func TestAcceptanceDay(t *testing.T) {
 	}
 }
 
-// SPEC 2: a new order accepted 2025-07-01 16:00 JST counts from 2025-07-02 and can open on
+// docs/product.md: a new order accepted 2025-07-01 16:00 JST counts from 2025-07-02 and can open on
 // 2025-07-14 at the earliest.
 func TestEarliestDateOfANewOrder(t *testing.T) {
 	cal := calendar.New()

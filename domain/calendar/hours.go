@@ -2,7 +2,7 @@ package calendar
 
 import "time"
 
-// businessBlocks are the business hours of a business day as offsets from 00:00 JST (SPEC 1): two
+// businessBlocks are the business hours of a business day as offsets from 00:00 JST (docs/product.md): two
 // blocks, 7 hours in all. Each block is half-open: 12:00 and 17:30 are already outside. Offsets are
 // safe because Japan has no daylight saving.
 var businessBlocks = [...]struct{ open, close time.Duration }{
@@ -27,7 +27,7 @@ func (b *BusinessCalendar) IsBusinessHours(t time.Time) bool {
 }
 
 // AddBusinessHours returns the instant at which d of business-hours time has passed since start: the
-// due time of an SLA (SPEC 6). Only time inside business hours counts, so a start outside them counts
+// due time of an SLA (docs/consultations.md). Only time inside business hours counts, so a start outside them counts
 // from the next opening (received Saturday, 7 hours: Monday 17:30; received Friday 16:00: Monday
 // 16:00). A due time that lands exactly on the end of a block is that end (12:00, not 13:00; 17:30,
 // not the next morning). d = 0 returns start.

@@ -46,8 +46,8 @@ func TestAddBusinessHours(t *testing.T) {
 		d     time.Duration
 		want  time.Time
 	}{
-		{"e-mail received Friday 16:00 (SPEC 6)", jst(2025, 7, 4, 16, 0), 7 * h, jst(2025, 7, 7, 16, 0)},
-		{"e-mail received Saturday (SPEC 6)", jst(2025, 7, 5, 10, 0), 7 * h, jst(2025, 7, 7, 17, 30)},
+		{"e-mail received Friday 16:00 (docs/consultations.md)", jst(2025, 7, 4, 16, 0), 7 * h, jst(2025, 7, 7, 16, 0)},
+		{"e-mail received Saturday (docs/consultations.md)", jst(2025, 7, 5, 10, 0), 7 * h, jst(2025, 7, 7, 17, 30)},
 		{"e-mail received at the opening is due at the closing", jst(2025, 7, 1, 9, 30), 7 * h, jst(2025, 7, 1, 17, 30)},
 		{"across lunch", jst(2025, 7, 1, 11, 0), 2 * h, jst(2025, 7, 1, 14, 0)},
 		{"due exactly at the end of the morning is 12:00, not 13:00", jst(2025, 7, 1, 9, 30), 2*h + 30*m, jst(2025, 7, 1, 12, 0)},

@@ -25,7 +25,7 @@ const IncludedIDs = 5
 var (
 	// ErrNotFound: no contract has that customer number.
 	ErrNotFound = errors.New("contract: not found")
-	// ErrOrderOpen: the contract already has an open order (SPEC 2: at most one).
+	// ErrOrderOpen: the contract already has an open order (docs/product.md: at most one).
 	ErrOrderOpen = errors.New("contract: another order of this contract is still open")
 )
 

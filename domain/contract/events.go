@@ -75,7 +75,7 @@ type ContractTerminated struct {
 // EffectiveTime is the termination date, 00:00 JST.
 func (e *ContractTerminated) EffectiveTime() time.Time { return e.TerminatedOn.Start() }
 
-// ContractViewed: a staff member read the contract's personal data (SPEC 9). Stored in
+// ContractViewed: a staff member read the contract's personal data (docs/product.md). Stored in
 // ViewStream(customerNumber), apart from the contract's own stream, so reads never conflict
 // with changes.
 type ContractViewed struct {

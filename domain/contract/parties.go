@@ -1,4 +1,4 @@
-// Package contract is the contract aggregate (SPEC 2): opened, changed and terminated only
+// Package contract is the contract aggregate (docs/product.md): opened, changed and terminated only
 // through orders, folded from its stream; and the customer numbers issued to new orders.
 package contract
 

@@ -37,7 +37,7 @@ type Draft struct {
 	Data          json.RawMessage
 }
 
-// Record is a stored event with its full envelope (SPEC 1 and 9).
+// Record is a stored event with its full envelope (docs/product.md).
 type Record struct {
 	ID            uuid.UUID
 	Type          string
@@ -70,7 +70,7 @@ func Category(stream string) string {
 
 // TimePartitioned reports whether a stream's events are kept in time partitions that retention
 // removes whole (a partition drop, a bucket delete or $maxAge), instead of row by row. Only
-// high-volume, short-lived data belongs here: agent telemetry is kept three months (SPEC 4).
+// high-volume, short-lived data belongs here: agent telemetry is kept three months (docs/telemetry.md).
 func TimePartitioned(stream string) bool {
 	return Category(stream) == "telemetry"
 }

@@ -14,7 +14,7 @@ import (
 // that contract's stream, so that "one open order per contract" and the order's effect on the
 // contract are decided and stored together. Every event names its order.
 
-// Secrets holds the form's passwords in the only forms they are ever stored in (SPEC 2): the
+// Secrets holds the form's passwords in the only forms they are ever stored in (docs/product.md): the
 // opening-notice password as an argon2id hash (it is a login password), the security-report
 // password sealed with the deployment key (the service needs it to encrypt report files).
 type Secrets struct {

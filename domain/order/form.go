@@ -2,14 +2,14 @@ package order
 
 import "reflect"
 
-// This file holds the order application form (申込書) of SPEC section 2 as submitted: one struct for
+// This file holds the order application form (申込書) of docs/product.md as submitted: one struct for
 // all four order types. DecodeForm (form_decode.go) builds it from JSON, Validate (form_rules.go)
 // applies the field table, CheckAgainstContract (form_contract.go) the rules that need the contract.
 
 // Type is the order type, the form's `type` field.
 type Type string
 
-// The four order types of SPEC section 2.
+// The four order types of docs/product.md.
 const (
 	TypeNew          Type = "new"          // 新設: opens a contract
 	TypeChange       Type = "change"       // 変更: IDs, web filtering, tickets, security contact
@@ -65,7 +65,7 @@ const (
 // Every field but Type is a pointer: nil means the field was absent (or JSON null), so a rule can
 // tell "absent" from "empty" or "zero". Choice fields keep whatever string was submitted, even one
 // outside their enum, so that Validate can name the bad value. The JSON field names are those of
-// SPEC section 2, and encoding a decoded Form gives back the submitted fields and values.
+// docs/product.md, and encoding a decoded Form gives back the submitted fields and values.
 //
 // A Form holds two secrets (OpeningNotice.Password, SecurityReportPassword): store or show only
 // Redacted().

@@ -13,7 +13,7 @@ type ContractFacts struct {
 	WebFiltering     bool   // web filtering is on now
 }
 
-// CheckAgainstContract applies the rules of the SPEC section 2 form table that need the contract:
+// CheckAgainstContract applies the rules of the docs/product.md form table that need the contract:
 // the customer number names an existing active contract; commonCustomerId matches it (change,
 // cancel, simpleChange) and contractor.name matches it (change, cancel); a change adds to or removes
 // from the current additional IDs as it says, and leaves web filtering on only with at least 15 IDs.

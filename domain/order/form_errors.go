@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// Machine codes of a FieldError. They are part of the HTTP API (problem+json `errors[].code`, SPEC
-// section 12): add new ones, never rename one.
+// Machine codes of a FieldError. They are part of the HTTP API (problem+json `errors[].code`,
+// docs/api.md): add new ones, never rename one.
 //
 // Decoding (DecodeForm only):
 //   - invalidJSON: the body is not one JSON value in UTF-8 (field "").
@@ -16,7 +16,7 @@ import (
 //   - duplicateField: the same field twice in one object; the first one counts.
 //   - tooManyErrors: the list was cut; more problems exist (field "").
 //
-// Presence (R, O, -, C of the SPEC table):
+// Presence (R, O, -, C of the form table):
 //   - required: missing, null, or blank (empty or only spaces).
 //   - mustBeAbsent: present where this order type or the related choice does not allow it
 //     (for a numeric field whose paper-form default is 0, any value but 0).

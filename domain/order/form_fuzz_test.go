@@ -21,7 +21,7 @@ import (
 )
 
 // FuzzDecodeForm feeds DecodeForm arbitrary bytes, starting from the example forms. It must never
-// panic, and a form it accepts must pass an independent re-check of the SPEC table written here
+// panic, and a form it accepts must pass an independent re-check of the form table (docs/product.md) written here
 // with other means (regular expressions, time.Parse, generic JSON): no accepted form breaks a rule.
 func FuzzDecodeForm(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
@@ -72,7 +72,7 @@ func FuzzDecodeForm(f *testing.F) {
 	})
 }
 
-// acceptedRule is one row of the SPEC table as the re-check reads it: cols has the letters of
+// acceptedRule is one row of the form table (docs/product.md) as the re-check reads it: cols has the letters of
 // new, change, cancel, simpleChange (R, O, - or C; C rows are checked in recheckConditions).
 type acceptedRule struct {
 	cols  string

@@ -2,7 +2,7 @@ package order
 
 import "fmt"
 
-// presence is what the SPEC table's R, O, - and C columns decide for one field of one form.
+// presence is what the form table's (docs/product.md) R, O, - and C columns decide for one field of one form.
 type presence struct {
 	kind presenceKind
 	// why ends the message, e.g. " on a cancel order", " when healthCheckIdAddition is use".
@@ -33,13 +33,13 @@ func (c *formCheck) add(field, code, message string) {
 	c.errs = append(c.errs, FieldError{Field: field, Code: code, Message: message})
 }
 
-// per reads one row of the SPEC table: cols holds the letters of the columns new, change, cancel,
+// per reads one row of the form table (docs/product.md): cols holds the letters of the columns new, change, cancel,
 // simpleChange, each R, O or - ("R--R" is contractor.nameKana). Use perC for a row with a C.
 func (c *formCheck) per(cols string) presence {
 	return c.perC(cols, presence{})
 }
 
-// tableColumn is the column of each order type in the SPEC table.
+// tableColumn is the column of each order type in the form table.
 var tableColumn = map[Type]int{TypeNew: 0, TypeChange: 1, TypeCancel: 2, TypeSimpleChange: 3}
 
 // perC is per for a row with C letters; cond is what the related choice asks of this form.
@@ -149,7 +149,7 @@ func (c *formCheck) boolean(field string, v *bool, p presence) (ok bool) {
 	return true
 }
 
-// Validate applies every rule of the SPEC section 2 form table that needs nothing but the form
+// Validate applies every rule of the docs/product.md form table that needs nothing but the form
 // (CheckAgainstContract has the others) and returns every problem, nil when there is none. It
 // reports at most one problem per field: the first of presence, encoding, control characters,
 // blankness, length, characters, format; then the rules between fields, only on fields that passed their own rules.

@@ -73,7 +73,7 @@ type ruleCase struct {
 	field, code string
 }
 
-// TestFormRules has, for every rule of the SPEC section 2 form table, a case just inside and one
+// TestFormRules has, for every rule of the docs/product.md form table, a case just inside and one
 // just outside. Each case changes one thing in a valid example form and expects either no problem
 // or exactly one, on the named field; it runs both on the typed form and through JSON.
 func TestFormRules(t *testing.T) {

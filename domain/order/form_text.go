@@ -12,7 +12,7 @@ import (
 )
 
 // The value rules of the form table, one small function per kind of value. Each returns nil for a
-// good value, or the problem to report. Lengths count characters (runes), as the SPEC says.
+// good value, or the problem to report. Lengths count characters (runes), as the form table says.
 
 type problem struct {
 	code, message string

@@ -1,4 +1,4 @@
-// Package order is the application form (申込) and its lifecycle (SPEC 2): the form's rules, and
+// Package order is the application form (申込) and its lifecycle (docs/product.md): the form's rules, and
 // the Order aggregate that decides receive, amend, accept, opening notice, completion and
 // withdrawal. It is pure: the clock's reading and the business calendar are passed in.
 package order

@@ -58,7 +58,7 @@ func TestAcceptanceDatesByTypeAndCutOff(t *testing.T) {
 		acceptedAt                           time.Time
 		acceptanceDay, earliest, scheduledOn string
 	}{
-		{"new order accepted after 15:00 counts from the next business day (SPEC example)", order.TypeNew, "2025/7/1", at("2025-07-01 16:00"), "2025-07-02", "2025-07-14", "2025-07-14"},
+		{"new order accepted after 15:00 counts from the next business day (the documented example)", order.TypeNew, "2025/7/1", at("2025-07-01 16:00"), "2025-07-02", "2025-07-14", "2025-07-14"},
 		{"new order accepted before 15:00 counts from the same day", order.TypeNew, "2025/7/1", at("2025-07-01 14:59"), "2025-07-01", "2025-07-11", "2025-07-11"},
 		{"a later desired date wins over the earliest date", order.TypeNew, "2025/9/1", at("2025-07-01 10:00"), "2025-07-01", "2025-07-11", "2025-09-01"},
 		{"accepted on a Saturday counts from Monday", order.TypeChange, "2025/7/5", at("2025-07-05 10:00"), "2025-07-07", "2025-07-17", "2025-07-17"},

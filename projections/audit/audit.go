@@ -1,4 +1,4 @@
-// Package audit is the audit-trail projection (SPEC 9): every stored event with its envelope,
+// Package audit is the audit-trail projection (docs/product.md): every stored event with its envelope,
 // linked to the customer number it concerns, queryable by customer number, stream, actor, type
 // and recorded time. Event data enters and leaves the trail without the secrets some events
 // keep (event.Registry.Redact).
@@ -29,7 +29,7 @@ const (
 // InstantLayout is the fixed-width UTC form times are stored in, so that they compare as strings.
 const InstantLayout = "2006-01-02T15:04:05.000000Z"
 
-// Entry is one event of the trail, as the API shows it (SPEC 12 history item, plus links).
+// Entry is one event of the trail, as the API shows it (docs/api.md history item, plus links).
 type Entry struct {
 	EventID        string          `json:"eventId"`
 	Type           string          `json:"type"`

@@ -8,7 +8,7 @@ import (
 	"yorozu/projections"
 )
 
-// Report is the answer of an integrity check (SPEC 12 audit verify).
+// Report is the answer of an integrity check (docs/api.md audit verify).
 type Report struct {
 	OK            bool        `json:"ok"`
 	CheckedEvents int         `json:"checkedEvents"`

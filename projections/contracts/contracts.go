@@ -1,4 +1,4 @@
-// Package contracts is the contracts projection (SPEC 2, 12): each contract's current state,
+// Package contracts is the contracts projection (docs/product.md, docs/api.md): each contract's current state,
 // folded with the domain's own Contract.Evolve, searchable by customer number, name and kana.
 // History and bitemporal as-of replay read the event log itself (history.go).
 package contracts

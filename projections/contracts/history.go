@@ -38,7 +38,7 @@ func (r Replay) History(ctx context.Context, customerNumber string) ([]event.Rec
 	return all, nil
 }
 
-// AsOf replays the contract to a point in business time and/or in recorded time (SPEC 9,
+// AsOf replays the contract to a point in business time and/or in recorded time (docs/product.md,
 // bitemporal): only events effective at or before effectiveAt and recorded at or before knownAt
 // count (a zero bound does not limit), applied in business-time order. A back-dated order
 // recorded at X therefore changes the answer for an effectiveAt before X only when knownAt >= X.

@@ -138,7 +138,7 @@ func (l *ledger) closedMonths() []*closure {
 }
 
 // earliestOpen is the first month from `from` on that is not closed: the month whose invoice
-// carries the adjustments for closed months (SPEC 3).
+// carries the adjustments for closed months (docs/billing.md).
 func (l *ledger) earliestOpen(from billing.Month) billing.Month {
 	m := from
 	for {

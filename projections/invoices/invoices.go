@@ -1,4 +1,4 @@
-// Package invoices is the billing read model (SPEC 3 and 12): per customer number, what the
+// Package invoices is the billing read model (docs/billing.md, docs/api.md): per customer number, what the
 // contract events say about billing (its Timeline, rebuilt in effective-date order whatever order
 // the events arrived in); the published price lists; the closed months with their final invoices,
 // in the order they were finalized (the billing feed).

@@ -15,7 +15,7 @@ import (
 	"yorozu/projections/readmodel"
 )
 
-// ErrNoInvoice: nothing is charged to the customer in the month, so there is no invoice (SPEC 12:
+// ErrNoInvoice: nothing is charged to the customer in the month, so there is no invoice (docs/api.md:
 // 404).
 var ErrNoInvoice = errors.New("invoices: no invoice for the customer and month")
 
@@ -351,7 +351,7 @@ func (v *View) issuedAdjustments(ctx context.Context, a *account) ([]billing.Inv
 	return issued, nil
 }
 
-// Feed returns final invoices in the order they were finalized (SPEC 3), after the cursor. The
+// Feed returns final invoices in the order they were finalized (docs/billing.md), after the cursor. The
 // cursor it returns points right after the last invoice returned, also at the end of the feed,
 // so a consumer polls with it; the same cursor always gives the same invoices first.
 func (v *View) Feed(ctx context.Context, after string, limit int) (Page, error) {

@@ -1,4 +1,4 @@
-// Package orders is the order-queue projection (SPEC 2, 12): every order with its status and
+// Package orders is the order-queue projection (docs/product.md, docs/api.md): every order with its status and
 // dates, folded with the domain's own Order.Evolve, queryable by status, type and scheduled date.
 package orders
 

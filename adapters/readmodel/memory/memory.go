@@ -1,5 +1,5 @@
 // Package memory is the in-memory read-model store, the embedded default: read models live in
-// memory and are rebuilt from the event log at start (SPEC 13).
+// memory and are rebuilt from the event log at start (docs/architecture.md).
 //
 // A collection is an insertion-ordered slice of documents with an id→slot index. Deleted slots
 // stay as tombstones until they make up half of the slice, so that deletes stay cheap and every

@@ -1,4 +1,4 @@
-// Package postgres is the PostgreSQL read-model store (SPEC 13): documents as jsonb rows of
+// Package postgres is the PostgreSQL read-model store (docs/architecture.md): documents as jsonb rows of
 // rm_docs, keyed by projection, collection and id, with the projection's checkpoint in
 // projection_checkpoints. The schema comes from adapters/postgres/migrate.
 //
