@@ -8,6 +8,9 @@ import (
 	"yorozu/domain/contract"
 	"yorozu/domain/event"
 	"yorozu/domain/order"
+	"yorozu/domain/diagnosis"
+	"yorozu/domain/mailmagazine"
+	"yorozu/domain/webfiltering"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -18,6 +21,9 @@ func Registry() *event.Registry {
 		contract.RegisterEvents,
 		billing.RegisterEvents,
 		access.RegisterEvents,
+		webfiltering.RegisterEvents,
+		diagnosis.RegisterEvents,
+		mailmagazine.RegisterEvents,
 	} {
 		register(r)
 	}
