@@ -6,10 +6,10 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
 	"yorozu/domain/contract"
-	"yorozu/domain/event"
-	"yorozu/domain/order"
 	"yorozu/domain/diagnosis"
+	"yorozu/domain/event"
 	"yorozu/domain/mailmagazine"
+	"yorozu/domain/order"
 	"yorozu/domain/webfiltering"
 )
 

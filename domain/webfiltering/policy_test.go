@@ -138,12 +138,12 @@ func TestEntries(t *testing.T) {
 
 func TestURLEntries(t *testing.T) {
 	for raw, want := range map[string]string{
-		"example.com":                      "example.com",
-		"WWW.Example.co.jp.":               "www.example.co.jp",
-		"例え.jp":                           "xn--r8jz45g.jp",
-		"192.0.2.10":                       "192.0.2.10",
-		"https://Example.com":              "https://example.com/",
-		"HTTP://example.com:8080/a/b?x=1":  "http://example.com:8080/a/b?x=1",
+		"example.com":                       "example.com",
+		"WWW.Example.co.jp.":                "www.example.co.jp",
+		"例え.jp":                             "xn--r8jz45g.jp",
+		"192.0.2.10":                        "192.0.2.10",
+		"https://Example.com":               "https://example.com/",
+		"HTTP://example.com:8080/a/b?x=1":   "http://example.com:8080/a/b?x=1",
 		"https://shop.example.com/sale/%E3": "https://shop.example.com/sale/%E3",
 	} {
 		got, err := webfiltering.NormalizeURL(raw)
