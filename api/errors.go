@@ -28,6 +28,7 @@ func newErrorMapper() *httpx.ErrorMapper {
 		m.Register(event.ErrConcurrency, http.StatusConflict, "concurrent-change", "Changed concurrently; reload and retry")
 		m.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		registerBillingErrors(m)
+		registerServiceErrors(m)
 		m.Register(order.ErrNotFound, http.StatusNotFound, "order-not-found", "Order not found")
 		m.Register(order.ErrInvalidTransition, http.StatusConflict, "order-status-conflict", "Not allowed in the order's status")
 		m.Register(order.ErrTooEarly, http.StatusConflict, "before-scheduled-date", "Scheduled date not reached")

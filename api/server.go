@@ -35,6 +35,9 @@ type Deps struct {
 	RateLimit      float64
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
+	// AgentContracts authenticates agents polling their web-filtering policy (nil: every poll
+	// is 401).
+	AgentContracts AgentAuthenticator
 	Logger         *slog.Logger
 	Metrics        *prometheus.Registry
 }
@@ -89,6 +92,9 @@ func (s *Server) table() []route {
 		s.orderRoutes(),
 		s.contractRoutes(),
 		s.billingRoutes(),
+		s.webFilteringRoutes(),
+		s.diagnosisRoutes(),
+		s.mailMagazineRoutes(),
 	} {
 		all = append(all, area...)
 	}

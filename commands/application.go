@@ -10,8 +10,11 @@ import (
 	"yorozu/domain/event"
 	"yorozu/projections/audit"
 	"yorozu/projections/contracts"
+	"yorozu/projections/diagnoses"
 	"yorozu/projections/invoices"
+	"yorozu/projections/mailmagazine"
 	"yorozu/projections/orders"
+	"yorozu/projections/webfiltering"
 )
 
 // Application is every use case of the service: what the HTTP layer, the schedulers and the
@@ -40,6 +43,18 @@ type Commands struct {
 	PublishPriceList PublishPriceListHandler
 	CloseMonth       CloseMonthHandler
 	CloseDueMonth    CloseDueMonthHandler
+
+	SetWebFiltering         SetWebFilteringHandler
+	AddWebFilteringEntry    AddWebFilteringEntryHandler
+	RemoveWebFilteringEntry RemoveWebFilteringEntryHandler
+	EndWebFilteringOption   EndWebFilteringOptionHandler
+
+	PublishQuestionnaire  PublishQuestionnaireHandler
+	SubmitDiagnosis       SubmitDiagnosisHandler
+	RecordDiagnosisReport RecordDiagnosisReportHandler
+
+	ScheduleMailMagazineIssue ScheduleMailMagazineIssueHandler
+	DeliverMailMagazine       DeliverMailMagazineHandler
 }
 
 // Queries read the read models (and, for auditors' replays, the log itself).
@@ -49,6 +64,17 @@ type Queries struct {
 	Replay    contracts.Replay
 	Invoices  *invoices.View
 	Audit     audit.Trail
+
+	// WebFiltering reads a contract's policy from its stream (staff); WebFilteringPolicies is
+	// every policy in memory (the agents' polls).
+	WebFiltering         LoadWebFiltering
+	WebFilteringPolicies *webfiltering.Policies
+	Diagnoses            diagnoses.Queue
+	MailRecipients       *mailmagazine.Recipients
+	MailIssues           mailmagazine.IssueList
+	// MailDelivering says whether the service sends the magazine (serve --smtp): without it
+	// issues wait and are never late.
+	MailDelivering bool
 }
 
 // Config is what the use cases are built from.
@@ -68,6 +94,8 @@ type Config struct {
 	// from.
 	DueOrders DueOrders
 	Closing   ClosingView
+	// MailDelivery sends the mail magazine; without a Sender issues are not sent.
+	MailDelivery MailDeliveryConfig
 }
 
 // Validate reports every missing part at once.
@@ -94,6 +122,7 @@ func NewCommands(c Config) (Commands, error) {
 	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random}
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
+	dd := NewDiagnosisDeps(deps, c.Calendar)
 	return Commands{
 		AddStaff:     NewAddStaffHandler(acc),
 		LogIn:        NewLogInHandler(acc),
@@ -112,5 +141,17 @@ func NewCommands(c Config) (Commands, error) {
 		PublishPriceList: NewPublishPriceListHandler(deps),
 		CloseMonth:       closeMonth,
 		CloseDueMonth:    NewCloseDueMonthHandler(closeMonth, c.Calendar, c.Clock),
+
+		SetWebFiltering:         NewSetWebFilteringHandler(deps),
+		AddWebFilteringEntry:    NewAddWebFilteringEntryHandler(deps),
+		RemoveWebFilteringEntry: NewRemoveWebFilteringEntryHandler(deps),
+		EndWebFilteringOption:   NewEndWebFilteringOptionHandler(deps),
+
+		PublishQuestionnaire:  NewPublishQuestionnaireHandler(deps),
+		SubmitDiagnosis:       NewSubmitDiagnosisHandler(dd),
+		RecordDiagnosisReport: NewRecordDiagnosisReportHandler(dd),
+
+		ScheduleMailMagazineIssue: NewScheduleMailMagazineIssueHandler(deps),
+		DeliverMailMagazine:       NewDeliverMailMagazineHandler(deps, c.MailDelivery),
 	}, nil
 }

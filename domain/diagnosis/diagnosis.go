@@ -130,6 +130,10 @@ type Submission struct {
 	CustomerNumber string
 	AnsweredAt     time.Time
 	Answers        map[string]Value
+	// Problems are the errors found while reading the request (a time that does not parse, an
+	// answer that is not a scalar): Submit reports them with its own, and checks nothing more of
+	// the fields they name.
+	Problems []FieldError
 }
 
 var customerNumberPattern = regexp.MustCompile(`^N[0-9]{9}$`)
@@ -142,7 +146,7 @@ func (h History) Submit(s Submission, q Published, c Contract, cal *calendar.Bus
 	if _, done := h.Find(s.ID); done {
 		return nil, nil
 	}
-	f := fieldErrors{kind: ErrInvalidDiagnosis}
+	f := fieldErrors{kind: ErrInvalidDiagnosis, list: append([]FieldError(nil), s.Problems...)}
 	if !customerNumberPattern.MatchString(s.CustomerNumber) {
 		f.add("customerNumber", CodeInvalidFormat, "customerNumber is N and nine digits")
 	}
@@ -159,8 +163,10 @@ func (h History) Submit(s Submission, q Published, c Contract, cal *calendar.Bus
 		return nil, ErrNoQuestionnaire
 	}
 	result, answerErrs := q.Questionnaire.Score(s.Answers)
-	f.list = append(f.list, answerErrs...)
-	contractOK := s.AnsweredAt.IsZero() || c.ActiveAt(s.AnsweredAt)
+	for _, e := range answerErrs {
+		f.add(e.Field, e.Code, "%s", e.Message)
+	}
+	contractOK := s.AnsweredAt.IsZero() || f.has("customerNumber") || c.ActiveAt(s.AnsweredAt)
 	if !contractOK {
 		msg := "the contract was not active at answeredAt"
 		if !c.Exists {

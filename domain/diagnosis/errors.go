@@ -73,8 +73,22 @@ type fieldErrors struct {
 	list []FieldError
 }
 
+// add records an error, unless the field has one already (the first error of a field says
+// what is wrong with it).
 func (f *fieldErrors) add(field, code, format string, args ...any) {
+	if f.has(field) {
+		return
+	}
 	f.list = append(f.list, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (f *fieldErrors) has(field string) bool {
+	for _, e := range f.list {
+		if e.Field == field {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *fieldErrors) err() error {

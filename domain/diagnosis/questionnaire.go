@@ -97,8 +97,10 @@ var questionID = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // Validate reports every broken rule at once as a *ValidationError (ErrInvalidQuestionnaire): at
 // least one question; IDs unique plain words; a category, a text and at least two choices per
 // question; choice values unique within their question, labels given, scores 0 to MaxScore.
-func (q Questionnaire) Validate() error {
-	f := fieldErrors{kind: ErrInvalidQuestionnaire}
+// problems are errors found while reading the request; they are reported first, and the fields
+// they name are not checked again.
+func (q Questionnaire) Validate(problems ...FieldError) error {
+	f := fieldErrors{kind: ErrInvalidQuestionnaire, list: append([]FieldError(nil), problems...)}
 	switch {
 	case len(q.Questions) == 0:
 		f.add("questions", CodeRequired, "at least one question is required")
@@ -130,15 +132,19 @@ func (q Questionnaire) Validate() error {
 		values := map[Value]int{}
 		for k, c := range qu.Choices {
 			cat := fmt.Sprintf("%s.choices[%d]", at, k)
-			if c.Value == "" {
+			switch {
+			case f.has(cat + ".value"):
+			case c.Value == "":
 				f.add(cat+".value", CodeRequired, "value is required (a string, an integer or a boolean)")
-			} else if j, dup := values[c.Value]; dup {
-				f.add(cat+".value", CodeDuplicate, "value %s is also choices[%d]", c.Value, j)
-			} else {
-				values[c.Value] = k
+			default:
+				if j, dup := values[c.Value]; dup {
+					f.add(cat+".value", CodeDuplicate, "value %s is also choices[%d]", c.Value, j)
+				} else {
+					values[c.Value] = k
+				}
 			}
 			text(&f, cat+".label", c.Label, maxLabelLen)
-			if c.Score < 0 || c.Score > MaxScore {
+			if !f.has(cat+".score") && (c.Score < 0 || c.Score > MaxScore) {
 				f.add(cat+".score", CodeOutOfRange, "score is 0 to %d", MaxScore)
 			}
 		}

@@ -129,11 +129,22 @@ type Issue struct {
 
 // Schedule decides a new issue: subject and body required, without control characters (the body
 // may have tabs and line breaks), sendAt not in the past; without sendAt the next regular time.
-func Schedule(id uuid.UUID, subject, body string, sendAt *time.Time, now time.Time) (*IssueScheduled, error) {
-	var errs []FieldError
+// problems are the errors found while reading the request; they are reported with the others,
+// and the fields they name are not checked again.
+func Schedule(id uuid.UUID, subject, body string, sendAt *time.Time, now time.Time, problems ...FieldError) (*IssueScheduled, error) {
+	errs := append([]FieldError(nil), problems...)
+	named := func(field string) bool {
+		for _, e := range problems {
+			if e.Field == field {
+				return true
+			}
+		}
+		return false
+	}
 	add := func(field, code, msg string) { errs = append(errs, FieldError{Field: field, Code: code, Message: msg}) }
 	check := func(field, s string, max int, allowed func(rune) bool) {
 		switch {
+		case named(field):
 		case strings.TrimSpace(s) == "":
 			add(field, "required", field+" is required")
 		case !utf8.ValidString(s):

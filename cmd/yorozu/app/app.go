@@ -27,6 +27,7 @@ import (
 	"yorozu/adapters/eventstore/bolt"
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
+	"yorozu/adapters/mailer"
 	"yorozu/adapters/outbox"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/readmodel/memory"
@@ -42,6 +43,7 @@ import (
 	"yorozu/projections"
 	"yorozu/projections/audit"
 	"yorozu/projections/contracts"
+	"yorozu/projections/diagnoses"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
@@ -69,6 +71,13 @@ type Config struct {
 	// channel otherwise), channel, sql or nats; NATS configures nats.
 	IntegrationTransport string
 	NATS                 outbox.NATSConfig
+
+	// Mail sends the mail magazine (serve --smtp, --mail-from, --mail-list-to); without
+	// Mail.URL issues stay scheduled.
+	Mail mailer.Config
+	// AgentContracts authenticates agents polling their web-filtering policy; the terminals'
+	// directory when it is wired, nil otherwise (every poll is then 401).
+	AgentContracts api.AgentAuthenticator
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
 	ReadYourWrites time.Duration
@@ -124,6 +133,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := c.integrationTransport(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.mailSender(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -264,13 +276,17 @@ func (a *App) wire() error {
 	}
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
-	for _, p := range []projections.Projection{
+	services, err := a.wireServices()
+	if err != nil {
+		return err
+	}
+	for _, p := range append([]projections.Projection{
 		orders.Projection{Codec: a.codec, Calendar: a.calendar},
 		contracts.Projection{Codec: a.codec},
 		invoices.NewProjection(a.codec),
 		audit.New(a.codec, auditMode),
 		dir,
-	} {
+	}, services.projections...) {
 		if err := a.Runner.Add(p); err != nil {
 			return err
 		}
@@ -286,6 +302,8 @@ func (a *App) wire() error {
 		Issuer:    issuer,
 		DueOrders: queue,
 		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
+
+		MailDelivery: services.delivery,
 	})
 	if err != nil {
 		return err
@@ -298,6 +316,13 @@ func (a *App) wire() error {
 			Replay:    contracts.Replay{Events: a.Events, Codec: a.codec},
 			Invoices:  view,
 			Audit:     trail,
+
+			WebFiltering:         commands.NewLoadWebFiltering(commands.Deps{Events: a.Events, Codec: a.codec, Clock: cfg.Clock}),
+			WebFilteringPolicies: services.policies,
+			Diagnoses:            diagnoses.Queue{Models: a.Models},
+			MailRecipients:       services.recipients,
+			MailIssues:           services.issues,
+			MailDelivering:       services.delivery.Sender != nil,
 		},
 	}
 
@@ -310,6 +335,7 @@ func (a *App) wire() error {
 		AllowCIDRs:     cfg.AllowCIDRs,
 		RateLimit:      cfg.RateLimit,
 		ReadYourWrites: cfg.ReadYourWrites,
+		AgentContracts: cfg.AgentContracts,
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
 	})
@@ -441,6 +467,9 @@ func (a *App) schedule() scheduler.Config {
 				return fmt.Sprintf("order process manager sent %d notices and completions", done.Sent), err
 			},
 		})
+	}
+	if mail := a.mailJob(); mail != nil {
+		jobs = append(jobs, *mail)
 	}
 	if a.cfg.AutoCloseMonths {
 		jobs = append(jobs, scheduler.Job{
