@@ -116,11 +116,18 @@ func New(cfg Config) (*Sender, error) {
 
 // redact hides the password of a server URL in messages.
 func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
+	if u, err := url.Parse(raw); err == nil {
+		if u.User == nil {
+			return raw
+		}
+		return u.Redacted()
 	}
-	return u.Redacted()
+	// Unparsable: cut out whatever stands between the scheme and the last '@'.
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if at := strings.LastIndexByte(rest, '@'); ok && at >= 0 {
+		return scheme + "://xxxxx" + rest[at:]
+	}
+	return raw
 }
 
 // Open connects, greets, starts TLS when offered (or uses TLS from the start) and logs in.
