@@ -38,6 +38,10 @@ type Options struct {
 	// DropAfter, when positive, drops the connection in the middle of the message that follows
 	// the first DropAfter accepted ones (once).
 	DropAfter int
+	// HoldAfter, when positive, holds the message that follows the first HoldAfter accepted
+	// ones (once): Holding tells when it arrives, and Release hangs up on it, as a server that
+	// stalls and then dies.
+	HoldAfter int
 	// Reject refuses these recipients for good (550); Defer for now (451).
 	Reject, Defer map[string]bool
 }
@@ -63,13 +67,17 @@ type Server struct {
 	messages []Message
 	refused  int
 	dropped  bool
+	held     bool
 	failures int
+
+	holding chan struct{}
+	release chan struct{}
 }
 
 // Start runs a server on 127.0.0.1 until the test ends.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, holding: make(chan struct{}), release: make(chan struct{})}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, conn: c}, nil
 	}))
@@ -122,6 +130,12 @@ func (s *Server) Failures() int {
 	defer s.mu.Unlock()
 	return s.failures
 }
+
+// Holding is closed when the held message arrives (see Options.HoldAfter).
+func (s *Server) Holding() <-chan struct{} { return s.holding }
+
+// Release hangs up on the held message.
+func (s *Server) Release() { close(s.release) }
 
 // SetFailFirst makes the server refuse the next n MAIL FROM commands.
 func (s *Server) SetFailFirst(n int) {
@@ -193,7 +207,19 @@ func (ss *session) Data(r io.Reader) error {
 		ss.s.dropped = true
 		ss.s.failures++
 	}
+	hold := !drop && ss.s.opts.HoldAfter > 0 && !ss.s.held && len(ss.s.messages) == ss.s.opts.HoldAfter
+	if hold {
+		ss.s.held = true
+		ss.s.failures++
+	}
 	ss.s.mu.Unlock()
+	if hold {
+		_, _ = io.ReadFull(r, make([]byte, 64))
+		close(ss.s.holding)
+		<-ss.s.release
+		_ = ss.conn.Close()
+		return errors.New("mailtest: connection dropped after a stall")
+	}
 	if drop {
 		// Read a little of the message, then hang up: the client is left without an answer.
 		_, _ = io.ReadFull(r, make([]byte, 64))
