@@ -34,7 +34,9 @@ type rawFields[E any] struct {
 	make     func(field, code, msg string) E
 }
 
-func (f *rawFields[E]) add(field, code, msg string) { f.problems = append(f.problems, f.make(field, code, msg)) }
+func (f *rawFields[E]) add(field, code, msg string) {
+	f.problems = append(f.problems, f.make(field, code, msg))
+}
 
 // text reads a string field; absent is "".
 func (f *rawFields[E]) text(field string, raw json.RawMessage) string {

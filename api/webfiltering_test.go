@@ -60,7 +60,6 @@ func wfGet(t *testing.T, env *apptest.Env, tok, cn string) wfPolicy {
 	return p
 }
 
-
 // problem decodes a problem+json answer of the wanted status.
 func problem(t *testing.T, r *apptest.Response, status int) wfProblem {
 	t.Helper()

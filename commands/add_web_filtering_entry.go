@@ -15,8 +15,8 @@ type AddWebFilteringEntry struct {
 	CustomerNumber string
 	// IfMatch, when set, is the policy version the request was made against.
 	IfMatch *uint64
-	List           webfiltering.List
-	Target         webfiltering.Target
+	List    webfiltering.List
+	Target  webfiltering.Target
 }
 
 // WebFilteringEntryAdded is the policy after the command and the entry it names.

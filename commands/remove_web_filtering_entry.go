@@ -14,7 +14,7 @@ type RemoveWebFilteringEntry struct {
 	CustomerNumber string
 	// IfMatch, when set, is the policy version the request was made against.
 	IfMatch *uint64
-	EntryID        uuid.UUID
+	EntryID uuid.UUID
 }
 
 // RemoveWebFilteringEntryHandler handles RemoveWebFilteringEntry.

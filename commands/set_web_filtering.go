@@ -13,7 +13,7 @@ type SetWebFiltering struct {
 	CustomerNumber string
 	// IfMatch, when set, is the policy version the request was made against.
 	IfMatch *uint64
-	Enabled        bool
+	Enabled bool
 }
 
 // SetWebFilteringHandler handles SetWebFiltering.
