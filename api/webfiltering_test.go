@@ -240,6 +240,20 @@ func TestWebFilteringEndsWithTheContract(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		env := apptest.Start(t, engine, apptest.Options{})
 		tok := env.StaffToken("saito", "operator")
+
+		// A new order accepted (its customer number issued) but not opened yet: the option is not in
+		// effect, the policy is the default one.
+		pending := submit(t, env, tok, form(t, "new", map[string]any{"appliedOn": "2025/7/1", "desiredDate": "2025/7/1"}))
+		var acc orderBody
+		must(t, env.Do("POST", "/api/v1/orders/"+pending+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T10:00:00+09:00"}), 200).JSON(t, &acc)
+		if pr := problem(t, env.Do("PUT", "/api/v1/contracts/"+acc.CustomerNumber+"/web-filtering", tok, map[string]any{"enabled": true}), 409); pr.Code != "optionNotInEffect" {
+			t.Fatalf("before the opening: %+v", pr)
+		}
+		if p := wfGet(t, env, tok, acc.CustomerNumber); p.Enabled || p.Version != 0 {
+			t.Fatalf("before the opening: %+v", p)
+		}
+		must(t, env.Do("POST", "/api/v1/orders/"+pending+"/withdraw", tok, nil), 200)
+
 		cn, _ := openContract(t, env, tok, nil)
 		must(t, env.Do("PUT", "/api/v1/contracts/"+cn+"/web-filtering", tok, map[string]any{"enabled": true}), 200)
 		must(t, env.Do("POST", "/api/v1/contracts/"+cn+"/web-filtering/entries", tok, map[string]any{"list": "allow", "item": "gambling"}), 201)
