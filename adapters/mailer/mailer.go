@@ -36,7 +36,8 @@ const DefaultTimeout = 30 * time.Second
 type Config struct {
 	// URL is the server (see the package comment).
 	URL string
-	// From is the sender address (default DefaultFrom); ListTo the list account, required.
+	// From is the sender address (default DefaultFrom); ListTo the list account (default From:
+	// the sender writes to itself and every recipient is in Bcc).
 	From   string
 	ListTo string
 	// TLS, if set, is used for STARTTLS and smtps (trusted roots of a private CA); its
@@ -64,6 +65,9 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.From == "" {
 		cfg.From = DefaultFrom
 	}
+	if cfg.ListTo == "" {
+		cfg.ListTo = cfg.From
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -77,7 +81,7 @@ func New(cfg Config) (*Sender, error) {
 		errs = append(errs, fmt.Errorf("--mail-from %q is not an address", cfg.From))
 	}
 	if to, err := mail.ParseAddress(cfg.ListTo); err != nil || to.Name != "" {
-		errs = append(errs, fmt.Errorf("--mail-list-to %q is not an address (the list account is required with --smtp)", cfg.ListTo))
+		errs = append(errs, fmt.Errorf("--mail-list-to %q is not an address", cfg.ListTo))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))

@@ -150,7 +150,7 @@ func TestConfiguration(t *testing.T) {
 		{URL: "http://mail.example.com", ListTo: "list@example.com"},
 		{URL: "smtp://", ListTo: "list@example.com"},
 		{URL: "smtp://mail.example.com:99999", ListTo: "list@example.com"},
-		{URL: "smtp://mail.example.com"},
+		{URL: "smtp://mail.example.com", ListTo: "list"},
 		{URL: "smtp://mail.example.com", ListTo: "list@example.com", From: "not an address"},
 	} {
 		if _, err := mailer.New(c); !errors.Is(err, mailer.ErrInvalidConfig) {

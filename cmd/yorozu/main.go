@@ -125,7 +125,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.NATS.SubjectPrefix, "nats-subject-prefix", "", "subject `prefix` of the topics (default yorozu.integration.)")
 	fs.StringVar(&cfg.Mail.URL, "smtp", "", "send the mail magazine through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://...")
 	fs.StringVar(&cfg.Mail.From, "mail-from", "member@yorozu-sodan.com", "sender `address` of the mail magazine")
-	fs.StringVar(&cfg.Mail.ListTo, "mail-list-to", "", "the mail magazine's list `address` (To: of every message; required with --smtp)")
+	fs.StringVar(&cfg.Mail.ListTo, "mail-list-to", "", "the mail magazine's list `address`, To: of every message (default: the --mail-from address)")
 	if err := fs.Parse(args); err != nil {
 		return exitCode(2)
 	}
