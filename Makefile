@@ -32,8 +32,22 @@ lint:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# Every fuzz target, one after the other (go test -fuzz takes one target per run), FUZZTIME each.
+# `make test` runs their seed corpora as ordinary tests. An input that fails is saved under the
+# package's testdata/fuzz/ and replayed by every later `go test`: commit it with the fix.
+FUZZTIME ?= 30s
+FUZZ_TARGETS = \
+	./domain/order:FuzzDecodeForm ./domain/order:FuzzFormField \
+	./projections/audit:FuzzInstant ./projections/audit:FuzzEncodeEntryMatchesMarshal \
+	./api:FuzzSubmitOrder ./api:FuzzAmendOrder ./api:FuzzAcceptOrder ./api:FuzzOrderNotice \
+	./api:FuzzCompleteOrder ./api:FuzzWithdrawOrder ./api:FuzzPublishPriceList ./api:FuzzCloseMonth \
+	./api:FuzzLogin
+
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecodeForm -fuzztime 60s ./domain/order/
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg), $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg/; \
+	done
 
 # Runs the event-store conformance suite against a real EventStoreDB (see docs/eventstoredb.md).
 esdb-test:

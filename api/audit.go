@@ -1,11 +1,14 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"yorozu/api/httpx"
+	"yorozu/domain/calendar"
 	"yorozu/projections/audit"
 )
 
@@ -15,34 +18,45 @@ const (
 	maxLimit     = 1000
 )
 
-// page reads limit and after, collecting field errors into v.
+// page reads limit and after, collecting field errors into v. A limit above maxLimit is clamped to
+// it, however many digits it has; a limit that is not a positive integer is refused.
 func page(r *http.Request, v *httpx.ValidationError) (limit int, after string) {
 	q := r.URL.Query()
 	limit = defaultLimit
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			v.Add("limit", "invalidNumber", "must be a positive integer")
-		} else {
+		var num *strconv.NumError
+		switch {
+		case err == nil && n >= 1:
 			limit = min(n, maxLimit)
+		case errors.As(err, &num) && errors.Is(num.Err, strconv.ErrRange) && s[0] != '-':
+			limit = maxLimit // a positive integer too large for an int
+		default:
+			v.Add("limit", "invalidNumber", "must be a positive integer")
 		}
 	}
 	return limit, q.Get("after")
 }
 
-// instant parses an RFC 3339 instant or a YYYY-MM-DD date (00:00 JST) query parameter.
+// instant parses an RFC 3339 instant or a YYYY-MM-DD date (00:00 JST) query parameter, in the
+// service's years.
 func instant(r *http.Request, name string, v *httpx.ValidationError) time.Time {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return time.Time{}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t, err = time.ParseInLocation("2006-01-02", s, jst)
+	}
+	switch {
+	case err != nil:
+		v.Add(name, "invalidInstant", "must be an RFC 3339 instant or a YYYY-MM-DD date")
+	case !calendar.InstantInServiceRange(t):
+		v.Add(name, "outOfRange", fmt.Sprintf("must fall in the years %d to %d (JST)", calendar.FirstYear, calendar.LastYear))
+	default:
 		return t
 	}
-	if t, err := time.ParseInLocation("2006-01-02", s, jst); err == nil {
-		return t
-	}
-	v.Add(name, "invalidInstant", "must be an RFC 3339 instant or a YYYY-MM-DD date")
 	return time.Time{}
 }
 

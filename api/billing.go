@@ -18,6 +18,7 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
+	"yorozu/domain/calendar"
 	"yorozu/projections/invoices"
 )
 
@@ -57,6 +58,7 @@ func registerBillingErrors(m *httpx.ErrorMapper) {
 	})
 	m.Register(invoices.ErrNoInvoice, http.StatusNotFound, "no-invoice", "No invoice")
 	m.Register(billing.ErrNoPriceList, http.StatusConflict, "no-price-list", "No price list for the month")
+	m.Register(billing.ErrInvalidMonth, http.StatusUnprocessableEntity, "invalid-month", "Not a month the service takes")
 	m.Register(commands.ErrMonthNotEnded, http.StatusConflict, "month-not-ended", "The month has not ended")
 	m.Register(commands.ErrNoIssuer, http.StatusConflict, "no-issuer", "No invoice issuer configured")
 }
@@ -123,6 +125,8 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 		fail("effectiveFrom", billing.CodeRequired, "effectiveFrom is required (YYYY-MM)")
 	} else if err := json.Unmarshal(b.EffectiveFrom, &p.EffectiveFrom); err != nil {
 		fail("effectiveFrom", billing.CodeInvalidFormat, "effectiveFrom must be a month written YYYY-MM")
+	} else if !p.EffectiveFrom.InServiceRange() {
+		fail("effectiveFrom", billing.CodeOutOfRange, fmt.Sprintf("effectiveFrom must be a month from %d-01 to %d-12", calendar.FirstYear, calendar.LastYear))
 	}
 	for _, price := range []struct {
 		field string
@@ -147,8 +151,11 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 	}
 	p.TaxRate = billing.DefaultTaxRate
 	if !absentJSON(b.TaxRate) {
-		if err := json.Unmarshal(b.TaxRate, &p.TaxRate); err != nil {
-			fail("taxRate", billing.CodeInvalidFormat, `taxRate must be a decimal such as "0.10"`)
+		var rate decimal.Decimal
+		if err := json.Unmarshal(b.TaxRate, &rate); err != nil || !plainRate(rate) {
+			fail("taxRate", billing.CodeInvalidFormat, `taxRate must be a decimal such as "0.10", with at most 4 decimal places`)
+		} else {
+			p.TaxRate = rate
 		}
 	}
 	var rules *billing.ValidationError
@@ -162,15 +169,37 @@ func (b priceListBody) priceList() (billing.PriceList, error) {
 	return p, v.Err()
 }
 
+// plainRate: a rate written with at most maxRatePlaces decimal places and a few digits. An
+// exponent such as 1e-999999999 is a valid decimal whose text is a billion digits long: writing
+// it into an error message, an event or an invoice would stall the service.
+func plainRate(d decimal.Decimal) bool {
+	const maxRatePlaces, maxRateDigits = 4, 8
+	return d.Exponent() >= -maxRatePlaces && d.Exponent() <= maxRateDigits && d.NumDigits() <= maxRateDigits
+}
+
 func absentJSON(raw json.RawMessage) bool { return len(raw) == 0 || string(raw) == "null" }
 
 func (s *Server) publishPriceList(w http.ResponseWriter, r *http.Request) {
 	var body priceListBody
-	if err := httpx.DecodeJSON(r, &body); err != nil {
+	// A body with field errors (unknown fields, control characters) still has its prices
+	// checked, so that the answer lists every field error at once.
+	var bodyErrs *httpx.ValidationError
+	if err := httpx.DecodeJSON(r, &body); err != nil && !errors.As(err, &bodyErrs) {
 		s.fail(w, r, err)
 		return
 	}
 	p, err := body.priceList()
+	if bodyErrs != nil {
+		var rules *httpx.ValidationError
+		if errors.As(err, &rules) {
+			for _, fe := range rules.Errors {
+				if !slices.ContainsFunc(bodyErrs.Errors, func(b httpx.FieldError) bool { return b.Field == fe.Field }) {
+					bodyErrs.Errors = append(bodyErrs.Errors, fe)
+				}
+			}
+		}
+		err = bodyErrs
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -197,15 +226,20 @@ func (s *Server) priceLists(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, newList(items, ""))
 }
 
-// billingMonth reads a YYYY-MM month (required), collecting a field error into v.
+// billingMonth reads a YYYY-MM month (required) in the service's years, collecting a field error
+// into v.
 func billingMonth(s, field string, v *httpx.ValidationError) billing.Month {
 	if s == "" {
 		v.Add(field, billing.CodeRequired, field+" is required (YYYY-MM)")
 		return billing.Month{}
 	}
 	m, err := billing.ParseMonth(s)
-	if err != nil {
+	switch {
+	case err != nil:
 		v.Add(field, billing.CodeInvalidFormat, field+" must be a month written YYYY-MM")
+	case !m.InServiceRange():
+		v.Add(field, billing.CodeOutOfRange, fmt.Sprintf("%s must be a month from %d-01 to %d-12", field, calendar.FirstYear, calendar.LastYear))
+		return billing.Month{}
 	}
 	return m
 }

@@ -1,8 +1,7 @@
 package api
 
 import (
-	"errors"
-	"io"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -32,10 +31,10 @@ func (s *Server) orderRoutes() []route {
 	}
 }
 
-// readForm decodes an application form with every rule that needs no contract (422 with every
-// field error at once).
+// readForm decodes an application form with every rule that needs no contract: 415, 413 and 400
+// as for every JSON body (httpx.ReadJSON), then 422 with every field error of the form at once.
 func readForm(r *http.Request) (order.Form, error) {
-	raw, err := io.ReadAll(r.Body)
+	raw, err := httpx.ReadJSON(r)
 	if err != nil {
 		return order.Form{}, err
 	}
@@ -154,15 +153,19 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, newList(list, next))
 }
 
-// dateParam reads a YYYY-MM-DD query parameter.
+// dateParam reads a YYYY-MM-DD query parameter in the service's years.
 func dateParam(r *http.Request, name string, v *httpx.ValidationError) calendar.Date {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return calendar.Date{}
 	}
 	d, err := calendar.ParseDate(s)
-	if err != nil {
+	switch {
+	case err != nil:
 		v.Add(name, "invalidDate", "must be a date YYYY-MM-DD")
+	case !d.InServiceRange():
+		v.Add(name, "outOfRange", fmt.Sprintf("must be a date from %d-01-01 to %d-12-31", calendar.FirstYear, calendar.LastYear))
+		return calendar.Date{}
 	}
 	return d
 }
@@ -205,16 +208,10 @@ type acceptRequest struct {
 func (s *Server) acceptOrder(w http.ResponseWriter, r *http.Request) {
 	s.orderCommand(w, r, true, func(id uuid.UUID, m commands.Meta, im *uint64) (commands.Outcome, error) {
 		var req acceptRequest
-		if r.ContentLength != 0 {
-			if err := httpx.DecodeJSON(r, &req); err != nil && !errors.Is(err, io.EOF) {
-				return commands.Outcome{}, err
-			}
+		if err := httpx.DecodeOptionalJSON(r, &req); err != nil {
+			return commands.Outcome{}, err
 		}
-		cmd := commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im}
-		if req.AcceptedAt != nil {
-			cmd.AcceptedAt = *req.AcceptedAt
-		}
-		return s.App.Commands.AcceptOrder.Handle(r.Context(), cmd)
+		return s.App.Commands.AcceptOrder.Handle(r.Context(), commands.AcceptOrder{Meta: m, OrderID: id, IfMatch: im, AcceptedAt: req.AcceptedAt})
 	})
 }
 

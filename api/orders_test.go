@@ -16,7 +16,7 @@ import (
 var jst = time.FixedZone("JST", 9*3600)
 
 // form loads an example application form and applies changes to its top level.
-func form(t *testing.T, name string, set map[string]any) map[string]any {
+func form(t testing.TB, name string, set map[string]any) map[string]any {
 	t.Helper()
 	raw, err := os.ReadFile("../domain/order/testdata/" + name + ".json")
 	if err != nil {
@@ -63,7 +63,7 @@ type contractBody struct {
 	Version          int
 }
 
-func must(t *testing.T, r *apptest.Response, status int) *apptest.Response {
+func must(t testing.TB, r *apptest.Response, status int) *apptest.Response {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("status %d, want %d: %s", r.Status, status, r.Body)
@@ -71,21 +71,21 @@ func must(t *testing.T, r *apptest.Response, status int) *apptest.Response {
 	return r
 }
 
-func getOrder(t *testing.T, env *apptest.Env, tok, id string) orderBody {
+func getOrder(t testing.TB, env *apptest.Env, tok, id string) orderBody {
 	t.Helper()
 	var o orderBody
 	must(t, env.Do("GET", "/api/v1/orders/"+id, tok, nil), 200).JSON(t, &o)
 	return o
 }
 
-func getContract(t *testing.T, env *apptest.Env, tok, cn string) contractBody {
+func getContract(t testing.TB, env *apptest.Env, tok, cn string) contractBody {
 	t.Helper()
 	var c contractBody
 	must(t, env.Do("GET", "/api/v1/contracts/"+cn, tok, nil), 200).JSON(t, &c)
 	return c
 }
 
-func submit(t *testing.T, env *apptest.Env, tok string, f map[string]any) string {
+func submit(t testing.TB, env *apptest.Env, tok string, f map[string]any) string {
 	t.Helper()
 	var created orderBody
 	must(t, env.Do("POST", "/api/v1/orders", tok, f), 201).JSON(t, &created)
@@ -111,7 +111,7 @@ func date(p *string) string {
 }
 
 // runDue runs the order process manager as the scheduler would.
-func runDue(t *testing.T, env *apptest.Env) int {
+func runDue(t testing.TB, env *apptest.Env) int {
 	t.Helper()
 	n, err := env.App.RunDue(t.Context())
 	if err != nil {
@@ -121,7 +121,7 @@ func runDue(t *testing.T, env *apptest.Env) int {
 }
 
 // openContract takes a new order through its whole lifecycle and returns the customer number.
-func openContract(t *testing.T, env *apptest.Env, tok string, set map[string]any) (string, string) {
+func openContract(t testing.TB, env *apptest.Env, tok string, set map[string]any) (string, string) {
 	t.Helper()
 	env.Clock.Set(at("2025-07-01 10:00"))
 	f := map[string]any{"appliedOn": "2025/7/1", "desiredDate": "2025/7/1"}
@@ -129,6 +129,7 @@ func openContract(t *testing.T, env *apptest.Env, tok string, set map[string]any
 		f[k] = v
 	}
 	id := submit(t, env, tok, form(t, "new", f))
+	env.Clock.Set(at("2025-07-01 16:00"))
 	must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}), 200)
 	env.Clock.Set(at("2025-07-14 00:10"))
 	runDue(t, env)
@@ -157,6 +158,7 @@ func TestNewOrderLifecycle(t *testing.T) {
 		}
 
 		// SPEC 2 example: accepted 2025-07-01 16:00 JST → acceptance day 07-02, earliest 07-14.
+		env.Clock.Set(at("2025-07-01 16:00"))
 		r := must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": "2025-07-01T16:00:00+09:00"}), 200)
 		var acc orderBody
 		r.JSON(t, &acc)
@@ -268,7 +270,7 @@ func TestChangeCancelAndSimpleChangeOrders(t *testing.T) {
 
 		// A simple change renames the contractor.
 		sc := submit(t, env, tok, form(t, "simpleChange", map[string]any{"customerNumber": cn, "appliedOn": "2025/8/14"}))
-		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/accept", tok, map[string]string{"acceptedAt": "2025-08-14T10:00:00+09:00"}), 200)
+		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/accept", tok, map[string]string{"acceptedAt": "2025-08-14T09:00:00+09:00"}), 200)
 		env.Clock.Set(at("2025-09-01 09:00"))
 		must(t, env.Do("POST", "/api/v1/orders/"+sc+"/complete", tok, nil), 200)
 		if c := getContract(t, env, tok, cn); c.Contractor["name"] != "株式会社ヤマトホールディングス" {
@@ -283,7 +285,7 @@ func TestChangeCancelAndSimpleChangeOrders(t *testing.T) {
 		}
 		cancel["contractor"] = map[string]any{"name": "株式会社ヤマトホールディングス"}
 		cid := submit(t, env, tok, cancel)
-		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/accept", tok, map[string]string{"acceptedAt": "2025-09-01T10:00:00+09:00"}), 200)
+		must(t, env.Do("POST", "/api/v1/orders/"+cid+"/accept", tok, map[string]string{"acceptedAt": "2025-09-01T09:00:00+09:00"}), 200)
 		// A cancel order has no opening notice: it may be amended until completion.
 		env.Clock.Set(at("2025-09-20 09:00"))
 		cancel["desiredDate"] = "2025/9/29"

@@ -95,6 +95,9 @@ func (s *Server) table() []route {
 		s.webFilteringRoutes(),
 		s.diagnosisRoutes(),
 		s.mailMagazineRoutes(),
+		s.consultationRoutes(),
+		s.failureRoutes(),
+		s.insuranceRoutes(),
 	} {
 		all = append(all, area...)
 	}
@@ -106,7 +109,7 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	r.NotFoundHandler = httpx.NotFoundHandler()
 	r.MethodNotAllowedHandler = httpx.MethodNotAllowedHandler()
 	r.Use(httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
-		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}))
+		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}), httpx.URLText)
 	r.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})).Methods("GET")
 
 	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {

@@ -15,8 +15,10 @@ import (
 // scheduled dates; a new order gets its customer number.
 type AcceptOrder struct {
 	Meta
-	OrderID    uuid.UUID
-	AcceptedAt time.Time
+	OrderID uuid.UUID
+	// AcceptedAt is when the order was accepted; nil means now. A given instant is checked as
+	// given (the zero time included: it is before any application day).
+	AcceptedAt *time.Time
 	IfMatch    *uint64
 }
 
@@ -30,9 +32,10 @@ func NewAcceptOrderHandler(d *OrderDeps) AcceptOrderHandler { return AcceptOrder
 func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcome, error) {
 	stream := contract.OrderStream(cmd.OrderID)
 	var err error
-	at := cmd.AcceptedAt
-	if at.IsZero() {
-		at = h.deps.Clock()
+	now := h.deps.Clock()
+	at := now
+	if cmd.AcceptedAt != nil {
+		at = *cmd.AcceptedAt
 	}
 	// Check before issuing a number, so that refused acceptances do not use numbers up.
 	cur := orderScope{id: cmd.OrderID}
@@ -42,7 +45,7 @@ func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcom
 	if err := checkVersion(cmd.IfMatch, cur.order); err != nil {
 		return Outcome{}, err
 	}
-	if _, err := cur.order.Accept(at, "", h.deps.Calendar); err != nil {
+	if _, err := cur.order.Accept(at, now, "", h.deps.Calendar); err != nil {
 		return Outcome{}, err
 	}
 	cn := cur.order.CustomerNumber
@@ -56,6 +59,6 @@ func (h AcceptOrderHandler) Handle(ctx context.Context, cmd AcceptOrder) (Outcom
 			if err := checkVersion(cmd.IfMatch, s.order); err != nil {
 				return nil, err
 			}
-			return one(s.order.Accept(at, cn, h.deps.Calendar))
+			return one(s.order.Accept(at, now, cn, h.deps.Calendar))
 		})
 }

@@ -28,6 +28,9 @@ func NewAmendOrderHandler(d *OrderDeps) AmendOrderHandler { return AmendOrderHan
 // Handle implements the use case.
 func (h AmendOrderHandler) Handle(ctx context.Context, cmd AmendOrder) (Outcome, error) {
 	stream := contract.OrderStream(cmd.OrderID)
+	if err := checkTicketOrder(ctx, h.deps.Deps, cmd.Form); err != nil {
+		return Outcome{}, err
+	}
 	secrets, err := h.deps.secretsOf(cmd.OrderID, cmd.Form)
 	if err != nil {
 		return Outcome{}, err

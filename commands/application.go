@@ -8,9 +8,13 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/insurance"
 	"yorozu/projections/audit"
+	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
 	"yorozu/projections/diagnoses"
+	"yorozu/projections/failures"
+	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
 	"yorozu/projections/mailmagazine"
 	"yorozu/projections/orders"
@@ -55,6 +59,20 @@ type Commands struct {
 
 	ScheduleMailMagazineIssue ScheduleMailMagazineIssueHandler
 	DeliverMailMagazine       DeliverMailMagazineHandler
+	ReceiveConsultation       ReceiveConsultationHandler
+	TriageConsultation        TriageConsultationHandler
+	AnswerConsultation        AnswerConsultationHandler
+	CloseConsultation         CloseConsultationHandler
+	ReopenConsultation        ReopenConsultationHandler
+	QuoteTickets              QuoteTicketsHandler
+	ReportFailure             ReportFailureHandler
+	ResolveFailure            ResolveFailureHandler
+
+	FileClaim                  FileClaimHandler
+	AssessClaim                AssessClaimHandler
+	PayClaim                   PayClaimHandler
+	RejectClaim                RejectClaimHandler
+	CompletePendingAssessments CompletePendingAssessmentsHandler
 }
 
 // Queries read the read models (and, for auditors' replays, the log itself).
@@ -75,6 +93,9 @@ type Queries struct {
 	// MailDelivering says whether the service sends the magazine (serve --smtp): without it
 	// issues wait and are never late.
 	MailDelivering bool
+	Consultations  consultations.Desk
+	Failures       failures.Log
+	Insurance      insurancerm.Ledger
 }
 
 // Config is what the use cases are built from.
@@ -96,6 +117,11 @@ type Config struct {
 	Closing   ClosingView
 	// MailDelivery sends the mail magazine; without a Sender issues are not sent.
 	MailDelivery MailDeliveryConfig
+	// Insurance are the policy periods and limits of the cyber-risk insurance; what is left zero is
+	// insurance.DefaultTerms'. PendingAssessments lists interrupted assessments to complete (nil:
+	// none are looked for).
+	Insurance          insurance.Terms
+	PendingAssessments PendingAssessments
 }
 
 // Validate reports every missing part at once.
@@ -110,6 +136,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("commands: Config."+name+" is required"))
 		}
 	}
+	errs = append(errs, c.Insurance.WithDefaults().Validate())
 	return errors.Join(errs...)
 }
 
@@ -123,6 +150,8 @@ func NewCommands(c Config) (Commands, error) {
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
 	dd := NewDiagnosisDeps(deps, c.Calendar)
+	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
+	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
 	return Commands{
 		AddStaff:     NewAddStaffHandler(acc),
 		LogIn:        NewLogInHandler(acc),
@@ -153,5 +182,19 @@ func NewCommands(c Config) (Commands, error) {
 
 		ScheduleMailMagazineIssue: NewScheduleMailMagazineIssueHandler(deps),
 		DeliverMailMagazine:       NewDeliverMailMagazineHandler(deps, c.MailDelivery),
+		ReceiveConsultation:       NewReceiveConsultationHandler(desk),
+		TriageConsultation:        NewTriageConsultationHandler(deps),
+		AnswerConsultation:        NewAnswerConsultationHandler(deps),
+		CloseConsultation:         NewCloseConsultationHandler(deps),
+		ReopenConsultation:        NewReopenConsultationHandler(desk),
+		QuoteTickets:              NewQuoteTicketsHandler(deps),
+		ReportFailure:             NewReportFailureHandler(deps),
+		ResolveFailure:            NewResolveFailureHandler(deps),
+
+		FileClaim:                  NewFileClaimHandler(cover),
+		AssessClaim:                NewAssessClaimHandler(cover),
+		PayClaim:                   NewPayClaimHandler(deps),
+		RejectClaim:                NewRejectClaimHandler(deps),
+		CompletePendingAssessments: NewCompletePendingAssessmentsHandler(cover, c.PendingAssessments),
 	}, nil
 }

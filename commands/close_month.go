@@ -69,8 +69,8 @@ func NewCloseMonthHandler(d Deps, view ClosingView, issuer billing.Issuer) Close
 // close runs may or may not be; it is after BasedOn either way, so the view recomputes the month
 // for that customer and bills any difference as an adjustment on a later invoice.
 func (h CloseMonthHandler) Handle(ctx context.Context, cmd CloseMonth) (Closure, error) {
-	if cmd.Month.IsZero() {
-		return Closure{}, fmt.Errorf("%w: no month to close", billing.ErrInvalidMonth)
+	if !cmd.Month.InServiceRange() {
+		return Closure{}, fmt.Errorf("%w: %s is not a month the service can close", billing.ErrInvalidMonth, cmd.Month)
 	}
 	stream := billing.MonthStream(cmd.Month)
 	for attempt := 0; ; attempt++ {

@@ -1,12 +1,16 @@
 package commands_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"yorozu/adapters/eventstore/memory"
 	"yorozu/commands"
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
+	"yorozu/domain/schema"
 )
 
 func TestMonthDueForAutoClose(t *testing.T) {
@@ -46,5 +50,29 @@ func TestInvoiceNumbersAreSequentialWithinTheirMonth(t *testing.T) {
 	}
 	if got := billing.InvoiceNumber(m.Next(), 123456); got != "INV-2025-08-123456" {
 		t.Fatalf("number %s", got)
+	}
+}
+
+// A month outside the service's years is refused before anything is read or decided: the month
+// after 9999-12 has no first day, so its end would read as long past.
+func TestCloseRefusesMonthsOutsideTheServiceYears(t *testing.T) {
+	store := memory.New()
+	issuer, err := billing.NewIssuer("株式会社よろず相談", "T1234567890123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 10, 10, 0, 0, 0, calendar.JST())
+	h := commands.NewCloseMonthHandler(commands.Deps{Events: store, Codec: schema.Registry(), Clock: func() time.Time { return now }}, nil, issuer)
+	for _, s := range []string{"9999-12", "0001-01", "1999-12", "2101-01"} {
+		m, err := billing.ParseMonth(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Handle(context.Background(), commands.CloseMonth{Month: m}); !errors.Is(err, billing.ErrInvalidMonth) {
+			t.Errorf("close %s: err = %v, want ErrInvalidMonth", s, err)
+		}
+	}
+	if head, err := store.Head(context.Background()); err != nil || head != 0 {
+		t.Fatalf("refused closes appended events: head %d, %v", head, err)
 	}
 }

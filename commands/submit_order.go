@@ -28,6 +28,9 @@ func NewSubmitOrderHandler(d *OrderDeps) SubmitOrderHandler { return SubmitOrder
 
 // Handle implements the use case.
 func (h SubmitOrderHandler) Handle(ctx context.Context, cmd SubmitOrder) (Outcome, error) {
+	if err := checkTicketOrder(ctx, h.deps.Deps, cmd.Form); err != nil {
+		return Outcome{}, err
+	}
 	secrets, err := h.deps.secretsOf(cmd.OrderID, cmd.Form)
 	if err != nil {
 		return Outcome{}, err

@@ -73,12 +73,30 @@ func TestDecodeJSON(t *testing.T) {
 		field             string
 	}{
 		{"valid", "application/json", `{"name":"a","inner":{"count":1}}`, 200, ""},
-		{"unknown field", "application/json", `{"name":"a","nmae":"b"}`, 400, "nmae"},
-		{"wrong type names the path", "application/json; charset=utf-8", `{"inner":{"count":"x"}}`, 400, "inner.count"},
+		{"valid without a label", "", `{"name":"a"}`, 200, ""},
+		{"tab and newline are text", "application/json", `{"name":"a\tb\nc"}`, 200, ""},
+		{"unknown field", "application/json", `{"name":"a","nmae":"b"}`, 422, "nmae"},
+		{"unknown nested field", "application/json", `{"inner":{"count":1,"cuont":2}}`, 422, "inner.cuont"},
+		{"a name matches exactly", "application/json", `{"Name":"a"}`, 422, "Name"},
+		{"wrong type names the path", "application/json; charset=utf-8", `{"inner":{"count":"x"}}`, 422, "inner.count"},
+		{"a NUL in a value", "application/json", `{"name":"a\u0000"}`, 422, "name"},
+		{"a carriage return in a nested value", "application/json", `{"inner":{"count":1},"name":"\r"}`, 422, "name"},
+		{"a control character in a key", "application/json", `{"na\u0001me":"a"}`, 422, ""},
 		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, 400, ""},
 		{"empty", "application/json", ``, 400, ""},
+		{"only white space", "application/json", " \n ", 400, ""},
 		{"broken", "application/json", `{"name":`, 400, ""},
+		{"an array at the top level", "application/json", `[{"name":"a"}]`, 400, "$"},
+		{"a string at the top level", "application/json", `"name"`, 400, "$"},
+		{"null at the top level", "application/json", `null`, 400, "$"},
+		{"a duplicate key", "application/json", `{"name":"a","name":"b"}`, 400, "name"},
+		{"a duplicate nested key", "application/json", `{"inner":{"count":1,"count":2}}`, 400, "inner.count"},
+		{"a duplicate key in an array element", "application/json", `{"list":[{},{"a":1,"a":1}]}`, 400, "list[1].a"},
+		{"a duplicate key spelled with an escape", "application/json", `{"name":"a","n\u0061me":"b"}`, 400, "name"},
+		{"not UTF-8", "application/json", "{\"name\":\"\xff\"}", 400, ""},
 		{"not JSON", "application/xml", `<name>a</name>`, 415, ""},
+		{"JSON labelled as plain text", "text/plain", `{"name":"a"}`, 415, ""},
+		{"JSON in another charset", "application/json; charset=utf-16", `{"name":"a"}`, 415, ""},
 		{"JSON sent as curl -d sends it", "application/x-www-form-urlencoded", `{"name":"a"}`, 200, ""},
 		{"a form that is not JSON", "application/x-www-form-urlencoded", `name=a`, 400, ""},
 	}
@@ -93,7 +111,9 @@ func TestDecodeJSON(t *testing.T) {
 				httpx.WriteJSON(w, http.StatusOK, b)
 			})
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/x", strings.NewReader(tc.body))
-			req.Header.Set("Content-Type", tc.ctype)
+			if tc.ctype != "" {
+				req.Header.Set("Content-Type", tc.ctype)
+			}
 			rec := serve(h, req)
 			if tc.status == 200 {
 				if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {

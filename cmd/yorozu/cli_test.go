@@ -87,6 +87,11 @@ func testUsage(t *testing.T, c *cli) {
 	if r := c.run("", "serve", "--no-such-flag"); r.code != 2 {
 		t.Errorf("serve with an unknown flag: exit %d, want 2 (%s)", r.code, r.stderr)
 	}
+	for _, day := range []string{"02-29", "4-14", "13-01"} {
+		if r := c.run("", "serve", "--insurance-period-start", day); r.code != 2 || !strings.Contains(r.stderr, "insurance-period-start") {
+			t.Errorf("serve --insurance-period-start %s: exit %d, want 2 (%s)", day, r.code, r.stderr)
+		}
+	}
 }
 
 // testEmbedded is the operator's day on the embedded store: tools before the server, tools

@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // business rules run in Asia/Tokyo whatever the host has
 
 	"yorozu/cmd/yorozu/app"
+	"yorozu/domain/insurance"
 )
 
 const usage = `usage: yorozu <command> [options]
@@ -126,6 +127,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.Mail.URL, "smtp", "", "send the mail magazine through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://...")
 	fs.StringVar(&cfg.Mail.From, "mail-from", "member@yorozu-sodan.com", "sender `address` of the mail magazine")
 	fs.StringVar(&cfg.Mail.ListTo, "mail-list-to", "", "the mail magazine's list `address`, To: of every message (default: the --mail-from address)")
+	cfg.Insurance = insurance.DefaultTerms
+	fs.Func("insurance-period-start", "first day `MM-DD` of every insurance policy period (default 04-14)", func(v string) (err error) {
+		cfg.Insurance.Year.First, err = insurance.ParseMonthDay(v)
+		return err
+	})
+	fs.Func("insurance-period-end", "last day `MM-DD` of every insurance policy period, in the next year if before the start (default 03-13)", func(v string) (err error) {
+		cfg.Insurance.Year.Last, err = insurance.ParseMonthDay(v)
+		return err
+	})
 	if err := fs.Parse(args); err != nil {
 		return exitCode(2)
 	}

@@ -44,6 +44,12 @@ func (m Month) Year() int { return m.year }
 // Month returns the month of the year of m.
 func (m Month) Month() time.Month { return m.month }
 
+// InServiceRange reports whether m falls in the years calendar.FirstYear to calendar.LastYear, the
+// months the service takes from outside (the zero Month does not).
+func (m Month) InServiceRange() bool {
+	return m.year >= calendar.FirstYear && m.year <= calendar.LastYear
+}
+
 // IsZero reports whether m is the zero Month ("no month").
 func (m Month) IsZero() bool { return m == Month{} }
 
@@ -93,10 +99,15 @@ func (m Month) LastDay() calendar.Date {
 func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.year, int(m.month)) }
 
 // MarshalText makes a Month a `YYYY-MM` JSON string. The zero Month has no text form, so a month
-// forgotten somewhere fails loudly instead of publishing "0000-00".
+// forgotten somewhere fails loudly instead of publishing "0000-00"; nor has a month that
+// arithmetic carried outside years 1 to 9999 (the month after 9999-12), which ParseMonth could
+// not read back.
 func (m Month) MarshalText() ([]byte, error) {
 	if m.IsZero() {
 		return nil, fmt.Errorf("%w: zero month", ErrInvalidMonth)
+	}
+	if m.year < 1 || m.year > 9999 {
+		return nil, fmt.Errorf("%w: year %d has no four-digit form", ErrInvalidMonth, m.year)
 	}
 	return []byte(m.String()), nil
 }

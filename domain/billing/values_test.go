@@ -64,6 +64,21 @@ func TestMonthJSON(t *testing.T) {
 	if _, err := json.Marshal(billing.Month{}); err == nil {
 		t.Error("the zero month marshals")
 	}
+	// The month after 9999-12 has no YYYY-MM form: writing it would store what no reader parses.
+	if out, err := json.Marshal(month("9999-12").Next()); !errors.Is(err, billing.ErrInvalidMonth) {
+		t.Errorf("the month after 9999-12 marshals: %s, %v", out, err)
+	}
+}
+
+func TestMonthServiceRange(t *testing.T) {
+	for m, want := range map[string]bool{"1999-12": false, "2000-01": true, "2100-12": true, "2101-01": false, "9999-12": false} {
+		if got := month(m).InServiceRange(); got != want {
+			t.Errorf("%s.InServiceRange() = %v, want %v", m, got, want)
+		}
+	}
+	if (billing.Month{}).InServiceRange() {
+		t.Error("the zero month is in the service range")
+	}
 }
 
 func TestIssuer(t *testing.T) {

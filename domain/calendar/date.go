@@ -165,12 +165,25 @@ func (d Date) Start() time.Time {
 }
 
 // MarshalText writes "YYYY-MM-DD" (so Dates also work as JSON object keys). The zero Date has no
-// text form.
+// text form, and neither has a date that arithmetic carried outside years 1 to 9999 (DateOf or
+// AddDays near either end): ParseDate could not read it back, so writing it would store a value
+// no reader can decode.
 func (d Date) MarshalText() ([]byte, error) {
-	if d.IsZero() {
-		return nil, fmt.Errorf("%w: the zero Date has no text form", ErrInvalidDate)
+	if err := d.checkWritable(); err != nil {
+		return nil, err
 	}
 	return []byte(d.String()), nil
+}
+
+// checkWritable refuses the dates that have no "YYYY-MM-DD" form ParseDate reads.
+func (d Date) checkWritable() error {
+	if d.IsZero() {
+		return fmt.Errorf("%w: the zero Date has no text form", ErrInvalidDate)
+	}
+	if d.year < 1 || d.year > 9999 {
+		return fmt.Errorf("%w: year %d has no four-digit form", ErrInvalidDate, d.year)
+	}
+	return nil
 }
 
 // UnmarshalText reads "YYYY-MM-DD".
@@ -184,10 +197,14 @@ func (d *Date) UnmarshalText(text []byte) error {
 }
 
 // MarshalJSON writes "YYYY-MM-DD" (SPEC 12), or null for the zero Date, so that an unset date such as
-// completedOn reads as null rather than as a made-up day.
+// completedOn reads as null rather than as a made-up day. Like MarshalText it refuses a date
+// outside years 1 to 9999, which UnmarshalJSON could not read back.
 func (d Date) MarshalJSON() ([]byte, error) {
 	if d.IsZero() {
 		return []byte("null"), nil
+	}
+	if err := d.checkWritable(); err != nil {
+		return nil, err
 	}
 	return []byte(`"` + d.String() + `"`), nil
 }

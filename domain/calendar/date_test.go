@@ -152,3 +152,52 @@ func TestDateJSON(t *testing.T) {
 		t.Errorf("map keyed by Date = %s, %v", perDay, err)
 	}
 }
+
+// Arithmetic can carry a date past the years that have a four-digit form; such a date must not be
+// written, or a store would keep a value ParseDate cannot read back.
+func TestDatesOutsideFourDigitYearsHaveNoTextForm(t *testing.T) {
+	for name, d := range map[string]calendar.Date{
+		"the day after 9999-12-31":     calendar.MustDate(9999, time.December, 31).AddDays(1),
+		"the day before 0001-01-01":    calendar.MustDate(1, time.January, 1).AddDays(-1),
+		"a JST date in the year 10000": calendar.DateOf(time.Date(9999, 12, 31, 16, 0, 0, 0, time.UTC)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := d.MarshalText(); !errors.Is(err, calendar.ErrInvalidDate) {
+				t.Errorf("MarshalText(%s): err = %v, want ErrInvalidDate", d, err)
+			}
+			if _, err := json.Marshal(struct{ D calendar.Date }{d}); !errors.Is(err, calendar.ErrInvalidDate) {
+				t.Errorf("json.Marshal(%s): err = %v, want ErrInvalidDate", d, err)
+			}
+		})
+	}
+	last := calendar.MustDate(9999, time.December, 31)
+	data, err := json.Marshal(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back calendar.Date
+	if err := json.Unmarshal(data, &back); err != nil || back != last {
+		t.Fatalf("9999-12-31 does not round-trip: %s, %v", data, err)
+	}
+}
+
+func TestServiceRange(t *testing.T) {
+	for d, want := range map[calendar.Date]bool{
+		calendar.MustDate(1999, time.December, 31): false,
+		calendar.MustDate(2000, time.January, 1):   true,
+		calendar.MustDate(2100, time.December, 31): true,
+		calendar.MustDate(2101, time.January, 1):   false,
+		{}:                                         false,
+	} {
+		if got := d.InServiceRange(); got != want {
+			t.Errorf("%s.InServiceRange() = %v, want %v", d, got, want)
+		}
+	}
+	// An instant counts by its JST date: 2100-12-31T15:00Z is already 2101-01-01 in Japan.
+	if !calendar.InstantInServiceRange(time.Date(2100, 12, 31, 14, 59, 0, 0, time.UTC)) ||
+		calendar.InstantInServiceRange(time.Date(2100, 12, 31, 15, 0, 0, 0, time.UTC)) ||
+		calendar.InstantInServiceRange(time.Date(1999, 12, 31, 14, 59, 0, 0, time.UTC)) ||
+		!calendar.InstantInServiceRange(time.Date(1999, 12, 31, 15, 0, 0, 0, time.UTC)) {
+		t.Error("instants are not counted by their JST date")
+	}
+}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,8 +110,15 @@ func (r *Registry) Name(e any) (string, error) {
 	return name, nil
 }
 
+// ErrUnstorableText: an event's data holds a NUL character (U+0000). JSON can carry it, but
+// PostgreSQL's jsonb, where read models keep their documents, cannot: an event with one would
+// stop every projection that copies the text. Commands refuse such input before it gets here;
+// this is the last line, for whatever path forgets to.
+var ErrUnstorableText = errors.New("event: text with a NUL character cannot be stored")
+
 // Encode returns the stored type and data of a registered event value. Refusing unregistered
-// types here means that whatever is appended can be decoded again.
+// types here means that whatever is appended can be decoded again; refusing data with a NUL
+// (ErrUnstorableText) means that every read model can hold it.
 func (r *Registry) Encode(e any) (string, []byte, error) {
 	name, err := r.Name(e)
 	if err != nil {
@@ -120,7 +128,32 @@ func (r *Registry) Encode(e any) (string, []byte, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("event: encode %s: %w", name, err)
 	}
+	if containsEscapedNUL(data) {
+		return "", nil, fmt.Errorf("%w (%s)", ErrUnstorableText, name)
+	}
 	return name, data, nil
+}
+
+// containsEscapedNUL reports whether JSON text holds the escape \u0000 (encoding/json writes a
+// NUL no other way): a backslash that starts it must not itself be escaped, so the backslashes
+// before "u0000" are counted.
+func containsEscapedNUL(data []byte) bool {
+	const esc = `u0000`
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte(esc))
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		slashes := 0
+		for k := at - 1; k >= 0 && data[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = at + len(esc)
+	}
 }
 
 // Knows reports whether records of the stored type decode to a domain event.

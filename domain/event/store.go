@@ -3,7 +3,9 @@ package event
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The event-store port, split by the role of its user. Every adapter (embedded bbolt,
@@ -72,10 +74,16 @@ type AppendResult struct {
 // MaxBatch is the largest number of events one Append takes.
 const MaxBatch = 10000
 
-// ValidateDrafts checks what every adapter must refuse before touching storage.
+// ValidateDrafts checks what every adapter must refuse before touching storage, the same on
+// every engine: among it, envelope text (stream, type, actor, command, correlation and causation
+// IDs) that is not valid UTF-8 or holds a NUL, which no PostgreSQL text column or jsonb
+// document can hold, so the log never keeps an event a read model cannot.
 func ValidateDrafts(stream string, drafts []Draft) error {
 	if stream == "" {
 		return fmt.Errorf("%w: empty stream name", ErrInvalidDraft)
+	}
+	if !storableText(stream) {
+		return fmt.Errorf("%w: stream name is not valid UTF-8 text without NUL", ErrInvalidDraft)
 	}
 	if len(drafts) == 0 || len(drafts) > MaxBatch {
 		return fmt.Errorf("%w: a batch holds 1 to %d events, got %d", ErrInvalidDraft, MaxBatch, len(drafts))
@@ -91,6 +99,9 @@ func ValidateDrafts(stream string, drafts []Draft) error {
 			return fmt.Errorf("%w: event %d has no data", ErrInvalidDraft, i)
 		case d.RecordedAt.IsZero():
 			return fmt.Errorf("%w: event %d has no recordedAt", ErrInvalidDraft, i)
+		case !storableText(d.Type) || !storableText(d.Actor) || !storableText(d.CommandID) ||
+			!storableText(d.CorrelationID) || !storableText(d.CausationID):
+			return fmt.Errorf("%w: event %d has envelope text that is not valid UTF-8 without NUL", ErrInvalidDraft, i)
 		}
 		if _, dup := seen[d.ID]; dup {
 			return fmt.Errorf("%w: event id %s twice in one batch", ErrInvalidDraft, d.ID)
@@ -99,3 +110,6 @@ func ValidateDrafts(stream string, drafts []Draft) error {
 	}
 	return nil
 }
+
+// storableText: valid UTF-8 without NUL.
+func storableText(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }

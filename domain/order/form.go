@@ -92,6 +92,9 @@ type Form struct {
 	SecurityTicketCount       *int               `json:"securityTicketCount,omitempty"`
 	SecurityContact           *SecurityContact   `json:"securityContact,omitempty"`
 	SecurityReportPassword    *string            `json:"securityReportPassword,omitempty"`
+	// ConsultationID names the consultation whose ticket quote a change order buys (optional; its
+	// rules are the consultation's: consultation.TicketOrderLink).
+	ConsultationID *string `json:"consultationId,omitempty"`
 }
 
 // Contractor is the contracting company (契約者).

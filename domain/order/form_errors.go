@@ -31,8 +31,10 @@ import (
 //   - invalidPhone: not digits in hyphen-separated groups, or not 10 or 11 digits.
 //   - invalidEmail: not an ASCII addr-spec (or, for one-address fields, more than one).
 //   - invalidEncoding: text with invalid UTF-8 or U+FFFD (the text was damaged on its way).
+//   - controlCharacter: text with a control character (U+0000 to U+001F, U+007F to U+009F)
+//     other than tab and newline, in any text field, free text included.
 //   - invalidChoice: not one of the field's values (type, plan, use/notUse, add/remove/end, yes/no).
-//   - outOfRange: a number outside its range.
+//   - outOfRange: a number outside its range, or a date outside the years 2000 to 2100.
 //   - passwordRules: a password with a character outside [A-Za-z0-9] or lacking a lower-case
 //     letter, an upper-case letter or a digit.
 //
@@ -40,6 +42,10 @@ import (
 //   - beforeAppliedOn: desiredDate is before appliedOn.
 //   - nothingSelected: a change order whose `changes` are all false.
 //   - tooFewIds: web filtering on with fewer than 15 IDs (5 included + additional).
+//
+// Acceptance (Order.Accept, field "acceptedAt"):
+//   - beforeAppliedOn: the acceptance time is before the form's appliedOn day (JST).
+//   - inFuture: the acceptance time is later than the present plus the allowed clock skew.
 //
 // Against the contract (CheckAgainstContract only):
 //   - notFound: no contract has this customerNumber.
@@ -66,11 +72,13 @@ const (
 	CodeInvalidPhone    = "invalidPhone"
 	CodeInvalidEmail    = "invalidEmail"
 	CodeInvalidEncoding = "invalidEncoding"
+	CodeControlChar     = "controlCharacter"
 	CodeInvalidChoice   = "invalidChoice"
 	CodeOutOfRange      = "outOfRange"
 	CodePasswordRules   = "passwordRules"
 	CodeBeforeAppliedOn = "beforeAppliedOn"
 	CodeNothingSelected = "nothingSelected"
+	CodeInFuture        = "inFuture"
 	CodeTooFewIDs       = "tooFewIds"
 	CodeNotFound        = "notFound"
 	CodeNotActive       = "notActive"

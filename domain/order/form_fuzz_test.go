@@ -39,6 +39,7 @@ func FuzzDecodeForm(f *testing.F) {
 		``, `null`, `{}`, `[]`, `{"type":"cancel"}`, `{"type":"new","contractor":{"name":1}}`,
 		`{"type":"change","changes":{"healthCheckIds":true},"healthCheckIdChange":"end","idsAfterChange":0}`,
 		`{"type":"new","additionalIds":1e400}`, "{\"type\":\"new\",\"plan\":\"\\ud800\"}",
+		`{"type":"cancel","appliedOn":"2025/7/1","desiredDate":"9999/12/31","commonCustomerId":"C1234567890","customerNumber":"N000000001","customerRemarks":"\u0000"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -161,8 +162,24 @@ func dateText(v any) bool {
 	if !ok {
 		return false
 	}
-	_, err := time.Parse("2006/1/2", s)
-	return err == nil
+	d, err := time.Parse("2006/1/2", s)
+	return err == nil && d.Year() >= 2000 && d.Year() <= 2100
+}
+
+// freeText: at most max characters, no control character but tab and newline.
+func freeText(max int) func(any) bool {
+	return func(v any) bool {
+		s, ok := isString(v)
+		if !ok || runes(s) > max {
+			return false
+		}
+		for _, r := range s {
+			if r != '\t' && r != '\n' && unicode.IsControl(r) {
+				return false
+			}
+		}
+		return true
+	}
 }
 
 func oneOf(values ...string) func(any) bool {
@@ -225,7 +242,7 @@ var acceptedTable = map[string]acceptedRule{
 	"openingNotice.phone":          {"RR--", phoneText},
 	"openingNotice.companyName":    {"RR--", fullWidthText(80)},
 	"openingNotice.name":           {"RR--", fullWidthText(10)},
-	"customerRemarks":              {"OOOO", func(v any) bool { s, ok := isString(v); return ok && runes(s) <= 1000 }},
+	"customerRemarks":              {"OOOO", freeText(1000)},
 	"changes.healthCheckIds":       {"-R--", isBool},
 	"changes.webFiltering":         {"-R--", isBool},
 	"changes.securityTickets":      {"-R--", isBool},

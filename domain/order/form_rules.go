@@ -93,11 +93,14 @@ func (c *formCheck) text(field string, v *string, p presence, rule textRule) (ok
 	case p.kind == absent || p.kind == notAsked:
 		c.add(field, CodeMustBeAbsent, "must be absent"+p.why)
 		return false
-	case p.kind == required && isBlank(*v):
-		c.add(field, CodeRequired, "is required"+p.why+"; it is blank")
-		return false
 	case damagedText(*v):
 		c.add(field, CodeInvalidEncoding, "contains invalid UTF-8 or U+FFFD (a character lost on the way)")
+		return false
+	case hasControlChar(*v):
+		c.add(field, CodeControlChar, "contains a control character; only tab and newline are allowed, in free text")
+		return false
+	case p.kind == required && isBlank(*v):
+		c.add(field, CodeRequired, "is required"+p.why+"; it is blank")
 		return false
 	}
 	if pr := rule(*v); pr != nil {
@@ -148,8 +151,8 @@ func (c *formCheck) boolean(field string, v *bool, p presence) (ok bool) {
 
 // Validate applies every rule of the SPEC section 2 form table that needs nothing but the form
 // (CheckAgainstContract has the others) and returns every problem, nil when there is none. It
-// reports at most one problem per field: the first of presence, encoding, length, characters,
-// format; then the rules between fields, only on fields that passed their own rules.
+// reports at most one problem per field: the first of presence, encoding, control characters,
+// blankness, length, characters, format; then the rules between fields, only on fields that passed their own rules.
 func (f Form) Validate() FieldErrors {
 	c := &formCheck{typ: f.Type}
 	switch {

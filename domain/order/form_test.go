@@ -96,6 +96,7 @@ func TestFormRules(t *testing.T) {
 		badChoice  = order.CodeInvalidChoice
 		outOfRange = order.CodeOutOfRange
 		pwRules    = order.CodePasswordRules
+		control    = order.CodeControlChar
 	)
 	cases := []ruleCase{
 		// type
@@ -113,6 +114,12 @@ func TestFormRules(t *testing.T) {
 		{"applied-on date in full-width digits", newForm, func(f *order.Form) { f.AppliedOn = str("２０２６/11/2") }, "appliedOn", badDate},
 		{"simple change without an applied-on date", simple, func(f *order.Form) { f.AppliedOn = nil }, "appliedOn", required},
 		{"cancel with a blank applied-on date", cancel, func(f *order.Form) { f.AppliedOn = str("") }, "appliedOn", required},
+		{"applied on the first day of the service's years", cancel, func(f *order.Form) { f.AppliedOn = str("2000/1/1"); f.DesiredDate = str("2000/1/1") }, ok, ok},
+		{"applied on the last day of the service's years", cancel, func(f *order.Form) { f.AppliedOn = str("2100/12/31"); f.DesiredDate = str("2100/12/31") }, ok, ok},
+		{"applied on in the last century", simple, func(f *order.Form) { f.AppliedOn = str("1999/12/31") }, "appliedOn", outOfRange},
+		{"applied on in the year 9999", simple, func(f *order.Form) { f.AppliedOn = str("9999/12/31") }, "appliedOn", outOfRange},
+		{"desired date in the year 9999", newForm, func(f *order.Form) { f.DesiredDate = str("9999/12/28") }, "desiredDate", outOfRange},
+		{"desired date in 2101", change, func(f *order.Form) { f.DesiredDate = str("2101/1/1") }, "desiredDate", outOfRange},
 
 		// desiredDate
 		{"desired date on the day of application", newForm, func(f *order.Form) { f.DesiredDate = str("2026/11/2") }, ok, ok},
@@ -260,6 +267,18 @@ func TestFormRules(t *testing.T) {
 		{"remarks of 1001 characters", cancel, func(f *order.Form) { f.CustomerRemarks = str(chars("要", 1001)) }, "customerRemarks", tooLong},
 		{"no remarks (optional)", simple, func(f *order.Form) { f.CustomerRemarks = nil }, ok, ok},
 		{"remarks with a replacement character", cancel, func(f *order.Form) { f.CustomerRemarks = str("文字化け\uFFFD") }, "customerRemarks", order.CodeInvalidEncoding},
+		{"remarks with tabs and line breaks", change, func(f *order.Form) { f.CustomerRemarks = str("一行目\n\t二行目") }, ok, ok},
+		{"remarks with a NUL", newForm, func(f *order.Form) { f.CustomerRemarks = str("至急\u0000") }, "customerRemarks", control},
+		{"remarks with a carriage return", cancel, func(f *order.Form) { f.CustomerRemarks = str("一行目\r\n二行目") }, "customerRemarks", control},
+		{"remarks with an escape character", simple, func(f *order.Form) { f.CustomerRemarks = str("\x1b[31m赤") }, "customerRemarks", control},
+		{"remarks with a C1 control", newForm, func(f *order.Form) { f.CustomerRemarks = str("次\u0085行") }, "customerRemarks", control},
+		{"remarks with DEL", newForm, func(f *order.Form) { f.CustomerRemarks = str("削除\u007f") }, "customerRemarks", control},
+		{"contractor name with a NUL", change, func(f *order.Form) { f.Contractor.Name = str("株式会社大和商事\u0000") }, "contractor.name", control},
+		{"contractor address with a tab", newForm, func(f *order.Form) { f.Contractor.Address = str("東京都\t千代田区") }, "contractor.address", notFW},
+		{"kana with a NUL", simple, func(f *order.Form) { f.Contractor.NameKana = str("\u0000カブシキガイシャ") }, "contractor.nameKana", control},
+		{"e-mail with a NUL", newForm, func(f *order.Form) { f.OpeningNotice.Email = str("it@example.jp\u0000") }, "openingNotice.email", control},
+		{"password with a NUL", newForm, func(f *order.Form) { f.SecurityReportPassword = str("Yamato2026\u0000") }, "securityReportPassword", control},
+		{"a required field that is only a control character", newForm, func(f *order.Form) { f.Contractor.Name = str("\u000b") }, "contractor.name", control},
 
 		// changes
 		{"change that changes nothing", change, func(f *order.Form) {

@@ -69,7 +69,8 @@ func isKanaRune(r rune) bool {
 	return r == '\u3000' || ('\u30A1' <= r && r <= '\u30FE')
 }
 
-// freeText: anything up to maxLen characters (customerRemarks).
+// freeText: anything up to maxLen characters (customerRemarks); control characters other than
+// tab and newline are refused before any rule runs (formCheck.text).
 func freeText(maxLen int) textRule {
 	return func(s string) *problem { return tooLong(s, maxLen) }
 }
@@ -260,11 +261,16 @@ func choice[T ~string](values ...T) textRule {
 	}
 }
 
-// formDate: a real date written YYYY/M/D, as calendar.ParseFormDate reads it (four-digit year
-// from 1000; month and day of one or two digits, a leading zero accepted).
+// formDate: a real date written YYYY/M/D, as calendar.ParseFormDate reads it (four-digit year;
+// month and day of one or two digits, a leading zero accepted), in the years calendar.FirstYear to
+// calendar.LastYear, so that every date derived from it stays writable.
 func formDate(s string) *problem {
-	if _, err := calendar.ParseFormDate(s); err != nil {
+	d, err := calendar.ParseFormDate(s)
+	if err != nil {
 		return problemf(CodeInvalidDate, "must be a real date written YYYY/M/D, like 2026/4/1")
+	}
+	if !d.InServiceRange() {
+		return problemf(CodeOutOfRange, "must be a date from %d/1/1 to %d/12/31", calendar.FirstYear, calendar.LastYear)
 	}
 	return nil
 }
@@ -297,6 +303,17 @@ func idCount(n int) *problem {
 // isBlank: empty or only white space; a required field so filled is missing.
 func isBlank(s string) bool {
 	return strings.TrimFunc(s, unicode.IsSpace) == ""
+}
+
+// hasControlChar reports a control character other than tab and newline: the C0 controls
+// (NUL included, which PostgreSQL's jsonb cannot hold), DEL and the C1 controls.
+func hasControlChar(s string) bool {
+	for _, r := range s {
+		if r != '\t' && r != '\n' && unicode.IsControl(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // damagedText: invalid UTF-8, or U+FFFD, the mark a decoder leaves where it met invalid bytes.

@@ -134,6 +134,18 @@ func Of(id uuid.UUID, events []any) Order {
 	return o
 }
 
+// appliedOn is the form's application date, zero if it has none.
+func (f Form) appliedOn() calendar.Date {
+	if f.AppliedOn == nil {
+		return calendar.Date{}
+	}
+	d, err := calendar.ParseFormDate(*f.AppliedOn)
+	if err != nil {
+		return calendar.Date{}
+	}
+	return d
+}
+
 // desired is the form's desired date, zero for types without one.
 func (f Form) desired() calendar.Date {
 	if f.DesiredDate == nil {
@@ -192,14 +204,25 @@ func scheduled(desired, earliest calendar.Date) calendar.Date {
 	return earliest
 }
 
-// Accept decides acceptance (受理) at acceptedAt. customerNumber is the contract's number; for a
-// new order the one issued now.
-func (o Order) Accept(acceptedAt time.Time, customerNumber string, cal *calendar.BusinessCalendar) (*OrderAccepted, error) {
+// ClockSkew is how far past the present an acceptance time may lie: the clocks of the staff's
+// machines and of the service disagree by that much at most.
+const ClockSkew = 5 * time.Minute
+
+// Accept decides acceptance (受理) at acceptedAt, the clock reading now. customerNumber is the
+// contract's number; for a new order the one issued now.
+//
+// acceptedAt may be back-dated (paper forms are entered later) but not before the form's
+// appliedOn day (from 00:00 JST) nor after now plus ClockSkew: FieldErrors on "acceptedAt"
+// otherwise.
+func (o Order) Accept(acceptedAt, now time.Time, customerNumber string, cal *calendar.BusinessCalendar) (*OrderAccepted, error) {
 	if !o.Exists() {
 		return nil, ErrNotFound
 	}
 	if o.Status != StatusReceived {
 		return nil, fmt.Errorf("%w: the order is %s", ErrInvalidTransition, o.Status)
+	}
+	if errs := o.checkAcceptedAt(acceptedAt, now); len(errs) > 0 {
+		return nil, errs
 	}
 	day := cal.AcceptanceDay(acceptedAt)
 	earliest := cal.AddBusinessDays(day, o.Type.LeadTime())
@@ -207,6 +230,32 @@ func (o Order) Accept(acceptedAt time.Time, customerNumber string, cal *calendar
 		OrderID: o.ID, CustomerNumber: customerNumber, AcceptedAt: acceptedAt.UTC(),
 		AcceptanceDay: day, EarliestDate: earliest, ScheduledDate: scheduled(o.Form.desired(), earliest),
 	}, nil
+}
+
+// checkAcceptedAt applies the bounds of an acceptance time. The lower bound is the form's
+// appliedOn day; since appliedOn lies in the years calendar.FirstYear to LastYear and the upper
+// bound is the present, every date derived from an accepted time (acceptance day, earliest and
+// scheduled dates) can be stored and read back.
+func (o Order) checkAcceptedAt(acceptedAt, now time.Time) FieldErrors {
+	if latest := now.Add(ClockSkew); acceptedAt.After(latest) {
+		return FieldErrors{{Field: "acceptedAt", Code: CodeInFuture,
+			Message: fmt.Sprintf("must not be later than the present (%s, %s of clock skew allowed)", now.UTC().Format(time.RFC3339), ClockSkew)}}
+	}
+	applied := o.Form.appliedOn()
+	if applied.IsZero() {
+		// Only a form that passed Validate is received, and it has appliedOn; an order without
+		// one can only be a test's, and then no lower bound is known beyond the service's years.
+		if !calendar.InstantInServiceRange(acceptedAt) {
+			return FieldErrors{{Field: "acceptedAt", Code: CodeOutOfRange,
+				Message: fmt.Sprintf("must fall in the years %d to %d", calendar.FirstYear, calendar.LastYear)}}
+		}
+		return nil
+	}
+	if acceptedAt.Before(applied.Start()) {
+		return FieldErrors{{Field: "acceptedAt", Code: CodeBeforeAppliedOn,
+			Message: fmt.Sprintf("must not be before the form's appliedOn day (%s, from 00:00 JST)", applied)}}
+	}
+	return nil
 }
 
 // NoticeDue is the day the opening notice goes out: one business day before the scheduled date.

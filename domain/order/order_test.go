@@ -68,7 +68,7 @@ func TestAcceptanceDatesByTypeAndCutOff(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			e, err := received(c.typ, c.desired).Accept(c.acceptedAt, "N000000001", cal)
+			e, err := received(c.typ, c.desired).Accept(c.acceptedAt, c.acceptedAt, "N000000001", cal)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,9 +80,49 @@ func TestAcceptanceDatesByTypeAndCutOff(t *testing.T) {
 	}
 }
 
+func TestAcceptanceTimeIsBetweenTheApplicationDayAndThePresent(t *testing.T) {
+	applied := func() order.Order {
+		f := order.Form{Type: order.TypeNew, AppliedOn: ptr("2025/7/1"), DesiredDate: ptr("2025/7/1")}
+		return order.Order{}.Evolve(order.Receive(uuid.New(), f, order.Secrets{}, at("2025-07-03 09:00")))
+	}
+	now := at("2025-07-03 12:00")
+	cases := []struct {
+		name       string
+		acceptedAt time.Time
+		code       string // "" accepted
+	}{
+		{"now", now, ""},
+		{"back-dated to the application day's first instant (JST)", at("2025-07-01 00:00"), ""},
+		{"within the allowed clock skew", now.Add(order.ClockSkew), ""},
+		{"just past the allowed clock skew", now.Add(order.ClockSkew + time.Second), order.CodeInFuture},
+		{"a day in the future", now.Add(24 * time.Hour), order.CodeInFuture},
+		{"in the year 9999, whose acceptance day would be in 10000", time.Date(9999, 12, 28, 16, 0, 0, 0, jst), order.CodeInFuture},
+		{"a second before the application day (JST)", at("2025-07-01 00:00").Add(-time.Second), order.CodeBeforeAppliedOn},
+		{"the first day of year 1", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), order.CodeBeforeAppliedOn},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := applied().Accept(c.acceptedAt, now, "N000000001", cal)
+			if c.code == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if !e.EffectiveTime().Equal(c.acceptedAt) {
+					t.Fatalf("effective time %s, want the acceptance time %s", e.EffectiveTime(), c.acceptedAt)
+				}
+				return
+			}
+			var fe order.FieldErrors
+			if !errors.As(err, &fe) || !fe.Has("acceptedAt", c.code) {
+				t.Fatalf("err = %v, want acceptedAt %s", err, c.code)
+			}
+		})
+	}
+}
+
 func TestLifecycleTransitions(t *testing.T) {
 	newOrder := received(order.TypeNew, "2025/7/1")
-	acc, _ := newOrder.Accept(at("2025-07-01 16:00"), "N000000001", cal) // scheduled 07-14
+	acc, _ := newOrder.Accept(at("2025-07-01 16:00"), at("2025-07-01 16:00"), "N000000001", cal) // scheduled 07-14
 	accepted := apply(newOrder, acc)
 	notice, _ := accepted.SendNotice(at("2025-07-11 09:00"))
 	noticed := apply(accepted, notice)
@@ -91,11 +131,11 @@ func TestLifecycleTransitions(t *testing.T) {
 	withdrawn := apply(accepted, &order.OrderWithdrawn{OrderID: accepted.ID})
 
 	cancel := received(order.TypeCancel, "2025/7/1")
-	cacc, _ := cancel.Accept(at("2025-07-01 10:00"), "N000000001", cal)
+	cacc, _ := cancel.Accept(at("2025-07-01 10:00"), at("2025-07-01 10:00"), "N000000001", cal)
 	cancelAccepted := apply(cancel, cacc)
 
 	t.Run("accepting twice is refused", func(t *testing.T) {
-		if _, err := accepted.Accept(at("2025-07-02 10:00"), "N000000002", cal); !errors.Is(err, order.ErrInvalidTransition) {
+		if _, err := accepted.Accept(at("2025-07-02 10:00"), at("2025-07-02 10:00"), "N000000002", cal); !errors.Is(err, order.ErrInvalidTransition) {
 			t.Fatalf("err = %v", err)
 		}
 	})

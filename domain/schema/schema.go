@@ -5,9 +5,12 @@ package schema
 import (
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
+	"yorozu/domain/consultation"
 	"yorozu/domain/contract"
 	"yorozu/domain/diagnosis"
 	"yorozu/domain/event"
+	"yorozu/domain/failure"
+	"yorozu/domain/insurance"
 	"yorozu/domain/mailmagazine"
 	"yorozu/domain/order"
 	"yorozu/domain/webfiltering"
@@ -24,6 +27,9 @@ func Registry() *event.Registry {
 		webfiltering.RegisterEvents,
 		diagnosis.RegisterEvents,
 		mailmagazine.RegisterEvents,
+		consultation.RegisterEvents,
+		failure.RegisterEvents,
+		insurance.RegisterEvents,
 	} {
 		register(r)
 	}

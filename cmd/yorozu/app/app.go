@@ -39,11 +39,15 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/calendar"
 	"yorozu/domain/event"
+	"yorozu/domain/insurance"
 	"yorozu/domain/schema"
 	"yorozu/projections"
 	"yorozu/projections/audit"
+	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
 	"yorozu/projections/diagnoses"
+	"yorozu/projections/failures"
+	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
 	"yorozu/projections/orders"
 	"yorozu/projections/readmodel"
@@ -71,6 +75,9 @@ type Config struct {
 	// channel otherwise), channel, sql or nats; NATS configures nats.
 	IntegrationTransport string
 	NATS                 outbox.NATSConfig
+	// Insurance are the insurance's policy periods and limits (--insurance-period-start/-end);
+	// what is left zero is insurance.DefaultTerms'.
+	Insurance insurance.Terms
 
 	// Mail sends the mail magazine (serve --smtp, --mail-from, --mail-list-to); without
 	// Mail.URL issues stay scheduled.
@@ -134,6 +141,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.integrationTransport(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Insurance.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("insurance terms: %w", err))
 	}
 	if _, err := c.mailSender(); err != nil {
 		errs = append(errs, err)
@@ -268,6 +278,8 @@ func (a *App) wire() error {
 	}
 
 	queue := orders.Queue{Models: a.Models}
+	terms := cfg.Insurance.WithDefaults()
+	ledger := insurancerm.Ledger{Models: a.Models, Terms: terms}
 	view := invoices.NewView(a.Models, issuer)
 	// On PostgreSQL the trail is a view over the events table: the projection keeps links only.
 	auditMode, trail := audit.Entries, audit.Trail(audit.DocumentTrail{Models: a.Models})
@@ -286,6 +298,9 @@ func (a *App) wire() error {
 		invoices.NewProjection(a.codec),
 		audit.New(a.codec, auditMode),
 		dir,
+		consultations.NewProjection(a.codec),
+		failures.NewProjection(a.codec),
+		insurancerm.NewProjection(a.codec),
 	}, services.projections...) {
 		if err := a.Runner.Add(p); err != nil {
 			return err
@@ -303,7 +318,9 @@ func (a *App) wire() error {
 		DueOrders: queue,
 		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
 
-		MailDelivery: services.delivery,
+		MailDelivery:       services.delivery,
+		Insurance:          terms,
+		PendingAssessments: ledger,
 	})
 	if err != nil {
 		return err
@@ -323,6 +340,9 @@ func (a *App) wire() error {
 			MailRecipients:       services.recipients,
 			MailIssues:           services.issues,
 			MailDelivering:       services.delivery.Sender != nil,
+			Consultations:        consultations.Desk{Models: a.Models},
+			Failures:             failures.Log{Models: a.Models},
+			Insurance:            ledger,
 		},
 	}
 
@@ -470,6 +490,19 @@ func (a *App) schedule() scheduler.Config {
 	}
 	if mail := a.mailJob(); mail != nil {
 		jobs = append(jobs, *mail)
+	}
+	if a.cfg.SchedulerInterval > 0 {
+		jobs = append(jobs, scheduler.Job{
+			Name:  "insurance assessments",
+			Every: a.cfg.SchedulerInterval,
+			Run: func(ctx context.Context) (string, error) {
+				done, err := cmds.CompletePendingAssessments.Handle(ctx, commands.CompletePendingAssessments{})
+				if done.Completed == 0 {
+					return "", err
+				}
+				return fmt.Sprintf("completed %d interrupted insurance assessments", done.Completed), err
+			},
+		})
 	}
 	if a.cfg.AutoCloseMonths {
 		jobs = append(jobs, scheduler.Job{
