@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"yorozu/cmd/yorozu/app/apptest"
 )
@@ -15,6 +16,11 @@ func openContractOn(t *testing.T, env *apptest.Env, tok, appliedOn, acceptedAt, 
 	for k, v := range set {
 		f[k] = v
 	}
+	accepted, err := time.Parse(time.RFC3339, acceptedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Set(accepted) // an acceptance is recorded when it happens, not ahead of it
 	id := submit(t, env, tok, form(t, "new", f))
 	var acc orderBody
 	must(t, env.Do("POST", "/api/v1/orders/"+id+"/accept", tok, map[string]string{"acceptedAt": acceptedAt}), 200).JSON(t, &acc)
@@ -74,6 +80,7 @@ func listDiagnoses(t *testing.T, env *apptest.Env, tok, query string) []string {
 }
 
 func TestLeakRiskDiagnosis(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		env := apptest.Start(t, engine, apptest.Options{Now: at("2025-06-02 09:00")})
 		tok := env.StaffToken("ueda", "operator")

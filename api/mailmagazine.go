@@ -179,7 +179,10 @@ func (s *Server) scheduleMailIssue(w http.ResponseWriter, r *http.Request) {
 	}}
 	cmd := commands.ScheduleMailMagazineIssue{Meta: meta(r), Subject: f.text("subject", body.Subject), Body: f.text("body", body.Body)}
 	if !absentJSON(body.SendAt) {
-		if at := f.instant("sendAt", body.SendAt); !at.IsZero() {
+		// A sendAt that is there is checked, even the zero instant: only an absent one means the
+		// next regular time.
+		before := len(f.problems)
+		if at := f.instant("sendAt", body.SendAt); len(f.problems) == before {
 			cmd.SendAt = &at
 		}
 	}

@@ -71,6 +71,7 @@ func emailsOf(l mmRecipients) []string {
 }
 
 func TestMailMagazineRecipientsFollowTheContracts(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		env := apptest.Start(t, engine, apptest.Options{})
 		tok := env.StaffToken("fujita", "operator")
@@ -282,6 +283,7 @@ func checkDelivery(t *testing.T, srv *mailtest.Server, want []string) {
 }
 
 func TestMailMagazineIssuesWithoutSMTPStayScheduled(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		env := apptest.Start(t, engine, apptest.Options{Now: at("2025-07-01 10:00")})
 		tok := env.StaffToken("endo", "operator")
@@ -304,8 +306,13 @@ func TestMailMagazineIssuesWithoutSMTPStayScheduled(t *testing.T) {
 		if s.ScheduledAt != "2025-07-09T09:00:00Z" {
 			t.Fatalf("sendAt: %+v", s)
 		}
-		pr := problem(t, env.Do("POST", "/api/v1/mail-magazine/issues", tok, map[string]any{"subject": "件名\r\nBcc: all@example.com", "body": "", "sendAt": "2025-07-01T10:00:00+09:00"}), 422)
-		if c := fieldCodes(pr); c["subject"] != "controlCharacter" || c["body"] != "required" || c["sendAt"] != "inPast" {
+		// A line break in a subject would start a header of its own.
+		pr := problem(t, env.Do("POST", "/api/v1/mail-magazine/issues", tok, map[string]any{"subject": "件名\r\nBcc: all@example.com", "body": "本文"}), 422)
+		if c := fieldCodes(pr); c["subject"] != "controlCharacter" {
+			t.Fatalf("subject with a line break: %+v", pr)
+		}
+		pr = problem(t, env.Do("POST", "/api/v1/mail-magazine/issues", tok, map[string]any{"subject": strings.Repeat("長", 201), "body": " ", "sendAt": "2025-07-01T10:00:00+09:00"}), 422)
+		if c := fieldCodes(pr); c["subject"] != "tooLong" || c["body"] != "required" || c["sendAt"] != "inPast" {
 			t.Fatalf("bad issue: %+v", pr)
 		}
 		problem(t, env.Do("POST", "/api/v1/mail-magazine/issues", tok, map[string]any{"subject": 3, "body": "x", "sendAt": "soon"}), 422)
@@ -330,6 +337,7 @@ func TestMailMagazineIssuesWithoutSMTPStayScheduled(t *testing.T) {
 }
 
 func TestMailMagazineDeliveryRetriesAndSendsEachRecipientOnce(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		srv := mailtest.Start(t, mailtest.Options{FailFirst: 2, Reject: map[string]bool{"sec000007@example.co.jp": true}})
 		env := apptest.Start(t, engine, apptest.Options{Now: at("2025-07-01 10:00"), Configure: withSMTP(srv.URL(""))})
@@ -397,6 +405,7 @@ func TestMailMagazineDeliveryRetriesAndSendsEachRecipientOnce(t *testing.T) {
 }
 
 func TestMailMagazineDeliveryResumesAfterAConnectionDrops(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		srv := mailtest.Start(t, mailtest.Options{DropAfter: 1})
 		env := apptest.Start(t, engine, apptest.Options{Now: at("2025-07-01 10:00"), Configure: withSMTP(srv.URL(""))})
@@ -424,6 +433,7 @@ func TestMailMagazineDeliveryResumesAfterAConnectionDrops(t *testing.T) {
 }
 
 func TestMailMagazineIsLateAfterSixHoursAndKeepsTrying(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{FailFirst: 1000})
 	env := apptest.Start(t, apptest.Embedded, apptest.Options{Now: at("2025-07-01 10:00"), Configure: withSMTP(srv.URL(""))})
 	tok := env.StaffToken("kudo", "operator")
@@ -456,6 +466,7 @@ func TestMailMagazineIsLateAfterSixHoursAndKeepsTrying(t *testing.T) {
 // A sender that dies in the middle of an issue leaves its claim: after the lease another process
 // takes the issue over and sends only what the server had not accepted.
 func TestMailMagazineDeliveryIsTakenOverAfterACrash(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		srv := mailtest.Start(t, mailtest.Options{HoldAfter: 1})
 		opts := apptest.Options{Now: at("2025-07-01 10:00"), Configure: withSMTP(srv.URL(""))}
@@ -504,6 +515,7 @@ func TestMailMagazineDeliveryIsTakenOverAfterACrash(t *testing.T) {
 // Two replicas on one database deliver at the same moment: one claims the issue, the other
 // leaves it; every recipient gets one copy.
 func TestMailMagazineReplicasSendOnce(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{})
 	dsn := pgtest.NewDatabase(t)
 	opts := apptest.Options{PostgresURL: dsn, Now: at("2025-07-01 10:00"), Configure: withSMTP(srv.URL(""))}
@@ -542,6 +554,7 @@ func TestMailMagazineReplicasSendOnce(t *testing.T) {
 // With the schedulers on, the delivery job sends an issue within a minute of its time by
 // itself.
 func TestMailMagazineSchedulerSendsOnTime(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{})
 	env := apptest.Start(t, apptest.Embedded, apptest.Options{Now: at("2025-07-01 10:00"), Configure: func(c *app.Config) {
 		withSMTP(srv.URL(""))(c)

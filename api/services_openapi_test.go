@@ -13,6 +13,7 @@ import (
 // TestOpenAPIResponsesConformServices checks the web-filtering, diagnosis and mail-magazine
 // exchanges against docs/openapi.yaml, successes and refusals alike (see TestOpenAPIResponsesConform).
 func TestOpenAPIResponsesConformServices(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	doc.Servers = nil
 	strictObjects(doc)

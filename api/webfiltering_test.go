@@ -83,6 +83,7 @@ func fieldCodes(p wfProblem) map[string]string {
 var withoutWebFiltering = map[string]any{"healthCheckIdAddition": "notUse", "additionalIds": nil, "webFiltering": "notUse"}
 
 func TestWebFilteringPolicy(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		agents := agentTokens{}
 		env := apptest.Start(t, engine, apptest.Options{Configure: func(c *app.Config) { c.AgentContracts = agents }})
@@ -237,6 +238,7 @@ func waitAgentVersion(t *testing.T, env *apptest.Env, token string, version int,
 }
 
 func TestWebFilteringEndsWithTheContract(t *testing.T) {
+	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine apptest.Engine) {
 		env := apptest.Start(t, engine, apptest.Options{})
 		tok := env.StaffToken("saito", "operator")
