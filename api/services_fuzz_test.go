@@ -44,6 +44,9 @@ func FuzzAgentPolicy(f *testing.F) {
 		f.Add(seed.token, seed.etag)
 	}
 	f.Fuzz(func(t *testing.T, token, etag string) {
+		if !sendable(token) {
+			t.Skip("a token the HTTP client cannot send")
+		}
 		s.check(t, "GET /agent/v1/policy", s.send(t, "GET", "/agent/v1/policy", token, nil, "If-None-Match", etag))
 	})
 }
