@@ -12,6 +12,7 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/contract"
+	"yorozu/domain/privacy"
 	"yorozu/projections/contracts"
 )
 
@@ -39,6 +40,13 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, next, err := s.App.Queries.Contracts.List(r.Context(), f)
+	if err == nil {
+		shown := make([]string, len(list))
+		for i, c := range list {
+			shown[i] = c.CustomerNumber
+		}
+		err = s.recordRead(r, privacy.PersonalDataRead{What: privacy.ReadContractList, Query: r.URL.RawQuery, Shown: shown})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -46,16 +54,23 @@ func (s *Server) listContracts(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, newList(list, next))
 }
 
-// recordView writes down that a staff member read a contract's personal data (SPEC 9). The read
-// fails if that cannot be recorded: an unrecorded read of personal data is worse than none.
-func (s *Server) recordView(r *http.Request, customerNumber, what string) error {
+// recordRead writes down that the caller read personal data (one contract or order, a list, a
+// search) before the data is sent. The read fails if that cannot be recorded: an unrecorded
+// read of personal data is worse than none. Reads never conflict with each other or with
+// changes (see package privacy), so recording one does not fail because others read or write.
+func (s *Server) recordRead(r *http.Request, read privacy.PersonalDataRead) error {
 	m := meta(r)
 	m.CommandID = "" // every read is its own fact, even with a repeated Idempotency-Key
-	out, err := s.App.Commands.RecordContractView.Handle(r.Context(), commands.RecordContractView{Meta: m, CustomerNumber: customerNumber, What: what})
+	out, err := s.App.Commands.RecordPersonalDataRead.Handle(r.Context(), commands.RecordPersonalDataRead{Meta: m, Read: read})
 	if err == nil {
 		s.awaitRead(r, out, http.StatusOK)
 	}
 	return err
+}
+
+// recordView records a read of one contract.
+func (s *Server) recordView(r *http.Request, customerNumber, what string) error {
+	return s.recordRead(r, privacy.PersonalDataRead{What: what, CustomerNumber: customerNumber, Query: r.URL.RawQuery})
 }
 
 func (s *Server) getContract(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +80,7 @@ func (s *Server) getContract(w http.ResponseWriter, r *http.Request) {
 		err = contract.ErrNotFound
 	}
 	if err == nil {
-		err = s.recordView(r, cn, "contract")
+		err = s.recordView(r, cn, privacy.ReadContract)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -98,7 +113,7 @@ func (s *Server) contractHistory(w http.ResponseWriter, r *http.Request) {
 		err = contract.ErrNotFound
 	}
 	if err == nil {
-		err = s.recordView(r, cn, "history")
+		err = s.recordView(r, cn, privacy.ReadHistory)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -109,7 +124,7 @@ func (s *Server) contractHistory(w http.ResponseWriter, r *http.Request) {
 		items[i] = historyItem{
 			EventID: rec.ID.String(), Type: rec.Type, Stream: rec.Stream, StreamVersion: rec.StreamVersion,
 			Position: uint64(rec.Position), EffectiveAt: rec.EffectiveAt, RecordedAt: rec.RecordedAt,
-			Actor: rec.Actor, CommandID: rec.CommandID, Data: redact(rec.Data),
+			Actor: rec.Actor, CommandID: rec.CommandID, Data: s.eventData(rec),
 		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, newList(items, ""))
@@ -129,7 +144,7 @@ func (s *Server) contractAsOf(w http.ResponseWriter, r *http.Request) {
 		err = contract.ErrNotFound
 	}
 	if err == nil {
-		err = s.recordView(r, cn, "asOf")
+		err = s.recordView(r, cn, privacy.ReadAsOf)
 	}
 	if err != nil {
 		s.fail(w, r, err)

@@ -20,7 +20,13 @@ import (
 func newErrorMapper() *httpx.ErrorMapper {
 	m := httpx.NewErrorMapper()
 	{
+		m.Register(access.ErrLocked, http.StatusUnauthorized, "locked", "Staff ID locked")
 		m.Register(access.ErrBadCredentials, http.StatusUnauthorized, "bad-credentials", "Login refused")
+		m.Register(commands.ErrBusy, http.StatusTooManyRequests, "busy", "Too many logins at once; retry shortly")
+		m.Register(access.ErrCurrentPassword, http.StatusForbidden, "wrong-current-password", "The current password is wrong")
+		m.Register(access.ErrNotASession, http.StatusForbidden, "not-a-session", "Only a staff session can do this")
+		m.Register(access.ErrUnknownStaff, http.StatusNotFound, "staff-not-found", "Staff member not found")
+		m.Register(access.ErrUnknownAPIKey, http.StatusNotFound, "api-key-not-found", "API key not found")
 		m.Register(access.ErrUnknownRole, http.StatusUnprocessableEntity, "unknown-role", "Unknown role")
 		m.Register(access.ErrInvalidName, http.StatusUnprocessableEntity, "invalid-name", "Invalid name")
 		m.Register(access.ErrWeakPassword, http.StatusUnprocessableEntity, "weak-password", "Password too weak")

@@ -663,6 +663,35 @@ func TestOpenAPIResponsesConform(t *testing.T) {
 	c.call("GET", "/api/v1/billing/invoices/"+cn+"/2025-08", billingKey, nil, 200)
 	c.call("GET", "/api/v1/billing/feed?limit=10", billingKey, nil, 200)
 
+	// Staff accounts, API keys and one's own session.
+	c.call("GET", "/api/v1/staff?limit=1", op, nil, 200)
+	c.call("GET", "/api/v1/staff/conform-auditor", op, nil, 200)
+	c.call("GET", "/api/v1/staff/nobody", op, nil, 404)
+	c.call("GET", "/api/v1/staff", auditor, nil, 403)
+	c.call("POST", "/api/v1/staff/conform-auditor/disable", op, nil, 200, "Idempotency-Key", "disable-1")
+	c.call("POST", "/api/v1/staff/conform-auditor/enable", op, nil, 200)
+	c.call("POST", "/api/v1/staff/nobody/unlock", op, nil, 404)
+	c.call("POST", "/api/v1/staff/conform-auditor/reset-totp", op, nil, 200)
+	c.call("PUT", "/api/v1/staff/conform-auditor/password", op, map[string]string{"password": "another password"}, 200)
+	c.call("PUT", "/api/v1/staff/conform-auditor/password", op, map[string]string{"password": ""}, 422)
+	c.call("GET", "/api/v1/api-keys?limit=10", op, nil, 200)
+	c.call("POST", "/api/v1/api-keys", op, map[string]string{"name": "conform-new", "role": "billing"}, 201)
+	c.call("POST", "/api/v1/api-keys", op, map[string]string{"name": "conform-new", "role": "billing"}, 409)
+	c.call("POST", "/api/v1/api-keys", op, map[string]string{"name": "", "role": ""}, 422)
+	c.call("POST", "/api/v1/api-keys/conform-new/revoke", op, nil, 200, "Idempotency-Key", "revoke-1")
+	c.call("POST", "/api/v1/api-keys/nope/revoke", op, nil, 404)
+	locked := env.AddStaff("conform-locked", "auditor")
+	for range 5 {
+		c.call("POST", "/api/v1/auth/login", "", map[string]string{"staffId": locked.ID, "password": "wrong password", "otp": "123456"}, 401)
+	}
+	c.call("POST", "/api/v1/staff/conform-locked/unlock", op, nil, 200)
+	own := env.Login(locked)
+	c.call("POST", "/api/v1/auth/password", own, map[string]string{"currentPassword": "wrong", "newPassword": "a new password"}, 403)
+	c.call("POST", "/api/v1/auth/password", own, map[string]string{"currentPassword": locked.Password, "newPassword": "a new password"}, 200)
+	c.call("POST", "/api/v1/auth/logout", billingKey, nil, 403)
+	c.call("POST", "/api/v1/auth/logout", op, nil, 200)
+	c.call("POST", "/api/v1/auth/logout", op, nil, 401)
+
 	var missed []string
 	for _, k := range sortedKeys(documentedOperations(doc)) {
 		if id := documentedOperations(doc)[k].op.OperationID; !c.exercised[id] {

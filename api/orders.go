@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/calendar"
 	"yorozu/domain/order"
+	"yorozu/domain/privacy"
 	"yorozu/projections/orders"
 )
 
@@ -96,18 +98,22 @@ func ifMatch(r *http.Request) (*uint64, error) {
 	return &v, nil
 }
 
-func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int) {
+// writeOrder answers one order; read, when set, records the read of its personal data first.
+func (s *Server) writeOrder(w http.ResponseWriter, r *http.Request, id uuid.UUID, status int, read bool) {
 	v, ok, err := s.App.Queries.Orders.Get(r.Context(), id)
+	if err == nil && !ok {
+		err = order.ErrNotFound
+	}
+	if err == nil && read {
+		err = s.recordRead(r, privacy.PersonalDataRead{What: privacy.ReadOrder, OrderID: id, CustomerNumber: v.CustomerNumber})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !ok {
-		s.fail(w, r, order.ErrNotFound)
-		return
-	}
+	v.Form = v.Form.Redacted() // the form as submitted, without its passwords, whatever the view holds
 	w.Header().Set("ETag", strconv.Quote(strconv.FormatUint(v.Version, 10)))
-	httpx.WriteJSON(w, status, v) // the form as submitted, without its passwords (SPEC 12)
+	httpx.WriteJSON(w, status, v)
 }
 
 func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +122,7 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.writeOrder(w, r, id, http.StatusOK)
+	s.writeOrder(w, r, id, http.StatusOK, true)
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +152,20 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, next, err := s.App.Queries.Orders.List(r.Context(), f)
+	if err == nil {
+		var shown []string // customer numbers, or the order IDs of orders without one yet
+		for i := range list {
+			list[i].Form = list[i].Form.Redacted()
+			who := list[i].CustomerNumber
+			if who == "" {
+				who = list[i].ID.String()
+			}
+			if !slices.Contains(shown, who) {
+				shown = append(shown, who)
+			}
+		}
+		err = s.recordRead(r, privacy.PersonalDataRead{What: privacy.ReadOrderList, Query: r.URL.RawQuery, Shown: shown})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -183,7 +203,7 @@ func (s *Server) orderCommand(w http.ResponseWriter, r *http.Request, usesIfMatc
 			var out commands.Outcome
 			if out, err = run(id, meta(r), im); err == nil {
 				setPosition(w, out)
-				s.writeOrder(w, r, id, s.awaitRead(r, out, http.StatusOK))
+				s.writeOrder(w, r, id, s.awaitRead(r, out, http.StatusOK), false)
 				return
 			}
 		}

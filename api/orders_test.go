@@ -212,7 +212,7 @@ func TestNewOrderLifecycle(t *testing.T) {
 
 		// The read was recorded in the audit trail.
 		var trail struct{ Items []map[string]any }
-		must(t, env.Do("GET", "/api/v1/audit/events?customerNumber=N000000001&type=ContractViewed", tok, nil), 200).JSON(t, &trail)
+		must(t, env.Do("GET", "/api/v1/audit/events?customerNumber=N000000001&type=PersonalDataRead", tok, nil), 200).JSON(t, &trail)
 		if len(trail.Items) == 0 || trail.Items[0]["actor"] != "ito" {
 			t.Fatalf("contract read not recorded: %+v", trail.Items)
 		}

@@ -4,7 +4,9 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/event"
 	"yorozu/projections"
+	"yorozu/projections/staffdir"
 )
 
 // Deps are what the API talks to.
@@ -40,6 +43,19 @@ type Deps struct {
 	AgentContracts AgentAuthenticator
 	Logger         *slog.Logger
 	Metrics        *prometheus.Registry
+
+	// Codec decodes events and removes their secrets before they leave (Redact).
+	Codec *event.Registry
+	// DirectoryProgress tells how far the staff directory has read the log: a request is
+	// authenticated once it has read up to the log's head, so a revoked credential is refused
+	// at once.
+	DirectoryProgress DirectoryProgress
+}
+
+// DirectoryProgress is how far the staff directory has read the log (staffdir.Projection).
+type DirectoryProgress interface {
+	Applied() event.Position
+	WaitFor(ctx context.Context, pos event.Position) error
 }
 
 // Server serves the API.
@@ -86,6 +102,8 @@ func (s *Server) table() []route {
 			{"GET", "/healthz", 0, false, s.healthz},
 			{"GET", "/readyz", 0, false, s.readyz},
 			{"POST", "/api/v1/auth/login", 0, false, s.login},
+			{"POST", "/api/v1/auth/logout", access.PermOwnAccount, true, s.logout},
+			{"POST", "/api/v1/auth/password", access.PermOwnAccount, false, s.changeOwnPassword},
 			{"GET", "/api/v1/audit/events", access.PermReadAudit, false, s.auditEvents},
 			{"GET", "/api/v1/audit/verify", access.PermReadAudit, false, s.auditVerify},
 		},
@@ -98,6 +116,7 @@ func (s *Server) table() []route {
 		s.consultationRoutes(),
 		s.failureRoutes(),
 		s.insuranceRoutes(),
+		s.accessRoutes(),
 	} {
 		all = append(all, area...)
 	}
@@ -113,8 +132,12 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	r.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})).Methods("GET")
 
 	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {
+		if err := s.directoryCaughtUp(); err != nil {
+			return access.Principal{}, err
+		}
 		return s.Directory.Authenticate(token, s.Clock())
 	}))
+	staffNetworks := s.allow.StaffOnly(nil)
 	idem := httpx.Idempotency(httpx.IdempotencyConfig{Store: s.Idempotency})
 	for _, rt := range s.table() {
 		var h http.Handler = rt.handler
@@ -122,10 +145,10 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 			h = idem(h)
 		}
 		if rt.perm != 0 {
-			h = authn(httpx.RequirePermission(rt.perm)(h))
+			h = authn(staffNetworks(httpx.RequirePermission(rt.perm)(h)))
 		}
 		if len(rt.path) > 7 && rt.path[:7] == "/api/v1" {
-			h = httpx.BodyLimit(httpx.APIBodyLimit)(h)
+			h = noStore(httpx.BodyLimit(httpx.APIBodyLimit)(h))
 		}
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
@@ -166,8 +189,55 @@ func (s *Server) awaitRead(r *http.Request, out commands.Outcome, ok int) int {
 	return ok
 }
 
-// fail answers err as a problem.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) { s.errs.Write(w, r, err) }
+// fail answers err as a problem. A refusal that knows when a retry may succeed (a full
+// password-hashing queue, a locked staff ID) says so in Retry-After.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var later interface{ RetryAfter() time.Duration }
+	switch {
+	case errors.Is(err, commands.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+	case errors.As(err, &later) && later.RetryAfter() > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(later.RetryAfter().Seconds()))))
+	}
+	s.errs.Write(w, r, err)
+}
+
+// noStore marks every answer of the API as not to be cached: most carry personal data (orders,
+// contracts, history, as-of, the audit trail) or a credential (a session token, an API key, a
+// TOTP secret).
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// directoryCaughtUp waits, bounded by the read-your-writes wait, until the staff directory has
+// read the log up to its head as the store reports it now: a logout, a disabled member, a
+// changed password or a revoked key recorded before this request (by any replica, or through the
+// admin socket) is folded before the request is authenticated. It costs one look at the log's
+// head per authenticated request. A directory stopped on an event is not waited for (its failure
+// shows in /readyz).
+func (s *Server) directoryCaughtUp() error {
+	if s.DirectoryProgress == nil || s.Runner == nil {
+		return nil
+	}
+	for _, st := range s.Runner.Statuses() {
+		if st.Name == staffdir.Name && st.Stalled != nil {
+			return nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.ReadYourWrites)
+	defer cancel()
+	head, err := s.Log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	if s.DirectoryProgress.Applied() >= head {
+		return nil
+	}
+	return s.DirectoryProgress.WaitFor(ctx, head)
+}
 
 // writeCommandResult answers a command: body with the status send chose, and the position the
 // read models must reach (what a client polls for after a 202).

@@ -33,10 +33,11 @@ func (h AddStaffHandler) Handle(ctx context.Context, cmd AddStaff) (StaffAdded, 
 	if err != nil {
 		return StaffAdded{}, err
 	}
+	policy := h.deps.policy(ctx)
 	var enrollment access.Enrollment
 	out, err := execute(ctx, h.deps.Deps, cmd.Meta, access.StaffStream(cmd.StaffID), access.Staff{}, foldStaff,
 		func(s access.Staff, _ uint64) ([]any, error) {
-			es, en, err := h.deps.Policy.AddStaff(s, access.NewStaff{ID: cmd.StaffID, Role: role, Password: cmd.Password}, h.deps.Random)
+			es, en, err := policy.AddStaff(s, access.NewStaff{ID: cmd.StaffID, Role: role, Password: cmd.Password}, h.deps.Random)
 			enrollment = en
 			return accessEvents(es), err
 		})

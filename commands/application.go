@@ -30,9 +30,17 @@ type Application struct {
 
 // Commands are the use cases that change something.
 type Commands struct {
-	AddStaff     AddStaffHandler
-	LogIn        LogInHandler
-	CreateAPIKey CreateAPIKeyHandler
+	AddStaff          AddStaffHandler
+	LogIn             LogInHandler
+	LogOut            LogOutHandler
+	ChangeOwnPassword ChangeOwnPasswordHandler
+	SetPassword       SetPasswordHandler
+	DisableStaff      DisableStaffHandler
+	EnableStaff       EnableStaffHandler
+	UnlockStaff       UnlockStaffHandler
+	ResetTOTP         ResetTOTPHandler
+	CreateAPIKey      CreateAPIKeyHandler
+	RevokeAPIKey      RevokeAPIKeyHandler
 
 	SubmitOrder       SubmitOrderHandler
 	AmendOrder        AmendOrderHandler
@@ -42,7 +50,7 @@ type Commands struct {
 	WithdrawOrder     WithdrawOrderHandler
 	CompleteDueOrders CompleteDueOrdersHandler
 
-	RecordContractView RecordContractViewHandler
+	RecordPersonalDataRead RecordPersonalDataReadHandler
 
 	PublishPriceList PublishPriceListHandler
 	CloseMonth       CloseMonthHandler
@@ -109,6 +117,9 @@ type Config struct {
 	Access access.Policy
 	// Random is crypto/rand.Reader in production.
 	Random io.Reader
+	// Hashing bounds the memory password hashing takes (NewPasswordHashing with the defaults
+	// when nil); one per process.
+	Hashing *PasswordHashing
 	// Issuer is printed on final invoices; the zero Issuer refuses every month close.
 	Issuer billing.Issuer
 	// DueOrders and Closing are the read side the process manager and the month close decide
@@ -146,16 +157,28 @@ func NewCommands(c Config) (Commands, error) {
 		return Commands{}, err
 	}
 	deps := Deps{Events: c.Events, Codec: c.Codec, Clock: c.Clock}
-	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random}
+	hashing := c.Hashing
+	if hashing == nil {
+		hashing = NewPasswordHashing(HashingConfig{}, c.Access.Password)
+	}
+	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random, Hashing: hashing}
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
 	dd := NewDiagnosisDeps(deps, c.Calendar)
 	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
 	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
 	return Commands{
-		AddStaff:     NewAddStaffHandler(acc),
-		LogIn:        NewLogInHandler(acc),
-		CreateAPIKey: NewCreateAPIKeyHandler(acc),
+		AddStaff:          NewAddStaffHandler(acc),
+		LogIn:             NewLogInHandler(acc),
+		LogOut:            NewLogOutHandler(acc),
+		ChangeOwnPassword: NewChangeOwnPasswordHandler(acc),
+		SetPassword:       NewSetPasswordHandler(acc),
+		DisableStaff:      NewDisableStaffHandler(acc),
+		EnableStaff:       NewEnableStaffHandler(acc),
+		UnlockStaff:       NewUnlockStaffHandler(acc),
+		ResetTOTP:         NewResetTOTPHandler(acc),
+		CreateAPIKey:      NewCreateAPIKeyHandler(acc),
+		RevokeAPIKey:      NewRevokeAPIKeyHandler(acc),
 
 		SubmitOrder:       NewSubmitOrderHandler(od),
 		AmendOrder:        NewAmendOrderHandler(od),
@@ -165,7 +188,7 @@ func NewCommands(c Config) (Commands, error) {
 		WithdrawOrder:     NewWithdrawOrderHandler(od),
 		CompleteDueOrders: NewCompleteDueOrdersHandler(od, c.DueOrders),
 
-		RecordContractView: NewRecordContractViewHandler(deps),
+		RecordPersonalDataRead: NewRecordPersonalDataReadHandler(deps),
 
 		PublishPriceList: NewPublishPriceListHandler(deps),
 		CloseMonth:       closeMonth,

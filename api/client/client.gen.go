@@ -487,6 +487,21 @@ func (e InvoiceLineKind) Valid() bool {
 	}
 }
 
+// Defines values for LoggedOutLoggedOut.
+const (
+	LoggedOutLoggedOutTrue LoggedOutLoggedOut = true
+)
+
+// Valid indicates whether the value is a known member of the LoggedOutLoggedOut enum.
+func (e LoggedOutLoggedOut) Valid() bool {
+	switch e {
+	case LoggedOutLoggedOutTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MonthClosureStatus.
 const (
 	MonthClosureStatusClosed MonthClosureStatus = "closed"
@@ -712,6 +727,27 @@ func (e Referral) Valid() bool {
 	}
 }
 
+// Defines values for Role.
+const (
+	Auditor  Role = "auditor"
+	Billing  Role = "billing"
+	Operator Role = "operator"
+)
+
+// Valid indicates whether the value is a known member of the Role enum.
+func (e Role) Valid() bool {
+	switch e {
+	case Auditor:
+		return true
+	case Billing:
+		return true
+	case Operator:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SimpleChangeOrderFormType.
 const (
 	SimpleChangeOrderFormTypeSimpleChange SimpleChangeOrderFormType = "simpleChange"
@@ -858,16 +894,16 @@ func (e ExportInvoicesCSVParamsEncoding) Valid() bool {
 
 // Defines values for ListConsultationsParamsOverdue.
 const (
-	False ListConsultationsParamsOverdue = "false"
-	True  ListConsultationsParamsOverdue = "true"
+	ListConsultationsParamsOverdueFalse ListConsultationsParamsOverdue = "false"
+	ListConsultationsParamsOverdueTrue  ListConsultationsParamsOverdue = "true"
 )
 
 // Valid indicates whether the value is a known member of the ListConsultationsParamsOverdue enum.
 func (e ListConsultationsParamsOverdue) Valid() bool {
 	switch e {
-	case False:
+	case ListConsultationsParamsOverdueFalse:
 		return true
-	case True:
+	case ListConsultationsParamsOverdueTrue:
 		return true
 	default:
 		return false
@@ -913,6 +949,40 @@ func (e ListOrdersParamsSort) Valid() bool {
 	}
 }
 
+// APIKeyCreateRequest defines model for APIKeyCreateRequest.
+type APIKeyCreateRequest struct {
+	// Name 1 to 64 of A-Z a-z 0-9 . _ @ -; the actor of the key's requests.
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+// APIKeyCreated defines model for APIKeyCreated.
+type APIKeyCreated struct {
+	// Key Send as `Authorization: Bearer KEY`; shown once.
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+// APIKeyInfo An API key as operators see it; never the key nor its hash.
+type APIKeyInfo struct {
+	CreatedAt *time.Time `json:"createdAt"`
+
+	// Name Example: billing-system
+	Name      string     `json:"name"`
+	Revoked   bool       `json:"revoked"`
+	RevokedAt *time.Time `json:"revokedAt"`
+	Role      Role       `json:"role"`
+}
+
+// APIKeyList defines model for APIKeyList.
+type APIKeyList struct {
+	Items []APIKeyInfo `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
 // AcceptRequest defines model for AcceptRequest.
 type AcceptRequest struct {
 	// AcceptedAt When the order was accepted; now when absent. From 00:00 JST of the form's
@@ -931,10 +1001,13 @@ type AuditEntry struct {
 	CorrelationId *string `json:"correlationId,omitempty"`
 
 	// CustomerNumber The customer the event concerns; absent when none is known.
-	CustomerNumber *string                `json:"customerNumber,omitempty"`
-	Data           map[string]interface{} `json:"data"`
-	EffectiveAt    time.Time              `json:"effectiveAt"`
-	EventId        openapi_types.UUID     `json:"eventId"`
+	CustomerNumber *string `json:"customerNumber,omitempty"`
+
+	// Data The event's data, secrets removed; null for an event of a type this version of the
+	// service does not know (withheld: nothing says which of its fields are secret).
+	Data        *map[string]interface{} `json:"data"`
+	EffectiveAt time.Time               `json:"effectiveAt"`
+	EventId     openapi_types.UUID      `json:"eventId"`
 
 	// Hash SHA-256 of the event (hex).
 	Hash     string `json:"hash"`
@@ -947,7 +1020,7 @@ type AuditEntry struct {
 	Stream        string    `json:"stream"`
 	StreamVersion int64     `json:"streamVersion"`
 
-	// Type Example: ContractViewed
+	// Type Example: PersonalDataRead
 	Type string `json:"type"`
 }
 
@@ -1415,6 +1488,17 @@ type CustomerNumber = string
 // DeclineReason defines model for DeclineReason.
 type DeclineReason string
 
+// Enrollment A TOTP secret to enter in the authenticator app, shown once.
+type Enrollment struct {
+	// OtpauthUrl Example: otpauth://totp/YOROZU:ito?secret=...&issuer=YOROZU&algorithm=SHA1&digits=6&period=30
+	OtpauthUrl string `json:"otpauthUrl"`
+	Role       Role   `json:"role"`
+	StaffId    string `json:"staffId"`
+
+	// TotpSecret Base32, 160 bits (SHA-1, 6 digits, 30 s).
+	TotpSecret string `json:"totpSecret"`
+}
+
 // FailureList defines model for FailureList.
 type FailureList struct {
 	Items []FailureReport `json:"items"`
@@ -1687,8 +1771,8 @@ type HistoryItem struct {
 	// CommandId The command that appended it; absent when none.
 	CommandId *string `json:"commandId,omitempty"`
 
-	// Data The event's data, secrets removed.
-	Data map[string]interface{} `json:"data"`
+	// Data The event's data, secrets removed (null for a type this version does not know).
+	Data *map[string]interface{} `json:"data"`
 
 	// EffectiveAt Business time (when it happened in the world).
 	EffectiveAt time.Time          `json:"effectiveAt"`
@@ -1821,6 +1905,15 @@ type LimitUse struct {
 	// Used Whole Japanese yen.
 	Used Yen `json:"used"`
 }
+
+// LoggedOut defines model for LoggedOut.
+type LoggedOut struct {
+	LoggedOut LoggedOutLoggedOut `json:"loggedOut"`
+	StaffId   string             `json:"staffId"`
+}
+
+// LoggedOutLoggedOut defines model for LoggedOut.LoggedOut.
+type LoggedOutLoggedOut bool
 
 // LoginRequest defines model for LoginRequest.
 type LoginRequest struct {
@@ -2076,6 +2169,12 @@ type OutboundCallList struct {
 	Next *Cursor `json:"next"`
 }
 
+// OwnPasswordRequest defines model for OwnPasswordRequest.
+type OwnPasswordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
 // Period A policy period, named by the year it starts in (`2025` = 2025-04-14 to 2026-03-13 with the default terms).
 //
 // Example: 2025
@@ -2214,6 +2313,9 @@ type ReplyRequest struct {
 	DurationMinutes *int `json:"durationMinutes,omitempty"`
 }
 
+// Role defines model for Role.
+type Role string
+
 // SecurityContact Empty fields are left out.
 type SecurityContact struct {
 	Department *string `json:"department,omitempty"`
@@ -2221,6 +2323,11 @@ type SecurityContact struct {
 	Name       *string `json:"name,omitempty"`
 	NameKana   *string `json:"nameKana,omitempty"`
 	Phone      *string `json:"phone,omitempty"`
+}
+
+// SetPasswordRequest defines model for SetPasswordRequest.
+type SetPasswordRequest struct {
+	Password string `json:"password"`
 }
 
 // SimpleChangeOrderForm 簡易変更. Changes contractor details (name, address, contacts); no price change; no desired date.
@@ -2253,6 +2360,32 @@ type SimpleChangeOrderForm struct {
 
 // SimpleChangeOrderFormType defines model for SimpleChangeOrderForm.Type.
 type SimpleChangeOrderFormType string
+
+// StaffInfo A staff account as operators see it; never a hash or a secret.
+type StaffInfo struct {
+	Disabled bool `json:"disabled"`
+
+	// Failures Failed logins in a row since the last success, lock or unlock.
+	Failures int `json:"failures"`
+
+	// Locked Refused at login now, for repeated failures.
+	Locked bool `json:"locked"`
+
+	// LockedUntil When the lock ends; null when not locked.
+	LockedUntil *time.Time `json:"lockedUntil"`
+	Role        Role       `json:"role"`
+
+	// StaffId Example: ito
+	StaffId string `json:"staffId"`
+}
+
+// StaffList defines model for StaffList.
+type StaffList struct {
+	Items []StaffInfo `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
 
 // SubmittedForm The form as submitted (or last amended), with `openingNotice.password` and
 // `securityReportPassword` removed. Only the fields that were sent appear.
@@ -2393,6 +2526,9 @@ type MonthQuery = Month
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
 
+// StaffIdPath Example: ito
+type StaffIdPath = string
+
 // BadCredentials RFC 9457 problem details.
 type BadCredentials = Problem
 
@@ -2434,6 +2570,9 @@ type PreconditionFailed = Problem
 // ServiceUnavailable RFC 9457 problem details.
 type ServiceUnavailable = Problem
 
+// StaffUpdated A staff account as operators see it; never a hash or a secret.
+type StaffUpdated = StaffInfo
+
 // TooManyRequests RFC 9457 problem details.
 type TooManyRequests = Problem
 
@@ -2446,6 +2585,28 @@ type UnsupportedMediaType = Problem
 // ValidationFailed RFC 9457 problem details.
 type ValidationFailed = Problem
 
+// ListApiKeysParams defines parameters for ListApiKeys.
+type ListApiKeysParams struct {
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// RevokeApiKeyParams defines parameters for RevokeApiKey.
+type RevokeApiKeyParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // AuditEventsParams defines parameters for AuditEvents.
 type AuditEventsParams struct {
 	CustomerNumber *CustomerNumber `form:"customerNumber,omitempty" json:"customerNumber,omitempty"`
@@ -2454,7 +2615,7 @@ type AuditEventsParams struct {
 	// Actor Staff ID, API key name, terminal ID or `system`.
 	Actor *string `form:"actor,omitempty" json:"actor,omitempty"`
 
-	// Type Event type, such as `OrderReceived` or `ContractViewed`.
+	// Type Event type, such as `OrderReceived` or `PersonalDataRead`.
 	Type *string `form:"type,omitempty" json:"type,omitempty"`
 
 	// From RFC 3339 instant, or a date `YYYY-MM-DD` meaning 00:00 JST (inclusive).
@@ -2470,6 +2631,17 @@ type AuditEventsParams struct {
 	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
 	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
 	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// LogoutParams defines parameters for Logout.
+type LogoutParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // BillingFeedParams defines parameters for BillingFeed.
@@ -2917,8 +3089,58 @@ type WithdrawOrderParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListStaffParams defines parameters for ListStaff.
+type ListStaffParams struct {
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// DisableStaffParams defines parameters for DisableStaff.
+type DisableStaffParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// EnableStaffParams defines parameters for EnableStaff.
+type EnableStaffParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UnlockStaffParams defines parameters for UnlockStaff.
+type UnlockStaffParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// CreateApiKeyJSONRequestBody defines body for CreateApiKey for application/json ContentType.
+type CreateApiKeyJSONRequestBody = APIKeyCreateRequest
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody = LoginRequest
+
+// ChangeOwnPasswordJSONRequestBody defines body for ChangeOwnPassword for application/json ContentType.
+type ChangeOwnPasswordJSONRequestBody = OwnPasswordRequest
 
 // PublishPriceListJSONRequestBody defines body for PublishPriceList for application/json ContentType.
 type PublishPriceListJSONRequestBody = PriceListInput
@@ -2967,6 +3189,9 @@ type AmendOrderJSONRequestBody = OrderForm
 
 // AcceptOrderJSONRequestBody defines body for AcceptOrder for application/json ContentType.
 type AcceptOrderJSONRequestBody = AcceptRequest
+
+// SetStaffPasswordJSONRequestBody defines body for SetStaffPassword for application/json ContentType.
+type SetStaffPasswordJSONRequestBody = SetPasswordRequest
 
 // AsNewOrderForm returns the union data inside the OrderForm as a NewOrderForm
 func (t OrderForm) AsNewOrderForm() (NewOrderForm, error) {
@@ -3215,11 +3440,53 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListApiKeys API keys
+	//
+	// Every API key ever created, by name, revoked ones included: name, role, when created and
+	// whether (and when) revoked. Never a key nor its hash. Permission `manageAccess` (role
+	// `operator`). Also `yorozu apikey list`.
+	//
+	// Corresponds with GET /api/v1/api-keys (the `ListApiKeys` operationId).
+	ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKeyWithBody Create an API key for a service account
+	//
+	// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+	// name is unique for good (409 `already-exists`, revoked keys included). Permission
+	// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+	// the key, which is kept nowhere. Also `yorozu apikey create`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateApiKey Create an API key for a service account
+	//
+	// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+	// name is unique for good (409 `already-exists`, revoked keys included). Permission
+	// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+	// the key, which is kept nowhere. Also `yorozu apikey create`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RevokeApiKey Revoke an API key
+	//
+	// Ends the key for good (`APIKeyRevoked`): from the 200 on it answers 401 on every
+	// replica. Revoking a revoked key changes nothing. Permission `manageAccess` (role
+	// `operator`). Honours `Idempotency-Key`. Also `yorozu apikey revoke --name NAME`.
+	//
+	// Corresponds with POST /api/v1/api-keys/{name}/revoke (the `RevokeApiKey` operationId).
+	RevokeApiKey(ctx context.Context, name string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AuditEvents The audit trail
 	//
 	// Every stored event with its envelope, in log order, filtered. `from` and `to` bound the
-	// recorded time (`from <= recordedAt < to`). Permission `readAudit` (roles `operator`,
-	// `auditor`).
+	// recorded time (`from <= recordedAt < to`). Secrets some events keep (hashes, sealed
+	// values) are removed from `data`. Permission `readAudit` (roles `operator`, `auditor`).
 	//
 	// Corresponds with GET /api/v1/audit/events (the `AuditEvents` operationId).
 	AuditEvents(ctx context.Context, params *AuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3237,8 +3504,13 @@ type ClientInterface interface {
 	//
 	// Opens a staff session and returns its bearer token. Allowed only from the client networks
 	// of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-	// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-	// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+	// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+	// 401 `bad-credentials` after the same work. Every refusal is recorded
+	// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+	// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+	// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+	// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+	// does not honour `Idempotency-Key` (each attempt counts).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3249,13 +3521,58 @@ type ClientInterface interface {
 	//
 	// Opens a staff session and returns its bearer token. Allowed only from the client networks
 	// of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-	// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-	// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+	// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+	// 401 `bad-credentials` after the same work. Every refusal is recorded
+	// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+	// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+	// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+	// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+	// does not honour `Idempotency-Key` (each attempt counts).
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Logout End the caller's session
+	//
+	// Ends the staff session whose token the request carries (`StaffLoggedOut`). Once the
+	// answer is 200 the token is refused (401) by every replica. An API key is not a session:
+	// 403 `not-a-session` (revoke a key instead). No body. Permission `ownAccount` (every
+	// role). Honours `Idempotency-Key`.
+	//
+	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeOwnPasswordWithBody Change one's own password
+	//
+	// The caller (a staff session) gives the current password and a new one (8 to 1024
+	// characters). Every session of the caller ends, this one included: log in again with the
+	// new password (`StaffPasswordChanged`). A wrong current password is 403
+	// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+	// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+	// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+	// is kept.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+	ChangeOwnPasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangeOwnPassword Change one's own password
+	//
+	// The caller (a staff session) gives the current password and a new one (8 to 1024
+	// characters). Every session of the caller ends, this one included: log in again with the
+	// new password (`StaffPasswordChanged`). A wrong current password is 403
+	// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+	// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+	// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+	// is kept.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+	ChangeOwnPassword(ctx context.Context, body ChangeOwnPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// BillingFeed Final invoices for the billing system
 	//
@@ -3562,8 +3879,9 @@ type ClientInterface interface {
 
 	// ListContracts Contracts
 	//
-	// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
-	// `auditor`).
+	// Contracts in customer-number order. The read (with the query and the customer numbers
+	// shown) is recorded in the audit trail (`PersonalDataRead`). Permission `readOperations`
+	// (roles `operator`, `auditor`).
 	//
 	// Corresponds with GET /api/v1/contracts (the `ListContracts` operationId).
 	ListContracts(ctx context.Context, params *ListContractsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3571,7 +3889,7 @@ type ClientInterface interface {
 	// GetContract One contract
 	//
 	// The contract as the read model shows it now. The read of personal data is recorded in the
-	// audit trail (event `ContractViewed`, actor = the caller). `ETag` is the contract's
+	// audit trail (event `PersonalDataRead`, actor = the caller). `ETag` is the contract's
 	// version. Permission `readOperations` (roles `operator`, `auditor`).
 	//
 	// Corresponds with GET /api/v1/contracts/{customerNumber} (the `GetContract` operationId).
@@ -3784,7 +4102,8 @@ type ClientInterface interface {
 	// ListOrders The order queue
 	//
 	// Orders in order of receipt (or of scheduled date with `sort=scheduledDate`), filtered.
-	// Permission `readOperations` (roles `operator`, `auditor`).
+	// Each request is recorded in the audit trail as one `PersonalDataRead` (the query and the
+	// customer numbers shown). Permission `readOperations` (roles `operator`, `auditor`).
 	//
 	// Corresponds with GET /api/v1/orders (the `ListOrders` operationId).
 	ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3834,7 +4153,8 @@ type ClientInterface interface {
 	// GetOrder One order
 	//
 	// The order with its dates and its form as submitted, passwords removed. `ETag` is the
-	// order's version, for `If-Match`. Permission `readOperations` (roles `operator`,
+	// order's version, for `If-Match`. The read is recorded in the audit trail
+	// (`PersonalDataRead`). Permission `readOperations` (roles `operator`,
 	// `auditor`).
 	//
 	// Corresponds with GET /api/v1/orders/{orderId} (the `GetOrder` operationId).
@@ -3937,6 +4257,89 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/orders/{orderId}/withdraw (the `WithdrawOrder` operationId).
 	WithdrawOrder(ctx context.Context, orderId OrderId, params *WithdrawOrderParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListStaff Staff accounts
+	//
+	// Every staff member by ID: role, whether disabled, whether locked (and until when), and
+	// the failed logins in a row. Never a hash or a secret. Permission `manageAccess` (role
+	// `operator`).
+	//
+	// Corresponds with GET /api/v1/staff (the `ListStaff` operationId).
+	ListStaff(ctx context.Context, params *ListStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStaff One staff account
+	//
+	// The staff member as `GET /api/v1/staff` lists it. Permission `manageAccess` (role `operator`).
+	//
+	// Corresponds with GET /api/v1/staff/{staffId} (the `GetStaff` operationId).
+	GetStaff(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DisableStaff Disable a staff account
+	//
+	// The member can no longer log in (a login answers 401 `bad-credentials`) and every
+	// session of theirs stops working at once (`StaffDisabled`). Disabling a disabled member
+	// changes nothing. Permission `manageAccess` (role `operator`). Honours
+	// `Idempotency-Key`. Also `yorozu staff disable --id ID`.
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/disable (the `DisableStaff` operationId).
+	DisableStaff(ctx context.Context, staffId StaffIdPath, params *DisableStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnableStaff Enable a staff account again
+	//
+	// The member may log in again (`StaffEnabled`); sessions ended by the disabling stay
+	// ended. Permission `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+	// `yorozu staff enable --id ID`.
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/enable (the `EnableStaff` operationId).
+	EnableStaff(ctx context.Context, staffId StaffIdPath, params *EnableStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetStaffPasswordWithBody Set a staff member's password
+	//
+	// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+	// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+	// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+	// input).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+	SetStaffPasswordWithBody(ctx context.Context, staffId StaffIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetStaffPassword Set a staff member's password
+	//
+	// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+	// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+	// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+	// input).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+	SetStaffPassword(ctx context.Context, staffId StaffIdPath, body SetStaffPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetStaffTotp Give a staff member a new TOTP secret
+	//
+	// Draws a new TOTP secret and answers it once, with its `otpauth://` URL for the
+	// authenticator app (`StaffTOTPReset`; only the sealed secret is stored). Codes of the old
+	// secret stop working and every session of the member ends. Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the answer holds a secret, which
+	// is kept nowhere; repeating the request draws another secret and voids the previous one.
+	// Also `yorozu staff reset-totp --id ID`.
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/reset-totp (the `ResetStaffTotp` operationId).
+	ResetStaffTotp(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnlockStaff Lift the lock of repeated failed logins
+	//
+	// Ends the lock (and the count of failures) before its 15 minutes are over
+	// (`StaffUnlocked`). A member neither locked nor with failures changes nothing. Permission
+	// `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+	// `yorozu staff unlock --id ID`.
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
+	UnlockStaff(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// Healthz Liveness probe
 	//
 	// Answers 200 while the process serves HTTP. Needs no token.
@@ -3962,11 +4365,93 @@ type ClientInterface interface {
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
+// ListApiKeys API keys
+//
+// Every API key ever created, by name, revoked ones included: name, role, when created and
+// whether (and when) revoked. Never a key nor its hash. Permission `manageAccess` (role
+// `operator`). Also `yorozu apikey list`.
+//
+// Corresponds with GET /api/v1/api-keys (the `ListApiKeys` operationId).
+func (c *Client) ListApiKeys(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListApiKeysRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKeyWithBody Create an API key for a service account
+//
+// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+// name is unique for good (409 `already-exists`, revoked keys included). Permission
+// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+// the key, which is kept nowhere. Also `yorozu apikey create`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKeyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateApiKey Create an API key for a service account
+//
+// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+// name is unique for good (409 `already-exists`, revoked keys included). Permission
+// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+// the key, which is kept nowhere. Also `yorozu apikey create`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+func (c *Client) CreateApiKey(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateApiKeyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RevokeApiKey Revoke an API key
+//
+// Ends the key for good (`APIKeyRevoked`): from the 200 on it answers 401 on every
+// replica. Revoking a revoked key changes nothing. Permission `manageAccess` (role
+// `operator`). Honours `Idempotency-Key`. Also `yorozu apikey revoke --name NAME`.
+//
+// Corresponds with POST /api/v1/api-keys/{name}/revoke (the `RevokeApiKey` operationId).
+func (c *Client) RevokeApiKey(ctx context.Context, name string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeApiKeyRequest(c.Server, name, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // AuditEvents The audit trail
 //
 // Every stored event with its envelope, in log order, filtered. `from` and `to` bound the
-// recorded time (`from <= recordedAt < to`). Permission `readAudit` (roles `operator`,
-// `auditor`).
+// recorded time (`from <= recordedAt < to`). Secrets some events keep (hashes, sealed
+// values) are removed from `data`. Permission `readAudit` (roles `operator`, `auditor`).
 //
 // Corresponds with GET /api/v1/audit/events (the `AuditEvents` operationId).
 func (c *Client) AuditEvents(ctx context.Context, params *AuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4004,8 +4489,13 @@ func (c *Client) AuditVerify(ctx context.Context, reqEditors ...RequestEditorFn)
 //
 // Opens a staff session and returns its bearer token. Allowed only from the client networks
 // of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+// 401 `bad-credentials` after the same work. Every refusal is recorded
+// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+// does not honour `Idempotency-Key` (each attempt counts).
 //
 // Takes any type of body and a specified content type.
 //
@@ -4026,14 +4516,89 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 //
 // Opens a staff session and returns its bearer token. Allowed only from the client networks
 // of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+// 401 `bad-credentials` after the same work. Every refusal is recorded
+// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+// does not honour `Idempotency-Key` (each attempt counts).
 //
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewLoginRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Logout End the caller's session
+//
+// Ends the staff session whose token the request carries (`StaffLoggedOut`). Once the
+// answer is 200 the token is refused (401) by every replica. An API key is not a session:
+// 403 `not-a-session` (revoke a key instead). No body. Permission `ownAccount` (every
+// role). Honours `Idempotency-Key`.
+//
+// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeOwnPasswordWithBody Change one's own password
+//
+// The caller (a staff session) gives the current password and a new one (8 to 1024
+// characters). Every session of the caller ends, this one included: log in again with the
+// new password (`StaffPasswordChanged`). A wrong current password is 403
+// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+// is kept.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+func (c *Client) ChangeOwnPasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeOwnPasswordRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangeOwnPassword Change one's own password
+//
+// The caller (a staff session) gives the current password and a new one (8 to 1024
+// characters). Every session of the caller ends, this one included: log in again with the
+// new password (`StaffPasswordChanged`). A wrong current password is 403
+// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+// is kept.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+func (c *Client) ChangeOwnPassword(ctx context.Context, body ChangeOwnPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangeOwnPasswordRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4599,8 +5164,9 @@ func (c *Client) TriageConsultation(ctx context.Context, id ConsultationId, para
 
 // ListContracts Contracts
 //
-// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
-// `auditor`).
+// Contracts in customer-number order. The read (with the query and the customer numbers
+// shown) is recorded in the audit trail (`PersonalDataRead`). Permission `readOperations`
+// (roles `operator`, `auditor`).
 //
 // Corresponds with GET /api/v1/contracts (the `ListContracts` operationId).
 func (c *Client) ListContracts(ctx context.Context, params *ListContractsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4618,7 +5184,7 @@ func (c *Client) ListContracts(ctx context.Context, params *ListContractsParams,
 // GetContract One contract
 //
 // The contract as the read model shows it now. The read of personal data is recorded in the
-// audit trail (event `ContractViewed`, actor = the caller). `ETag` is the contract's
+// audit trail (event `PersonalDataRead`, actor = the caller). `ETag` is the contract's
 // version. Permission `readOperations` (roles `operator`, `auditor`).
 //
 // Corresponds with GET /api/v1/contracts/{customerNumber} (the `GetContract` operationId).
@@ -5031,7 +5597,8 @@ func (c *Client) InsuranceUsage(ctx context.Context, params *InsuranceUsageParam
 // ListOrders The order queue
 //
 // Orders in order of receipt (or of scheduled date with `sort=scheduledDate`), filtered.
-// Permission `readOperations` (roles `operator`, `auditor`).
+// Each request is recorded in the audit trail as one `PersonalDataRead` (the query and the
+// customer numbers shown). Permission `readOperations` (roles `operator`, `auditor`).
 //
 // Corresponds with GET /api/v1/orders (the `ListOrders` operationId).
 func (c *Client) ListOrders(ctx context.Context, params *ListOrdersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -5111,7 +5678,8 @@ func (c *Client) SubmitOrder(ctx context.Context, params *SubmitOrderParams, bod
 // GetOrder One order
 //
 // The order with its dates and its form as submitted, passwords removed. `ETag` is the
-// order's version, for `If-Match`. Permission `readOperations` (roles `operator`,
+// order's version, for `If-Match`. The read is recorded in the audit trail
+// (`PersonalDataRead`). Permission `readOperations` (roles `operator`,
 // `auditor`).
 //
 // Corresponds with GET /api/v1/orders/{orderId} (the `GetOrder` operationId).
@@ -5294,6 +5862,169 @@ func (c *Client) WithdrawOrder(ctx context.Context, orderId OrderId, params *Wit
 	return c.Client.Do(req)
 }
 
+// ListStaff Staff accounts
+//
+// Every staff member by ID: role, whether disabled, whether locked (and until when), and
+// the failed logins in a row. Never a hash or a secret. Permission `manageAccess` (role
+// `operator`).
+//
+// Corresponds with GET /api/v1/staff (the `ListStaff` operationId).
+func (c *Client) ListStaff(ctx context.Context, params *ListStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStaffRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStaff One staff account
+//
+// The staff member as `GET /api/v1/staff` lists it. Permission `manageAccess` (role `operator`).
+//
+// Corresponds with GET /api/v1/staff/{staffId} (the `GetStaff` operationId).
+func (c *Client) GetStaff(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStaffRequest(c.Server, staffId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DisableStaff Disable a staff account
+//
+// The member can no longer log in (a login answers 401 `bad-credentials`) and every
+// session of theirs stops working at once (`StaffDisabled`). Disabling a disabled member
+// changes nothing. Permission `manageAccess` (role `operator`). Honours
+// `Idempotency-Key`. Also `yorozu staff disable --id ID`.
+//
+// Corresponds with POST /api/v1/staff/{staffId}/disable (the `DisableStaff` operationId).
+func (c *Client) DisableStaff(ctx context.Context, staffId StaffIdPath, params *DisableStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDisableStaffRequest(c.Server, staffId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnableStaff Enable a staff account again
+//
+// The member may log in again (`StaffEnabled`); sessions ended by the disabling stay
+// ended. Permission `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+// `yorozu staff enable --id ID`.
+//
+// Corresponds with POST /api/v1/staff/{staffId}/enable (the `EnableStaff` operationId).
+func (c *Client) EnableStaff(ctx context.Context, staffId StaffIdPath, params *EnableStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnableStaffRequest(c.Server, staffId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetStaffPasswordWithBody Set a staff member's password
+//
+// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+// input).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+func (c *Client) SetStaffPasswordWithBody(ctx context.Context, staffId StaffIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetStaffPasswordRequestWithBody(c.Server, staffId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetStaffPassword Set a staff member's password
+//
+// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+// input).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+func (c *Client) SetStaffPassword(ctx context.Context, staffId StaffIdPath, body SetStaffPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetStaffPasswordRequest(c.Server, staffId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetStaffTotp Give a staff member a new TOTP secret
+//
+// Draws a new TOTP secret and answers it once, with its `otpauth://` URL for the
+// authenticator app (`StaffTOTPReset`; only the sealed secret is stored). Codes of the old
+// secret stop working and every session of the member ends. Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the answer holds a secret, which
+// is kept nowhere; repeating the request draws another secret and voids the previous one.
+// Also `yorozu staff reset-totp --id ID`.
+//
+// Corresponds with POST /api/v1/staff/{staffId}/reset-totp (the `ResetStaffTotp` operationId).
+func (c *Client) ResetStaffTotp(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetStaffTotpRequest(c.Server, staffId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnlockStaff Lift the lock of repeated failed logins
+//
+// Ends the lock (and the count of failures) before its 15 minutes are over
+// (`StaffUnlocked`). A member neither locked nor with failures changes nothing. Permission
+// `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+// `yorozu staff unlock --id ID`.
+//
+// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
+func (c *Client) UnlockStaff(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnlockStaffRequest(c.Server, staffId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // Healthz Liveness probe
 //
 // Answers 200 while the process serves HTTP. Needs no token.
@@ -5346,6 +6077,161 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListApiKeysRequest constructs an http.Request for the ListApiKeys method
+func NewListApiKeysRequest(server string, params *ListApiKeysParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateApiKeyRequest calls the generic CreateApiKey builder with application/json body
+func NewCreateApiKeyRequest(server string, body CreateApiKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateApiKeyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateApiKeyRequestWithBody constructs an http.Request for the CreateApiKey method, with any body, and a specified content type
+func NewCreateApiKeyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/api-keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRevokeApiKeyRequest constructs an http.Request for the RevokeApiKey method
+func NewRevokeApiKeyRequest(server string, name string, params *RevokeApiKeyParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/api-keys/%s/revoke", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
 }
 
 // NewAuditEventsRequest constructs an http.Request for the AuditEvents method
@@ -5534,6 +6420,88 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/auth/login")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewLogoutRequest constructs an http.Request for the Logout method
+func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/logout")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewChangeOwnPasswordRequest calls the generic ChangeOwnPassword builder with application/json body
+func NewChangeOwnPasswordRequest(server string, body ChangeOwnPasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangeOwnPasswordRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChangeOwnPasswordRequestWithBody constructs an http.Request for the ChangeOwnPassword method, with any body, and a specified content type
+func NewChangeOwnPasswordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/auth/password")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -8080,6 +9048,334 @@ func NewWithdrawOrderRequest(server string, orderId OrderId, params *WithdrawOrd
 	return req, nil
 }
 
+// NewListStaffRequest constructs an http.Request for the ListStaff method
+func NewListStaffRequest(server string, params *ListStaffParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStaffRequest constructs an http.Request for the GetStaff method
+func NewGetStaffRequest(server string, staffId StaffIdPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDisableStaffRequest constructs an http.Request for the DisableStaff method
+func NewDisableStaffRequest(server string, staffId StaffIdPath, params *DisableStaffParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s/disable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewEnableStaffRequest constructs an http.Request for the EnableStaff method
+func NewEnableStaffRequest(server string, staffId StaffIdPath, params *EnableStaffParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s/enable", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewSetStaffPasswordRequest calls the generic SetStaffPassword builder with application/json body
+func NewSetStaffPasswordRequest(server string, staffId StaffIdPath, body SetStaffPasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetStaffPasswordRequestWithBody(server, staffId, "application/json", bodyReader)
+}
+
+// NewSetStaffPasswordRequestWithBody constructs an http.Request for the SetStaffPassword method, with any body, and a specified content type
+func NewSetStaffPasswordRequestWithBody(server string, staffId StaffIdPath, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s/password", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewResetStaffTotpRequest constructs an http.Request for the ResetStaffTotp method
+func NewResetStaffTotpRequest(server string, staffId StaffIdPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s/reset-totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnlockStaffRequest constructs an http.Request for the UnlockStaff method
+func NewUnlockStaffRequest(server string, staffId StaffIdPath, params *UnlockStaffParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "staffId", staffId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/staff/%s/unlock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewHealthzRequest constructs an http.Request for the Healthz method
 func NewHealthzRequest(server string) (*http.Request, error) {
 	var err error
@@ -8205,11 +9501,57 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListApiKeysWithResponse API keys
+	//
+	// Every API key ever created, by name, revoked ones included: name, role, when created and
+	// whether (and when) revoked. Never a key nor its hash. Permission `manageAccess` (role
+	// `operator`). Also `yorozu apikey list`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/api-keys (the `ListApiKeys` operationId).
+	ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error)
+
+	// CreateApiKeyWithBodyWithResponse Create an API key for a service account
+	//
+	// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+	// name is unique for good (409 `already-exists`, revoked keys included). Permission
+	// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+	// the key, which is kept nowhere. Also `yorozu apikey create`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// CreateApiKeyWithResponse Create an API key for a service account
+	//
+	// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+	// name is unique for good (409 `already-exists`, revoked keys included). Permission
+	// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+	// the key, which is kept nowhere. Also `yorozu apikey create`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+	CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error)
+
+	// RevokeApiKeyWithResponse Revoke an API key
+	//
+	// Ends the key for good (`APIKeyRevoked`): from the 200 on it answers 401 on every
+	// replica. Revoking a revoked key changes nothing. Permission `manageAccess` (role
+	// `operator`). Honours `Idempotency-Key`. Also `yorozu apikey revoke --name NAME`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/api-keys/{name}/revoke (the `RevokeApiKey` operationId).
+	RevokeApiKeyWithResponse(ctx context.Context, name string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error)
+
 	// AuditEventsWithResponse The audit trail
 	//
 	// Every stored event with its envelope, in log order, filtered. `from` and `to` bound the
-	// recorded time (`from <= recordedAt < to`). Permission `readAudit` (roles `operator`,
-	// `auditor`).
+	// recorded time (`from <= recordedAt < to`). Secrets some events keep (hashes, sealed
+	// values) are removed from `data`. Permission `readAudit` (roles `operator`, `auditor`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8231,8 +9573,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Opens a staff session and returns its bearer token. Allowed only from the client networks
 	// of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-	// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-	// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+	// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+	// 401 `bad-credentials` after the same work. Every refusal is recorded
+	// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+	// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+	// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+	// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+	// does not honour `Idempotency-Key` (each attempt counts).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8243,13 +9590,60 @@ type ClientWithResponsesInterface interface {
 	//
 	// Opens a staff session and returns its bearer token. Allowed only from the client networks
 	// of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-	// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-	// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+	// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+	// 401 `bad-credentials` after the same work. Every refusal is recorded
+	// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+	// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+	// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+	// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+	// does not honour `Idempotency-Key` (each attempt counts).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/v1/auth/login (the `Login` operationId).
 	LoginWithResponse(ctx context.Context, body LoginJSONRequestBody, reqEditors ...RequestEditorFn) (*LoginResponse, error)
+
+	// LogoutWithResponse End the caller's session
+	//
+	// Ends the staff session whose token the request carries (`StaffLoggedOut`). Once the
+	// answer is 200 the token is refused (401) by every replica. An API key is not a session:
+	// 403 `not-a-session` (revoke a key instead). No body. Permission `ownAccount` (every
+	// role). Honours `Idempotency-Key`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+	LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// ChangeOwnPasswordWithBodyWithResponse Change one's own password
+	//
+	// The caller (a staff session) gives the current password and a new one (8 to 1024
+	// characters). Every session of the caller ends, this one included: log in again with the
+	// new password (`StaffPasswordChanged`). A wrong current password is 403
+	// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+	// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+	// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+	// is kept.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+	ChangeOwnPasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeOwnPasswordResponse, error)
+
+	// ChangeOwnPasswordWithResponse Change one's own password
+	//
+	// The caller (a staff session) gives the current password and a new one (8 to 1024
+	// characters). Every session of the caller ends, this one included: log in again with the
+	// new password (`StaffPasswordChanged`). A wrong current password is 403
+	// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+	// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+	// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+	// is kept.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+	ChangeOwnPasswordWithResponse(ctx context.Context, body ChangeOwnPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeOwnPasswordResponse, error)
 
 	// BillingFeedWithResponse Final invoices for the billing system
 	//
@@ -8578,8 +9972,9 @@ type ClientWithResponsesInterface interface {
 
 	// ListContractsWithResponse Contracts
 	//
-	// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
-	// `auditor`).
+	// Contracts in customer-number order. The read (with the query and the customer numbers
+	// shown) is recorded in the audit trail (`PersonalDataRead`). Permission `readOperations`
+	// (roles `operator`, `auditor`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8589,7 +9984,7 @@ type ClientWithResponsesInterface interface {
 	// GetContractWithResponse One contract
 	//
 	// The contract as the read model shows it now. The read of personal data is recorded in the
-	// audit trail (event `ContractViewed`, actor = the caller). `ETag` is the contract's
+	// audit trail (event `PersonalDataRead`, actor = the caller). `ETag` is the contract's
 	// version. Permission `readOperations` (roles `operator`, `auditor`).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8818,7 +10213,8 @@ type ClientWithResponsesInterface interface {
 	// ListOrdersWithResponse The order queue
 	//
 	// Orders in order of receipt (or of scheduled date with `sort=scheduledDate`), filtered.
-	// Permission `readOperations` (roles `operator`, `auditor`).
+	// Each request is recorded in the audit trail as one `PersonalDataRead` (the query and the
+	// customer numbers shown). Permission `readOperations` (roles `operator`, `auditor`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8870,7 +10266,8 @@ type ClientWithResponsesInterface interface {
 	// GetOrderWithResponse One order
 	//
 	// The order with its dates and its form as submitted, passwords removed. `ETag` is the
-	// order's version, for `If-Match`. Permission `readOperations` (roles `operator`,
+	// order's version, for `If-Match`. The read is recorded in the audit trail
+	// (`PersonalDataRead`). Permission `readOperations` (roles `operator`,
 	// `auditor`).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -8981,6 +10378,101 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/orders/{orderId}/withdraw (the `WithdrawOrder` operationId).
 	WithdrawOrderWithResponse(ctx context.Context, orderId OrderId, params *WithdrawOrderParams, reqEditors ...RequestEditorFn) (*WithdrawOrderResponse, error)
 
+	// ListStaffWithResponse Staff accounts
+	//
+	// Every staff member by ID: role, whether disabled, whether locked (and until when), and
+	// the failed logins in a row. Never a hash or a secret. Permission `manageAccess` (role
+	// `operator`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/staff (the `ListStaff` operationId).
+	ListStaffWithResponse(ctx context.Context, params *ListStaffParams, reqEditors ...RequestEditorFn) (*ListStaffResponse, error)
+
+	// GetStaffWithResponse One staff account
+	//
+	// The staff member as `GET /api/v1/staff` lists it. Permission `manageAccess` (role `operator`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/staff/{staffId} (the `GetStaff` operationId).
+	GetStaffWithResponse(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*GetStaffResponse, error)
+
+	// DisableStaffWithResponse Disable a staff account
+	//
+	// The member can no longer log in (a login answers 401 `bad-credentials`) and every
+	// session of theirs stops working at once (`StaffDisabled`). Disabling a disabled member
+	// changes nothing. Permission `manageAccess` (role `operator`). Honours
+	// `Idempotency-Key`. Also `yorozu staff disable --id ID`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/disable (the `DisableStaff` operationId).
+	DisableStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *DisableStaffParams, reqEditors ...RequestEditorFn) (*DisableStaffResponse, error)
+
+	// EnableStaffWithResponse Enable a staff account again
+	//
+	// The member may log in again (`StaffEnabled`); sessions ended by the disabling stay
+	// ended. Permission `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+	// `yorozu staff enable --id ID`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/enable (the `EnableStaff` operationId).
+	EnableStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *EnableStaffParams, reqEditors ...RequestEditorFn) (*EnableStaffResponse, error)
+
+	// SetStaffPasswordWithBodyWithResponse Set a staff member's password
+	//
+	// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+	// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+	// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+	// input).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+	SetStaffPasswordWithBodyWithResponse(ctx context.Context, staffId StaffIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetStaffPasswordResponse, error)
+
+	// SetStaffPasswordWithResponse Set a staff member's password
+	//
+	// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+	// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+	// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+	// input).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+	SetStaffPasswordWithResponse(ctx context.Context, staffId StaffIdPath, body SetStaffPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*SetStaffPasswordResponse, error)
+
+	// ResetStaffTotpWithResponse Give a staff member a new TOTP secret
+	//
+	// Draws a new TOTP secret and answers it once, with its `otpauth://` URL for the
+	// authenticator app (`StaffTOTPReset`; only the sealed secret is stored). Codes of the old
+	// secret stop working and every session of the member ends. Permission `manageAccess`
+	// (role `operator`). Does not honour `Idempotency-Key`: the answer holds a secret, which
+	// is kept nowhere; repeating the request draws another secret and voids the previous one.
+	// Also `yorozu staff reset-totp --id ID`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/reset-totp (the `ResetStaffTotp` operationId).
+	ResetStaffTotpWithResponse(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*ResetStaffTotpResponse, error)
+
+	// UnlockStaffWithResponse Lift the lock of repeated failed logins
+	//
+	// Ends the lock (and the count of failures) before its 15 minutes are over
+	// (`StaffUnlocked`). A member neither locked nor with failures changes nothing. Permission
+	// `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+	// `yorozu staff unlock --id ID`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
+	UnlockStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*UnlockStaffResponse, error)
+
 	// HealthzWithResponse Liveness probe
 	//
 	// Answers 200 while the process serves HTTP. Needs no token.
@@ -9010,6 +10502,333 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	ReadyzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadyzResponse, error)
+}
+
+// ListApiKeysResponse401Headers the declared response headers of an HTTP 401 response for ListApiKeys
+type ListApiKeysResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListApiKeysResponse429Headers the declared response headers of an HTTP 429 response for ListApiKeys
+type ListApiKeysResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListApiKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APIKeyList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListApiKeysResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListApiKeysResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListApiKeysResponse) GetJSON200() *APIKeyList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListApiKeysResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListApiKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListApiKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListApiKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListApiKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateApiKeyResponse401Headers the declared response headers of an HTTP 401 response for CreateApiKey
+type CreateApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateApiKeyResponse429Headers the declared response headers of an HTTP 429 response for CreateApiKey
+type CreateApiKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *APIKeyCreated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *APIKeyCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateApiKeyResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateApiKeyResponse) GetJSON201() *APIKeyCreated {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateApiKeyResponse) GetJSON202() *APIKeyCreated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RevokeApiKeyResponse200Headers the declared response headers of an HTTP 200 response for RevokeApiKey
+type RevokeApiKeyResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// RevokeApiKeyResponse202Headers the declared response headers of an HTTP 202 response for RevokeApiKey
+type RevokeApiKeyResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// RevokeApiKeyResponse401Headers the declared response headers of an HTTP 401 response for RevokeApiKey
+type RevokeApiKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RevokeApiKeyResponse429Headers the declared response headers of an HTTP 429 response for RevokeApiKey
+type RevokeApiKeyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RevokeApiKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *APIKeyInfo
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *APIKeyInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RevokeApiKeyResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *RevokeApiKeyResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeApiKeyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RevokeApiKeyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RevokeApiKeyResponse) GetJSON200() *APIKeyInfo {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RevokeApiKeyResponse) GetJSON202() *APIKeyInfo {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RevokeApiKeyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RevokeApiKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RevokeApiKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RevokeApiKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RevokeApiKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 // AuditEventsResponse401Headers the declared response headers of an HTTP 401 response for AuditEvents
@@ -9185,6 +11004,11 @@ func (r AuditVerifyResponse) ContentType() string {
 	return ""
 }
 
+// LoginResponse401Headers the declared response headers of an HTTP 401 response for Login
+type LoginResponse401Headers struct {
+	RetryAfter *int
+}
+
 // LoginResponse429Headers the declared response headers of an HTTP 429 response for Login
 type LoginResponse429Headers struct {
 	RetryAfter *int
@@ -9209,6 +11033,8 @@ type LoginResponse struct {
 	ApplicationproblemJSON422 *ValidationFailed
 	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
 	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LoginResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
 	Headers429 *LoginResponse429Headers
 }
@@ -9276,6 +11102,229 @@ func (r LoginResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LoginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LogoutResponse200Headers the declared response headers of an HTTP 200 response for Logout
+type LogoutResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// LogoutResponse202Headers the declared response headers of an HTTP 202 response for Logout
+type LogoutResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// LogoutResponse401Headers the declared response headers of an HTTP 401 response for Logout
+type LogoutResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// LogoutResponse429Headers the declared response headers of an HTTP 429 response for Logout
+type LogoutResponse429Headers struct {
+	RetryAfter *int
+}
+
+type LogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LoggedOut
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *LoggedOut
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LogoutResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *LogoutResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LogoutResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LogoutResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LogoutResponse) GetJSON200() *LoggedOut {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r LogoutResponse) GetJSON202() *LoggedOut {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r LogoutResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r LogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChangeOwnPasswordResponse401Headers the declared response headers of an HTTP 401 response for ChangeOwnPassword
+type ChangeOwnPasswordResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChangeOwnPasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangeOwnPassword
+type ChangeOwnPasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ChangeOwnPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffInfo
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StaffInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangeOwnPasswordResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangeOwnPasswordResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChangeOwnPasswordResponse) GetJSON200() *StaffInfo {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ChangeOwnPasswordResponse) GetJSON202() *StaffInfo {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ChangeOwnPasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangeOwnPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangeOwnPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangeOwnPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangeOwnPasswordResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13833,6 +15882,782 @@ func (r WithdrawOrderResponse) ContentType() string {
 	return ""
 }
 
+// ListStaffResponse401Headers the declared response headers of an HTTP 401 response for ListStaff
+type ListStaffResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListStaffResponse429Headers the declared response headers of an HTTP 429 response for ListStaff
+type ListStaffResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListStaffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListStaffResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListStaffResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStaffResponse) GetJSON200() *StaffList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListStaffResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListStaffResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListStaffResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListStaffResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStaffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStaffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStaffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStaffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetStaffResponse401Headers the declared response headers of an HTTP 401 response for GetStaff
+type GetStaffResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetStaffResponse429Headers the declared response headers of an HTTP 429 response for GetStaff
+type GetStaffResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetStaffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffInfo
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetStaffResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetStaffResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStaffResponse) GetJSON200() *StaffInfo {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetStaffResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetStaffResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetStaffResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetStaffResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStaffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStaffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStaffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStaffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DisableStaffResponse200Headers the declared response headers of an HTTP 200 response for DisableStaff
+type DisableStaffResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// DisableStaffResponse202Headers the declared response headers of an HTTP 202 response for DisableStaff
+type DisableStaffResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// DisableStaffResponse401Headers the declared response headers of an HTTP 401 response for DisableStaff
+type DisableStaffResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DisableStaffResponse429Headers the declared response headers of an HTTP 429 response for DisableStaff
+type DisableStaffResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DisableStaffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StaffUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DisableStaffResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *DisableStaffResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DisableStaffResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DisableStaffResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DisableStaffResponse) GetJSON200() *StaffUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DisableStaffResponse) GetJSON202() *StaffUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DisableStaffResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DisableStaffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DisableStaffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DisableStaffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DisableStaffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnableStaffResponse200Headers the declared response headers of an HTTP 200 response for EnableStaff
+type EnableStaffResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// EnableStaffResponse202Headers the declared response headers of an HTTP 202 response for EnableStaff
+type EnableStaffResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// EnableStaffResponse401Headers the declared response headers of an HTTP 401 response for EnableStaff
+type EnableStaffResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EnableStaffResponse429Headers the declared response headers of an HTTP 429 response for EnableStaff
+type EnableStaffResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EnableStaffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StaffUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *EnableStaffResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *EnableStaffResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EnableStaffResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnableStaffResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnableStaffResponse) GetJSON200() *StaffUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r EnableStaffResponse) GetJSON202() *StaffUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r EnableStaffResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EnableStaffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnableStaffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnableStaffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnableStaffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetStaffPasswordResponse401Headers the declared response headers of an HTTP 401 response for SetStaffPassword
+type SetStaffPasswordResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SetStaffPasswordResponse429Headers the declared response headers of an HTTP 429 response for SetStaffPassword
+type SetStaffPasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SetStaffPasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffInfo
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StaffInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetStaffPasswordResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetStaffPasswordResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetStaffPasswordResponse) GetJSON200() *StaffInfo {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SetStaffPasswordResponse) GetJSON202() *StaffInfo {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetStaffPasswordResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r SetStaffPasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetStaffPasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetStaffPasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetStaffPasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResetStaffTotpResponse401Headers the declared response headers of an HTTP 401 response for ResetStaffTotp
+type ResetStaffTotpResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ResetStaffTotpResponse429Headers the declared response headers of an HTTP 429 response for ResetStaffTotp
+type ResetStaffTotpResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ResetStaffTotpResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Enrollment
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Enrollment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResetStaffTotpResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ResetStaffTotpResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResetStaffTotpResponse) GetJSON200() *Enrollment {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ResetStaffTotpResponse) GetJSON202() *Enrollment {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ResetStaffTotpResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetStaffTotpResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetStaffTotpResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetStaffTotpResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetStaffTotpResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnlockStaffResponse200Headers the declared response headers of an HTTP 200 response for UnlockStaff
+type UnlockStaffResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// UnlockStaffResponse202Headers the declared response headers of an HTTP 202 response for UnlockStaff
+type UnlockStaffResponse202Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// UnlockStaffResponse401Headers the declared response headers of an HTTP 401 response for UnlockStaff
+type UnlockStaffResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UnlockStaffResponse429Headers the declared response headers of an HTTP 429 response for UnlockStaff
+type UnlockStaffResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UnlockStaffResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StaffUpdated
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *StaffUpdated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UnlockStaffResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *UnlockStaffResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnlockStaffResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnlockStaffResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnlockStaffResponse) GetJSON200() *StaffUpdated {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UnlockStaffResponse) GetJSON202() *StaffUpdated {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UnlockStaffResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r UnlockStaffResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnlockStaffResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnlockStaffResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnlockStaffResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // HealthzResponse200Headers the declared response headers of an HTTP 200 response for Healthz
 type HealthzResponse200Headers struct {
 	XRequestID *string
@@ -14005,11 +16830,81 @@ func (r ReadyzResponse) ContentType() string {
 	return ""
 }
 
+// ListApiKeysWithResponse API keys
+//
+// Every API key ever created, by name, revoked ones included: name, role, when created and
+// whether (and when) revoked. Never a key nor its hash. Permission `manageAccess` (role
+// `operator`). Also `yorozu apikey list`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/api-keys (the `ListApiKeys` operationId).
+func (c *ClientWithResponses) ListApiKeysWithResponse(ctx context.Context, params *ListApiKeysParams, reqEditors ...RequestEditorFn) (*ListApiKeysResponse, error) {
+	rsp, err := c.ListApiKeys(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListApiKeysResponse(rsp)
+}
+
+// CreateApiKeyWithBodyWithResponse Create an API key for a service account
+//
+// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+// name is unique for good (409 `already-exists`, revoked keys included). Permission
+// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+// the key, which is kept nowhere. Also `yorozu apikey create`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKeyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// CreateApiKeyWithResponse Create an API key for a service account
+//
+// Creates a key and answers it once (`APIKeyCreated`; only its SHA-256 is stored). The
+// name is unique for good (409 `already-exists`, revoked keys included). Permission
+// `manageAccess` (role `operator`). Does not honour `Idempotency-Key`: the answer holds
+// the key, which is kept nowhere. Also `yorozu apikey create`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/api-keys (the `CreateApiKey` operationId).
+func (c *ClientWithResponses) CreateApiKeyWithResponse(ctx context.Context, body CreateApiKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateApiKeyResponse, error) {
+	rsp, err := c.CreateApiKey(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateApiKeyResponse(rsp)
+}
+
+// RevokeApiKeyWithResponse Revoke an API key
+//
+// Ends the key for good (`APIKeyRevoked`): from the 200 on it answers 401 on every
+// replica. Revoking a revoked key changes nothing. Permission `manageAccess` (role
+// `operator`). Honours `Idempotency-Key`. Also `yorozu apikey revoke --name NAME`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/api-keys/{name}/revoke (the `RevokeApiKey` operationId).
+func (c *ClientWithResponses) RevokeApiKeyWithResponse(ctx context.Context, name string, params *RevokeApiKeyParams, reqEditors ...RequestEditorFn) (*RevokeApiKeyResponse, error) {
+	rsp, err := c.RevokeApiKey(ctx, name, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRevokeApiKeyResponse(rsp)
+}
+
 // AuditEventsWithResponse The audit trail
 //
 // Every stored event with its envelope, in log order, filtered. `from` and `to` bound the
-// recorded time (`from <= recordedAt < to`). Permission `readAudit` (roles `operator`,
-// `auditor`).
+// recorded time (`from <= recordedAt < to`). Secrets some events keep (hashes, sealed
+// values) are removed from `data`. Permission `readAudit` (roles `operator`, `auditor`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14043,8 +16938,13 @@ func (c *ClientWithResponses) AuditVerifyWithResponse(ctx context.Context, reqEd
 //
 // Opens a staff session and returns its bearer token. Allowed only from the client networks
 // of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+// 401 `bad-credentials` after the same work. Every refusal is recorded
+// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+// does not honour `Idempotency-Key` (each attempt counts).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14061,8 +16961,13 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 //
 // Opens a staff session and returns its bearer token. Allowed only from the client networks
 // of `serve --allow-cidr` (default loopback); elsewhere 403 `network-not-allowed`. A wrong
-// staff ID, password or one-time code all answer the same 401 `bad-credentials`. Needs no
-// token. Not a command endpoint: it does not honour `Idempotency-Key`.
+// staff ID, password or one-time code, an unknown or a disabled staff ID all answer the same
+// 401 `bad-credentials` after the same work. Every refusal is recorded
+// (`StaffLoginFailed`); 5 in a row lock the staff ID for 15 minutes (`StaffLocked`), during
+// which every login of it answers 401 `locked` with `Retry-After`, until then or until an
+// operator unlocks it. Password checks run a few at a time: when too many logins wait, the
+// excess answers 429 `busy` with `Retry-After`. Needs no token. Not a command endpoint: it
+// does not honour `Idempotency-Key` (each attempt counts).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14073,6 +16978,66 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 		return nil, err
 	}
 	return ParseLoginResponse(rsp)
+}
+
+// LogoutWithResponse End the caller's session
+//
+// Ends the staff session whose token the request carries (`StaffLoggedOut`). Once the
+// answer is 200 the token is refused (401) by every replica. An API key is not a session:
+// 403 `not-a-session` (revoke a key instead). No body. Permission `ownAccount` (every
+// role). Honours `Idempotency-Key`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/logout (the `Logout` operationId).
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLogoutResponse(rsp)
+}
+
+// ChangeOwnPasswordWithBodyWithResponse Change one's own password
+//
+// The caller (a staff session) gives the current password and a new one (8 to 1024
+// characters). Every session of the caller ends, this one included: log in again with the
+// new password (`StaffPasswordChanged`). A wrong current password is 403
+// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+// is kept.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+func (c *ClientWithResponses) ChangeOwnPasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangeOwnPasswordResponse, error) {
+	rsp, err := c.ChangeOwnPasswordWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeOwnPasswordResponse(rsp)
+}
+
+// ChangeOwnPasswordWithResponse Change one's own password
+//
+// The caller (a staff session) gives the current password and a new one (8 to 1024
+// characters). Every session of the caller ends, this one included: log in again with the
+// new password (`StaffPasswordChanged`). A wrong current password is 403
+// `wrong-current-password` and counts as a failed login toward the lock; a locked staff
+// ID is 401 `locked`. An API key is 403 `not-a-session`. Permission `ownAccount` (every
+// role). Does not honour `Idempotency-Key`: the request holds passwords, of which nothing
+// is kept.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/auth/password (the `ChangeOwnPassword` operationId).
+func (c *ClientWithResponses) ChangeOwnPasswordWithResponse(ctx context.Context, body ChangeOwnPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangeOwnPasswordResponse, error) {
+	rsp, err := c.ChangeOwnPassword(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangeOwnPasswordResponse(rsp)
 }
 
 // BillingFeedWithResponse Final invoices for the billing system
@@ -14552,8 +17517,9 @@ func (c *ClientWithResponses) TriageConsultationWithResponse(ctx context.Context
 
 // ListContractsWithResponse Contracts
 //
-// Contracts in customer-number order. Permission `readOperations` (roles `operator`,
-// `auditor`).
+// Contracts in customer-number order. The read (with the query and the customer numbers
+// shown) is recorded in the audit trail (`PersonalDataRead`). Permission `readOperations`
+// (roles `operator`, `auditor`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14569,7 +17535,7 @@ func (c *ClientWithResponses) ListContractsWithResponse(ctx context.Context, par
 // GetContractWithResponse One contract
 //
 // The contract as the read model shows it now. The read of personal data is recorded in the
-// audit trail (event `ContractViewed`, actor = the caller). `ETag` is the contract's
+// audit trail (event `PersonalDataRead`, actor = the caller). `ETag` is the contract's
 // version. Permission `readOperations` (roles `operator`, `auditor`).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14918,7 +17884,8 @@ func (c *ClientWithResponses) InsuranceUsageWithResponse(ctx context.Context, pa
 // ListOrdersWithResponse The order queue
 //
 // Orders in order of receipt (or of scheduled date with `sort=scheduledDate`), filtered.
-// Permission `readOperations` (roles `operator`, `auditor`).
+// Each request is recorded in the audit trail as one `PersonalDataRead` (the query and the
+// customer numbers shown). Permission `readOperations` (roles `operator`, `auditor`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -14988,7 +17955,8 @@ func (c *ClientWithResponses) SubmitOrderWithResponse(ctx context.Context, param
 // GetOrderWithResponse One order
 //
 // The order with its dates and its form as submitted, passwords removed. `ETag` is the
-// order's version, for `If-Match`. Permission `readOperations` (roles `operator`,
+// order's version, for `If-Match`. The read is recorded in the audit trail
+// (`PersonalDataRead`). Permission `readOperations` (roles `operator`,
 // `auditor`).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15147,6 +18115,149 @@ func (c *ClientWithResponses) WithdrawOrderWithResponse(ctx context.Context, ord
 	return ParseWithdrawOrderResponse(rsp)
 }
 
+// ListStaffWithResponse Staff accounts
+//
+// Every staff member by ID: role, whether disabled, whether locked (and until when), and
+// the failed logins in a row. Never a hash or a secret. Permission `manageAccess` (role
+// `operator`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/staff (the `ListStaff` operationId).
+func (c *ClientWithResponses) ListStaffWithResponse(ctx context.Context, params *ListStaffParams, reqEditors ...RequestEditorFn) (*ListStaffResponse, error) {
+	rsp, err := c.ListStaff(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStaffResponse(rsp)
+}
+
+// GetStaffWithResponse One staff account
+//
+// The staff member as `GET /api/v1/staff` lists it. Permission `manageAccess` (role `operator`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/staff/{staffId} (the `GetStaff` operationId).
+func (c *ClientWithResponses) GetStaffWithResponse(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*GetStaffResponse, error) {
+	rsp, err := c.GetStaff(ctx, staffId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStaffResponse(rsp)
+}
+
+// DisableStaffWithResponse Disable a staff account
+//
+// The member can no longer log in (a login answers 401 `bad-credentials`) and every
+// session of theirs stops working at once (`StaffDisabled`). Disabling a disabled member
+// changes nothing. Permission `manageAccess` (role `operator`). Honours
+// `Idempotency-Key`. Also `yorozu staff disable --id ID`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/staff/{staffId}/disable (the `DisableStaff` operationId).
+func (c *ClientWithResponses) DisableStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *DisableStaffParams, reqEditors ...RequestEditorFn) (*DisableStaffResponse, error) {
+	rsp, err := c.DisableStaff(ctx, staffId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDisableStaffResponse(rsp)
+}
+
+// EnableStaffWithResponse Enable a staff account again
+//
+// The member may log in again (`StaffEnabled`); sessions ended by the disabling stay
+// ended. Permission `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+// `yorozu staff enable --id ID`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/staff/{staffId}/enable (the `EnableStaff` operationId).
+func (c *ClientWithResponses) EnableStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *EnableStaffParams, reqEditors ...RequestEditorFn) (*EnableStaffResponse, error) {
+	rsp, err := c.EnableStaff(ctx, staffId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnableStaffResponse(rsp)
+}
+
+// SetStaffPasswordWithBodyWithResponse Set a staff member's password
+//
+// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+// input).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+func (c *ClientWithResponses) SetStaffPasswordWithBodyWithResponse(ctx context.Context, staffId StaffIdPath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetStaffPasswordResponse, error) {
+	rsp, err := c.SetStaffPasswordWithBody(ctx, staffId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetStaffPasswordResponse(rsp)
+}
+
+// SetStaffPasswordWithResponse Set a staff member's password
+//
+// An operator sets the password of a member who forgot theirs (8 to 1024 characters);
+// every session of the member ends (`StaffPasswordChanged`). Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the request holds a password, of
+// which nothing is kept. Also `yorozu staff set-password --id ID` (password on standard
+// input).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/staff/{staffId}/password (the `SetStaffPassword` operationId).
+func (c *ClientWithResponses) SetStaffPasswordWithResponse(ctx context.Context, staffId StaffIdPath, body SetStaffPasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*SetStaffPasswordResponse, error) {
+	rsp, err := c.SetStaffPassword(ctx, staffId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetStaffPasswordResponse(rsp)
+}
+
+// ResetStaffTotpWithResponse Give a staff member a new TOTP secret
+//
+// Draws a new TOTP secret and answers it once, with its `otpauth://` URL for the
+// authenticator app (`StaffTOTPReset`; only the sealed secret is stored). Codes of the old
+// secret stop working and every session of the member ends. Permission `manageAccess`
+// (role `operator`). Does not honour `Idempotency-Key`: the answer holds a secret, which
+// is kept nowhere; repeating the request draws another secret and voids the previous one.
+// Also `yorozu staff reset-totp --id ID`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/staff/{staffId}/reset-totp (the `ResetStaffTotp` operationId).
+func (c *ClientWithResponses) ResetStaffTotpWithResponse(ctx context.Context, staffId StaffIdPath, reqEditors ...RequestEditorFn) (*ResetStaffTotpResponse, error) {
+	rsp, err := c.ResetStaffTotp(ctx, staffId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetStaffTotpResponse(rsp)
+}
+
+// UnlockStaffWithResponse Lift the lock of repeated failed logins
+//
+// Ends the lock (and the count of failures) before its 15 minutes are over
+// (`StaffUnlocked`). A member neither locked nor with failures changes nothing. Permission
+// `manageAccess` (role `operator`). Honours `Idempotency-Key`. Also
+// `yorozu staff unlock --id ID`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/staff/{staffId}/unlock (the `UnlockStaff` operationId).
+func (c *ClientWithResponses) UnlockStaffWithResponse(ctx context.Context, staffId StaffIdPath, params *UnlockStaffParams, reqEditors ...RequestEditorFn) (*UnlockStaffResponse, error) {
+	rsp, err := c.UnlockStaff(ctx, staffId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnlockStaffResponse(rsp)
+}
+
 // HealthzWithResponse Liveness probe
 //
 // Answers 200 while the process serves HTTP. Needs no token.
@@ -15193,6 +18304,327 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 		return nil, err
 	}
 	return ParseReadyzResponse(rsp)
+}
+
+// ParseListApiKeysResponse parses an HTTP response from a ListApiKeysWithResponse call
+func ParseListApiKeysResponse(rsp *http.Response) (*ListApiKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListApiKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APIKeyList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListApiKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListApiKeysResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateApiKeyResponse parses an HTTP response from a CreateApiKeyWithResponse call
+func ParseCreateApiKeyResponse(rsp *http.Response) (*CreateApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest APIKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest APIKeyCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRevokeApiKeyResponse parses an HTTP response from a RevokeApiKeyWithResponse call
+func ParseRevokeApiKeyResponse(rsp *http.Response) (*RevokeApiKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RevokeApiKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest APIKeyInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest APIKeyInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RevokeApiKeyResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers RevokeApiKeyResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers RevokeApiKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RevokeApiKeyResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
 }
 
 // ParseAuditEventsResponse parses an HTTP response from a AuditEventsWithResponse call
@@ -15429,8 +18861,241 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 	}
 
 	switch {
+	case rsp.StatusCode == 401:
+		var headers LoginResponse401Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers LoginResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLogoutResponse parses an HTTP response from a LogoutWithResponse call
+func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LoggedOut
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest LoggedOut
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers LogoutResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers LogoutResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers LogoutResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers LogoutResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseChangeOwnPasswordResponse parses an HTTP response from a ChangeOwnPasswordWithResponse call
+func ParseChangeOwnPasswordResponse(rsp *http.Response) (*ChangeOwnPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangeOwnPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StaffInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ChangeOwnPasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangeOwnPasswordResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -20102,6 +23767,794 @@ func ParseWithdrawOrderResponse(rsp *http.Response) (*WithdrawOrderResponse, err
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers WithdrawOrderResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListStaffResponse parses an HTTP response from a ListStaffWithResponse call
+func ParseListStaffResponse(rsp *http.Response) (*ListStaffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStaffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListStaffResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListStaffResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetStaffResponse parses an HTTP response from a GetStaffWithResponse call
+func ParseGetStaffResponse(rsp *http.Response) (*GetStaffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStaffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetStaffResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetStaffResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDisableStaffResponse parses an HTTP response from a DisableStaffWithResponse call
+func ParseDisableStaffResponse(rsp *http.Response) (*DisableStaffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DisableStaffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DisableStaffResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers DisableStaffResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers DisableStaffResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DisableStaffResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEnableStaffResponse parses an HTTP response from a EnableStaffWithResponse call
+func ParseEnableStaffResponse(rsp *http.Response) (*EnableStaffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnableStaffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers EnableStaffResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers EnableStaffResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers EnableStaffResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EnableStaffResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetStaffPasswordResponse parses an HTTP response from a SetStaffPasswordWithResponse call
+func ParseSetStaffPasswordResponse(rsp *http.Response) (*SetStaffPasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetStaffPasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StaffInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetStaffPasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SetStaffPasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResetStaffTotpResponse parses an HTTP response from a ResetStaffTotpWithResponse call
+func ParseResetStaffTotpResponse(rsp *http.Response) (*ResetStaffTotpResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetStaffTotpResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Enrollment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ResetStaffTotpResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ResetStaffTotpResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnlockStaffResponse parses an HTTP response from a UnlockStaffWithResponse call
+func ParseUnlockStaffResponse(rsp *http.Response) (*UnlockStaffResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnlockStaffResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest StaffUpdated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UnlockStaffResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers UnlockStaffResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers UnlockStaffResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers UnlockStaffResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"yorozu/domain/access"
 )
 
 // ClientIP is the address of the client that sent r. It is the peer address, unless the peer is
@@ -107,7 +109,7 @@ func (f *CIDRFlag) String() string {
 	return strings.Join(parts, ",")
 }
 
-// AllowList is the set of client networks staff may log in from (SPEC 10).
+// AllowList is the set of client networks staff may log in from and use their sessions from.
 type AllowList struct {
 	prefixes []netip.Prefix
 }
@@ -152,6 +154,26 @@ func (a AllowList) Middleware(trusted []netip.Prefix) func(http.Handler) http.Ha
 				WriteProblem(w, r, NewProblem(http.StatusForbidden, "network-not-allowed", "Network not allowed",
 					"Staff may only sign in from an allowed client network."))
 				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// StaffOnly applies the allow-list to every request of a staff member, not only to the login:
+// a session token used from a client outside the allowed networks is refused with 403, as a
+// login from there would be. It runs after Authenticate. Service accounts (API keys) pass: the
+// billing system calls from its own network, and a key is revocable at once (see
+// docs/security.md). trusted names the reverse proxies whose X-Forwarded-For is believed.
+func (a AllowList) StaffOnly(trusted []netip.Prefix) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p, ok := PrincipalFrom(r.Context()); ok && p.Kind == access.KindStaff {
+				if ip := ClientIP(r, trusted); !ip.IsValid() || !a.Allows(ip) {
+					WriteProblem(w, r, NewProblem(http.StatusForbidden, "network-not-allowed", "Network not allowed",
+						"Staff sessions may only be used from an allowed client network."))
+					return
+				}
 			}
 			next.ServeHTTP(w, r)
 		})

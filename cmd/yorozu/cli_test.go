@@ -60,6 +60,10 @@ func TestCLI(t *testing.T) {
 		t.Parallel()
 		testPostgres(t, newCLI(t, bin))
 	})
+	t.Run("credentials", func(t *testing.T) {
+		t.Parallel()
+		testCredentials(t, newCLI(t, bin))
+	})
 }
 
 func buildYorozu(t *testing.T) string {

@@ -28,7 +28,13 @@ const usage = `usage: yorozu <command> [options]
 commands:
   serve          run the HTTP service
   staff add      add a staff member (password on standard input); prints the TOTP secret
+  staff disable|enable|unlock|reset-totp|set-password --id ID
+                 the staff life cycle (set-password reads the password on standard input;
+                 reset-totp prints the new TOTP secret)
   apikey create  create an API key for a service account
+  apikey list    list the API keys (never the keys themselves)
+  apikey revoke --name NAME
+                 revoke an API key
   migrate        apply PostgreSQL schema migrations
   rebuild        rebuild read models from the event log (--projection NAME for one)
   verify         check every stream's hash chain
@@ -67,6 +73,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return staffAdd(ctx, rest, stdin, stdout)
 	case "apikey create":
 		return apikeyCreate(ctx, rest, stdout)
+	case "apikey list":
+		return apikeyList(ctx, rest, stdout)
+	case "apikey revoke":
+		return apikeyRevoke(ctx, rest, stdout)
+	case "staff disable", "staff enable", "staff unlock", "staff reset-totp", "staff set-password":
+		return runStaffOp(ctx, staffOps[cmd], rest, stdin, stdout)
 	case "migrate":
 		return migrate(ctx, rest, stdout)
 	case "rebuild":

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func TestLogin(t *testing.T) {
 	step := 30 * time.Second
 	// afterLogin is the state after a login with the code of t0's step.
 	afterLogin := func(t *testing.T) access.Staff {
-		evs, _, err := p.Login(fresh, password, code(t, enr.TOTPSecret, t0), t0, rand.Reader)
+		evs, _, err := p.Login(fresh, access.LoginAttempt{StaffID: "sato", Password: password, OTP: code(t, enr.TOTPSecret, t0)}, t0, rand.Reader)
 		if err != nil {
 			t.Fatalf("first login: %v", err)
 		}
@@ -71,6 +72,8 @@ func TestLogin(t *testing.T) {
 		code       func(t *testing.T) string
 		wantReason access.FailureReason // "" means success
 		wantEvent  string
+		unknownID  bool
+		staffID    func() string
 	}{
 		{
 			name: "right password and current code", state: func(*testing.T) access.Staff { return fresh },
@@ -118,14 +121,34 @@ func TestLogin(t *testing.T) {
 			wantReason: access.ReasonOTPReused, wantEvent: access.TypeLoginFailed,
 		},
 		{
-			name: "unknown staff ID", state: func(*testing.T) access.Staff { return access.Staff{} },
+			name: "unknown staff ID", state: func(*testing.T) access.Staff { return access.Staff{} }, unknownID: true,
 			password: password, code: func(*testing.T) string { return "123456" },
-			wantReason: access.ReasonUnknownStaff,
+			wantReason: access.ReasonUnknownStaff, wantEvent: access.TypeLoginFailed,
 		},
+		{
+			name: "disabled staff member", state: func(t *testing.T) access.Staff {
+				evs, err := fresh.Disable(t0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fresh.Evolve(evs[0])
+			},
+			password: password, code: func(t *testing.T) string { return code(t, enr.TOTPSecret, t0) },
+			wantReason: access.ReasonDisabled, wantEvent: access.TypeLoginFailed,
+		},
+	}
+	for i := range tests {
+		tc := &tests[i]
+		tc.staffID = func() string {
+			if tc.unknownID {
+				return "nobody"
+			}
+			return "sato"
+		}
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			evs, sess, err := p.Login(tc.state(t), tc.password, tc.code(t), t0, rand.Reader)
+			evs, sess, err := p.Login(tc.state(t), access.LoginAttempt{StaffID: tc.staffID(), Password: tc.password, OTP: tc.code(t)}, t0, rand.Reader)
 			if tc.wantReason == "" {
 				if err != nil {
 					t.Fatalf("login refused: %v", err)
@@ -164,18 +187,18 @@ func TestPreviousStepCodeIsAcceptedOnce(t *testing.T) {
 	s, enr, history := addStaff(t, p, "suzuki", access.RoleOperator)
 	prev := code(t, enr.TOTPSecret, t0.Add(-30*time.Second))
 
-	evs, _, err := p.Login(s, password, prev, t0, rand.Reader)
+	evs, _, err := p.Login(s, attempt("suzuki", password, prev), t0, rand.Reader)
 	if err != nil {
 		t.Fatalf("first use of the previous step's code: %v", err)
 	}
 	// A restart rebuilds the state from the log: the used step is in the event.
 	history = append(history, evs...)
 	restarted := access.StaffFromHistory(history...)
-	if _, _, err := p.Login(restarted, password, prev, t0.Add(5*time.Second), rand.Reader); !errors.Is(err, access.ErrOTPReused) {
+	if _, _, err := p.Login(restarted, attempt("suzuki", password, prev), t0.Add(5*time.Second), rand.Reader); !errors.Is(err, access.ErrOTPReused) {
 		t.Fatalf("second use: err = %v, want ErrOTPReused", err)
 	}
 	// The current step's code is still good.
-	if _, _, err := p.Login(restarted, password, code(t, enr.TOTPSecret, t0), t0, rand.Reader); err != nil {
+	if _, _, err := p.Login(restarted, attempt("suzuki", password, code(t, enr.TOTPSecret, t0)), t0, rand.Reader); err != nil {
 		t.Fatalf("current code after using the previous one: %v", err)
 	}
 }
@@ -184,23 +207,261 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 	p := testPolicy(t)
 	s, enr, history := addStaff(t, p, "tanaka", access.RoleOperator)
 	for i := range access.DefaultMaxFailures {
-		evs, _, err := p.Login(s, "wrong password", "000000", t0.Add(time.Duration(i)*time.Second), rand.Reader)
-		if !errors.Is(err, access.ErrBadCredentials) || len(evs) != 1 {
-			t.Fatalf("failure %d: %v, %v", i, evs, err)
+		at := t0.Add(time.Duration(i) * time.Second)
+		evs, _, err := p.Login(s, attempt("tanaka", "wrong password", "000000"), at, rand.Reader)
+		if !errors.Is(err, access.ErrBadCredentials) || errors.Is(err, access.ErrLocked) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+		want := []string{access.TypeLoginFailed}
+		if i == access.DefaultMaxFailures-1 {
+			want = append(want, access.TypeStaffLocked)
+		}
+		if got := types(evs); !slices.Equal(got, want) {
+			t.Fatalf("failure %d appends %v, want %v", i+1, got, want)
 		}
 		history = append(history, evs...)
 		s = access.StaffFromHistory(history...)
 	}
+	locked := history[len(history)-1].(*access.StaffLocked)
+	if want := t0.Add(4*time.Second + access.DefaultLockout); !locked.Until.Equal(want) {
+		t.Fatalf("locked until %v, want %v", locked.Until, want)
+	}
 	at := t0.Add(time.Minute)
-	evs, _, err := p.Login(s, password, code(t, enr.TOTPSecret, at), at, rand.Reader)
+	evs, _, err := p.Login(s, attempt("tanaka", password, code(t, enr.TOTPSecret, at)), at, rand.Reader)
 	var ce *access.CredentialError
-	if !errors.As(err, &ce) || ce.Reason != access.ReasonLockedOut || len(evs) != 0 {
-		t.Fatalf("login while locked out: %v, %v; want lockedOut and no event", evs, err)
+	if !errors.As(err, &ce) || ce.Reason != access.ReasonLockedOut || !errors.Is(err, access.ErrLocked) || len(evs) != 0 {
+		t.Fatalf("right credentials while locked: %v, %v; want lockedOut and no event", evs, err)
 	}
-	later := t0.Add(access.DefaultLockout + time.Minute)
-	if _, _, err := p.Login(s, password, code(t, enr.TOTPSecret, later), later, rand.Reader); err != nil {
-		t.Fatalf("login after the lockout window: %v", err)
+	if ce.RetryAfter() != locked.Until.Sub(at) {
+		t.Fatalf("retry after %v, want %v", ce.RetryAfter(), locked.Until.Sub(at))
 	}
+	later := locked.Until
+	if _, _, err := p.Login(s, attempt("tanaka", password, code(t, enr.TOTPSecret, later)), later, rand.Reader); err != nil {
+		t.Fatalf("login when the lock ends: %v", err)
+	}
+	// After the lock ends, the count starts again: one more failure does not lock.
+	evs, _, _ = p.Login(s, attempt("tanaka", "wrong password", "000000"), later, rand.Reader)
+	if got := types(evs); !slices.Equal(got, []string{access.TypeLoginFailed}) {
+		t.Fatalf("first failure after the lock: %v", got)
+	}
+}
+
+func TestOperatorUnlocks(t *testing.T) {
+	p := testPolicy(t)
+	s, enr, history := addStaff(t, p, "kimura", access.RoleOperator)
+	for range access.DefaultMaxFailures {
+		evs, _, _ := p.Login(s, attempt("kimura", "wrong password", "000000"), t0, rand.Reader)
+		history = append(history, evs...)
+		s = access.StaffFromHistory(history...)
+	}
+	if !s.LockedAt(t0) {
+		t.Fatal("not locked after five failures")
+	}
+	evs, err := s.Unlock(t0)
+	if err != nil || len(evs) != 1 || evs[0].EventType() != access.TypeStaffUnlocked {
+		t.Fatalf("unlock: %v, %v", evs, err)
+	}
+	s = s.Evolve(evs[0])
+	if _, _, err := p.Login(s, attempt("kimura", password, code(t, enr.TOTPSecret, t0)), t0, rand.Reader); err != nil {
+		t.Fatalf("login after the unlock: %v", err)
+	}
+	if evs, err := s.Unlock(t0); err != nil || len(evs) != 0 {
+		t.Fatalf("unlocking an unlocked member: %v, %v; want no event", evs, err)
+	}
+}
+
+// An ID nobody has fails, costs and locks exactly like a known one: the same one password hash,
+// the same events (in its own stream), the same lock. Nothing tells the two apart.
+func TestUnknownIDCostsAndLocksLikeAKnownOne(t *testing.T) {
+	p := testPolicy(t)
+	var hashes int
+	p.Argon2 = func(pw, salt []byte, params access.PasswordParams, n uint32) ([]byte, error) {
+		hashes++
+		return access.IDKey(pw, salt, params, n)
+	}
+	known, _, history := addStaff(t, p, "ono", access.RoleOperator)
+	var unknown access.Staff
+	var unknownHistory []access.Event
+	for i := range access.DefaultMaxFailures + 1 {
+		hashes = 0
+		kevs, _, kerr := p.Login(known, attempt("ono", "wrong password", "000000"), t0, rand.Reader)
+		knownHashes := hashes
+		hashes = 0
+		uevs, _, uerr := p.Login(unknown, attempt("nobody", "wrong password", "000000"), t0, rand.Reader)
+		if hashes != knownHashes || (i < access.DefaultMaxFailures && hashes != 1) {
+			t.Fatalf("attempt %d: %d hashes for the unknown ID, %d for the known one; want 1 each before the lock", i+1, hashes, knownHashes)
+		}
+		if !slices.Equal(types(kevs), types(uevs)) || errors.Is(kerr, access.ErrLocked) != errors.Is(uerr, access.ErrLocked) ||
+			kerr.(*access.CredentialError).ProblemDetail() != uerr.(*access.CredentialError).ProblemDetail() {
+			t.Fatalf("attempt %d: known ID %v %v, unknown ID %v %v", i+1, types(kevs), kerr, types(uevs), uerr)
+		}
+		history, unknownHistory = append(history, kevs...), append(unknownHistory, uevs...)
+		known, unknown = access.StaffFromHistory(history...), access.StaffFromHistory(unknownHistory...)
+	}
+	if !unknown.LockedAt(t0) || unknown.Exists() {
+		t.Fatal("the unknown ID is not locked after its failures, or exists")
+	}
+	// The unknown ID is recorded under its keyed pseudonym only.
+	for _, e := range unknownHistory {
+		if strings.Contains(mustJSON(t, e), "nobody") {
+			t.Fatalf("%s holds the unknown ID in clear: %s", e.EventType(), mustJSON(t, e))
+		}
+	}
+	if got := unknownHistory[0].(*access.LoginFailed).StaffID; got != p.UnknownID("nobody") || !strings.HasPrefix(got, "?") {
+		t.Fatalf("the failure of an unknown ID names %q, want its pseudonym %q", got, p.UnknownID("nobody"))
+	}
+	other := p
+	other.UnknownIDKey = []byte("another deployment")
+	if other.UnknownID("nobody") == p.UnknownID("nobody") || p.UnknownID("nobody") == p.UnknownID("nobody2") {
+		t.Fatal("pseudonyms do not depend on the key and the ID")
+	}
+	hashes = 0
+	if err := p.RefuseMalformed(attempt("not an id", "x", "1")); !errors.Is(err, access.ErrBadCredentials) || hashes != 1 || access.ValidName("not an id") {
+		t.Fatalf("malformed ID: %v after %d hashes", err, hashes)
+	}
+}
+
+func TestPasswordChange(t *testing.T) {
+	p := testPolicy(t)
+	s, enr, history := addStaff(t, p, "mori", access.RoleAuditor)
+	t.Run("own, with the wrong current password, is a failed login", func(t *testing.T) {
+		evs, err := p.ChangeOwnPassword(s, "not the password", "a new password", t0, rand.Reader)
+		if !errors.Is(err, access.ErrCurrentPassword) || !slices.Equal(types(evs), []string{access.TypeLoginFailed}) {
+			t.Fatalf("%v, %v", types(evs), err)
+		}
+	})
+	t.Run("too short", func(t *testing.T) {
+		if _, err := p.ChangeOwnPassword(s, password, "short", t0, rand.Reader); !errors.Is(err, access.ErrWeakPassword) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	evs, err := p.ChangeOwnPassword(s, password, "a new password", t0, rand.Reader)
+	if err != nil || !slices.Equal(types(evs), []string{access.TypeStaffPasswordChanged}) {
+		t.Fatalf("own change: %v, %v", types(evs), err)
+	}
+	if strings.Contains(mustJSON(t, evs[0]), "a new password") {
+		t.Fatal("the new password is in the event in clear")
+	}
+	s = access.StaffFromHistory(append(history, evs...)...)
+	at := t0.Add(time.Minute)
+	if _, _, err := p.Login(s, attempt("mori", password, code(t, enr.TOTPSecret, at)), at, rand.Reader); !errors.Is(err, access.ErrBadCredentials) {
+		t.Fatalf("old password after the change: %v", err)
+	}
+	if _, _, err := p.Login(s, attempt("mori", "a new password", code(t, enr.TOTPSecret, at)), at, rand.Reader); err != nil {
+		t.Fatalf("new password: %v", err)
+	}
+	if _, err := p.SetPassword(access.Staff{}, "whatever123", t0, rand.Reader); !errors.Is(err, access.ErrUnknownStaff) {
+		t.Fatalf("operator setting the password of nobody: %v", err)
+	}
+}
+
+func TestTOTPReset(t *testing.T) {
+	p := testPolicy(t)
+	s, old, history := addStaff(t, p, "ueda", access.RoleOperator)
+	evs, enr, err := p.ResetTOTP(s, t0, rand.Reader)
+	if err != nil || enr.TOTPSecret == old.TOTPSecret || len(enr.TOTPSecret) != 32 {
+		t.Fatalf("reset: %+v, %v", enr, err)
+	}
+	if strings.Contains(mustJSON(t, evs[0]), enr.TOTPSecret) {
+		t.Fatal("the new TOTP secret is in the event in clear")
+	}
+	s = access.StaffFromHistory(append(history, evs...)...)
+	if _, _, err := p.Login(s, attempt("ueda", password, code(t, old.TOTPSecret, t0)), t0, rand.Reader); !errors.Is(err, access.ErrBadCredentials) {
+		t.Fatalf("a code of the old secret: %v", err)
+	}
+	if _, _, err := p.Login(s, attempt("ueda", password, code(t, enr.TOTPSecret, t0)), t0, rand.Reader); err != nil {
+		t.Fatalf("a code of the new secret: %v", err)
+	}
+}
+
+// Sessions end for good with a logout, a disable, a password change or a TOTP reset; enabling
+// the member again does not bring them back. A revoked API key stops at once.
+func TestDirectoryEndsSessions(t *testing.T) {
+	p := testPolicy(t)
+	p.SessionTTL = time.Hour
+	_, enr, history := addStaff(t, p, "sato", access.RoleOperator)
+	dir := access.NewDirectory()
+	feed(t, dir, history...)
+	step := 30 * time.Second
+	login := func(at time.Time) string {
+		t.Helper()
+		s := access.StaffFromHistory(history...)
+		evs, sess, err := p.Login(s, attempt("sato", password, code(t, enr.TOTPSecret, at)), at, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, evs...)
+		feed(t, dir, history...)
+		return sess.Token
+	}
+	then := func(decide func(access.Staff) ([]access.Event, error)) {
+		t.Helper()
+		evs, err := decide(access.StaffFromHistory(history...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		history = append(history, evs...)
+		feed(t, dir, history...)
+	}
+	alive := func(token string) bool {
+		_, err := dir.Authenticate(token, t0.Add(10*step))
+		return err == nil
+	}
+
+	a, b := login(t0), login(t0.Add(step))
+	then(func(s access.Staff) ([]access.Event, error) { return s.LogOut(access.TokenHash(a), t0) })
+	if alive(a) || !alive(b) {
+		t.Fatalf("after logging out a: a alive %v, b alive %v", alive(a), alive(b))
+	}
+	then(func(s access.Staff) ([]access.Event, error) { return s.Disable(t0) })
+	if alive(b) {
+		t.Fatal("a session of a disabled member still works")
+	}
+	then(func(s access.Staff) ([]access.Event, error) { return s.Enable(t0) })
+	if alive(b) {
+		t.Fatal("enabling brought an ended session back")
+	}
+	c := login(t0.Add(2 * step))
+	then(func(s access.Staff) ([]access.Event, error) {
+		return p.SetPassword(s, "another password", t0, rand.Reader)
+	})
+	if alive(c) {
+		t.Fatal("a session survived a password change")
+	}
+
+	keyEvents, key, err := access.CreateAPIKey("billing-system", access.RoleBilling, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.ApplyAt(keyEvents[0], 1, t0); err != nil {
+		t.Fatal(err)
+	}
+	revoke, err := access.APIKey{}.Evolve(keyEvents[0]).Revoke(t0)
+	if err != nil || len(revoke) != 1 {
+		t.Fatalf("revoke: %v, %v", revoke, err)
+	}
+	if err := dir.Apply(revoke[0], 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Authenticate(key, t0); !errors.Is(err, access.ErrUnauthenticated) {
+		t.Fatalf("revoked key: %v", err)
+	}
+	keys := dir.APIKeys()
+	if len(keys) != 1 || !keys[0].Revoked || keys[0].CreatedAt == nil || !keys[0].CreatedAt.Equal(t0) || strings.Contains(mustJSON(t, keys), keyEvents[0].(*access.APIKeyCreated).KeyHash) {
+		t.Fatalf("key listing %s", mustJSON(t, keys))
+	}
+}
+
+func attempt(id, pw, otp string) access.LoginAttempt {
+	return access.LoginAttempt{StaffID: id, Password: pw, OTP: otp}
+}
+
+func types(evs []access.Event) []string {
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.EventType()
+	}
+	return out
 }
 
 func TestAddStaff(t *testing.T) {
@@ -266,7 +527,7 @@ func TestDirectoryAuthenticate(t *testing.T) {
 	if !ok {
 		t.Fatal("directory does not know the staff member it folded")
 	}
-	login, sess, err := p.Login(staff, password, code(t, enr.TOTPSecret, t0), t0, rand.Reader)
+	login, sess, err := p.Login(staff, attempt("sato", password, code(t, enr.TOTPSecret, t0)), t0, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,11 +605,12 @@ func TestRoleMatrix(t *testing.T) {
 	all := []access.Permission{
 		access.PermCommand, access.PermCloseMonth, access.PermReadOperations,
 		access.PermReadAudit, access.PermReadBilling, access.PermBillingFeed,
+		access.PermManageAccess, access.PermOwnAccount,
 	}
 	want := map[access.Role][]access.Permission{
 		access.RoleOperator: all,
-		access.RoleAuditor:  {access.PermReadOperations, access.PermReadAudit, access.PermReadBilling, access.PermBillingFeed},
-		access.RoleBilling:  {access.PermReadBilling, access.PermBillingFeed},
+		access.RoleAuditor:  {access.PermReadOperations, access.PermReadAudit, access.PermReadBilling, access.PermBillingFeed, access.PermOwnAccount},
+		access.RoleBilling:  {access.PermReadBilling, access.PermBillingFeed, access.PermOwnAccount},
 		{}:                  nil,
 	}
 	for role, granted := range want {
@@ -386,7 +648,7 @@ func TestParseRole(t *testing.T) {
 func TestEventsRoundTripThroughTheStore(t *testing.T) {
 	p := testPolicy(t)
 	_, enr, evs := addStaff(t, p, "sato", access.RoleOperator)
-	login, _, err := p.Login(access.StaffFromHistory(evs...), password, code(t, enr.TOTPSecret, t0), t0, rand.Reader)
+	login, _, err := p.Login(access.StaffFromHistory(evs...), attempt("sato", password, code(t, enr.TOTPSecret, t0)), t0, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}

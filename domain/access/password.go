@@ -40,6 +40,17 @@ const (
 
 var b64 = base64.RawStdEncoding
 
+// KeyFunc computes an argon2id key as argon2.IDKey does. Policy.Argon2 lets the application
+// bound how many run at once (each holds its memory cost, 64 MiB by default, while it runs) and
+// remember results within one attempt; it may refuse (too many waiting), and the decision then
+// fails with its error as it is.
+type KeyFunc func(password, salt []byte, p PasswordParams, keyLen uint32) ([]byte, error)
+
+// IDKey is the plain KeyFunc: argon2.IDKey, unbounded.
+func IDKey(password, salt []byte, p PasswordParams, keyLen uint32) ([]byte, error) {
+	return argon2.IDKey(password, salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen), nil
+}
+
 func (p PasswordParams) orDefault() PasswordParams {
 	if p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 {
 		return DefaultPasswordParams
@@ -48,29 +59,35 @@ func (p PasswordParams) orDefault() PasswordParams {
 }
 
 // hashPassword returns the PHC string $argon2id$v=19$m=..,t=..,p=..$salt$hash.
-func hashPassword(password string, p PasswordParams, random io.Reader) (string, error) {
+func hashPassword(password string, p PasswordParams, random io.Reader, key KeyFunc) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := io.ReadFull(random, salt); err != nil {
 		return "", fmt.Errorf("access: read salt: %w", err)
 	}
-	return phc(password, salt, p), nil
-}
-
-func phc(password string, salt []byte, p PasswordParams) string {
-	key := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+	k, err := key([]byte(password), salt, p, keyLen)
+	if err != nil {
+		return "", err
+	}
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key))
+		argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(k)), nil
 }
 
 // verifyPassword reports whether password matches the PHC string, comparing in constant time.
-func verifyPassword(password, encoded string) (bool, error) {
+func verifyPassword(password, encoded string, key KeyFunc) (bool, error) {
 	p, salt, want, err := parsePHC(encoded)
 	if err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
+	got, err := key([]byte(password), salt, p, uint32(len(want)))
+	if err != nil {
+		return false, err
+	}
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
+
+// decoySalt salts the hash spent on a login that has no stored hash to check (an unknown or
+// disabled staff ID): the same work as a real check, whose result is thrown away.
+var decoySalt = []byte("yorozu/decoy/v1!")
 
 func parsePHC(encoded string) (PasswordParams, []byte, []byte, error) {
 	var p PasswordParams
@@ -110,8 +127,10 @@ var CustomerPasswordParams = PasswordParams{MemoryKiB: 19 * 1024, Iterations: 2,
 // HashPassword returns the argon2id PHC string of password with cost p (random is the salt
 // source, crypto/rand.Reader in production).
 func HashPassword(password string, p PasswordParams, random io.Reader) (string, error) {
-	return hashPassword(password, p.orDefault(), random)
+	return hashPassword(password, p.orDefault(), random, IDKey)
 }
 
 // VerifyPassword reports whether password matches a PHC string made by HashPassword.
-func VerifyPassword(password, encoded string) (bool, error) { return verifyPassword(password, encoded) }
+func VerifyPassword(password, encoded string) (bool, error) {
+	return verifyPassword(password, encoded, IDKey)
+}

@@ -83,6 +83,12 @@ const (
 	PermReadBilling
 	// PermBillingFeed: the feed of final invoices the billing system consumes.
 	PermBillingFeed
+	// PermManageAccess: staff accounts and API keys (list, disable, enable, unlock, reset a
+	// TOTP secret, set a password, create and revoke keys).
+	PermManageAccess
+	// PermOwnAccount: one's own session and password (logout, password change). Every role
+	// holds it; the handlers also require a staff session, not an API key.
+	PermOwnAccount
 )
 
 var permissionNames = map[Permission]string{
@@ -92,6 +98,8 @@ var permissionNames = map[Permission]string{
 	PermReadAudit:      "readAudit",
 	PermReadBilling:    "readBilling",
 	PermBillingFeed:    "billingFeed",
+	PermManageAccess:   "manageAccess",
+	PermOwnAccount:     "ownAccount",
 }
 
 func (p Permission) String() string {
@@ -110,21 +118,27 @@ func (p Permission) String() string {
 //	readAudit            x        x
 //	readBilling          x        x        x
 //	billingFeed          x        x        x
+//	manageAccess         x
+//	ownAccount           x        x        x
 //
 // Why: the operator runs the service, so every command and every query ("commands and queries");
 // the auditor reads everything and changes nothing; the billing account is a service account
 // limited to invoices and the feed. closeMonth and billingFeed are separate permissions although
-// they currently follow command and readBilling, so either can be narrowed here alone.
+// they currently follow command and readBilling, so either can be narrowed here alone. Only
+// operators manage accounts and keys; everyone may end their own session and change their own
+// password.
 var grants = map[Role]map[Permission]bool{
 	RoleOperator: {
 		PermCommand: true, PermCloseMonth: true, PermReadOperations: true,
 		PermReadAudit: true, PermReadBilling: true, PermBillingFeed: true,
+		PermManageAccess: true, PermOwnAccount: true,
 	},
 	RoleAuditor: {
 		PermReadOperations: true, PermReadAudit: true, PermReadBilling: true, PermBillingFeed: true,
+		PermOwnAccount: true,
 	},
 	RoleBilling: {
-		PermReadBilling: true, PermBillingFeed: true,
+		PermReadBilling: true, PermBillingFeed: true, PermOwnAccount: true,
 	},
 }
 

@@ -29,7 +29,7 @@ type ContractOpened struct {
 	WebFiltering     bool            `json:"webFiltering"`
 	TicketsBought    int             `json:"ticketsBought"`
 	// SecurityReportPasswordSealed is the report password sealed with the deployment key.
-	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty"`
+	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty" secret:"sealed"`
 }
 
 // EffectiveTime is the opening date, 00:00 JST.
@@ -45,7 +45,7 @@ type ContractChanged struct {
 	TicketsBought   int              `json:"ticketsBought,omitempty"`
 	SecurityContact *SecurityContact `json:"securityContact,omitempty"`
 	// SecurityReportPasswordSealed replaces the report password when the security contact changed.
-	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty"`
+	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty" secret:"sealed"`
 }
 
 // EffectiveTime is the change date, 00:00 JST.

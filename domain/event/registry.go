@@ -44,11 +44,14 @@ type Registry struct {
 	names map[reflect.Type]string // struct type → stored name
 	// owners: stream category → the prefix before the customer number in its stream names.
 	owners map[string]string
+	// secrets: stored name → the JSON paths of the fields the type declares secret (secrets.go).
+	secrets map[string][][]string
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{types: make(map[string]reflect.Type), names: make(map[reflect.Type]string), owners: make(map[string]string)}
+	return &Registry{types: make(map[string]reflect.Type), names: make(map[reflect.Type]string),
+		owners: make(map[string]string), secrets: make(map[string][][]string)}
 }
 
 // RegisterCustomerStreams declares that the streams of a category are named
@@ -92,6 +95,7 @@ func (r *Registry) Register(samples ...any) {
 		}
 		r.types[name] = t
 		r.names[t] = name
+		r.secrets[name] = secretPathsOf(t)
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 // opening-notice password as an argon2id hash (it is a login password), the security-report
 // password sealed with the deployment key (the service needs it to encrypt report files).
 type Secrets struct {
-	OpeningNoticePasswordHash    string `json:"openingNoticePasswordHash,omitempty"`
-	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty"`
+	OpeningNoticePasswordHash    string `json:"openingNoticePasswordHash,omitempty" secret:"hash"`
+	SecurityReportPasswordSealed []byte `json:"securityReportPasswordSealed,omitempty" secret:"sealed"`
 }
 
 // OrderReceived: a valid form was submitted.
@@ -28,7 +28,7 @@ type OrderReceived struct {
 	Type           Type      `json:"type"`
 	CustomerNumber string    `json:"customerNumber,omitempty"`
 	Form           Form      `json:"form"` // redacted: no passwords
-	Secrets        Secrets   `json:"secrets"`
+	Secrets        Secrets   `json:"secrets" secret:"hash,sealed"`
 	ReceivedAt     time.Time `json:"receivedAt"`
 }
 
@@ -37,7 +37,7 @@ type OrderAmended struct {
 	OrderID        uuid.UUID     `json:"orderId"`
 	CustomerNumber string        `json:"customerNumber,omitempty"`
 	Form           Form          `json:"form"`
-	Secrets        Secrets       `json:"secrets"`
+	Secrets        Secrets       `json:"secrets" secret:"hash,sealed"`
 	AmendedAt      time.Time     `json:"amendedAt"`
 	ScheduledDate  calendar.Date `json:"scheduledDate"` // recomputed when already accepted
 }

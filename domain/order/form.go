@@ -91,7 +91,7 @@ type Form struct {
 	SecurityTicketApplication *TicketApplication `json:"securityTicketApplication,omitempty"`
 	SecurityTicketCount       *int               `json:"securityTicketCount,omitempty"`
 	SecurityContact           *SecurityContact   `json:"securityContact,omitempty"`
-	SecurityReportPassword    *string            `json:"securityReportPassword,omitempty"`
+	SecurityReportPassword    *string            `json:"securityReportPassword,omitempty" secret:"password"`
 	// ConsultationID names the consultation whose ticket quote a change order buys (optional; its
 	// rules are the consultation's: consultation.TicketOrderLink).
 	ConsultationID *string `json:"consultationId,omitempty"`
@@ -130,7 +130,7 @@ type BillingAddress struct {
 // OpeningNotice is where the opening notice (開通案内) goes, and the password that opens it.
 type OpeningNotice struct {
 	Email       *string `json:"email,omitempty"`
-	Password    *string `json:"password,omitempty"` // secret
+	Password    *string `json:"password,omitempty" secret:"password"`
 	Phone       *string `json:"phone,omitempty"`
 	CompanyName *string `json:"companyName,omitempty"`
 	Name        *string `json:"name,omitempty"`

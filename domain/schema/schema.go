@@ -13,6 +13,7 @@ import (
 	"yorozu/domain/insurance"
 	"yorozu/domain/mailmagazine"
 	"yorozu/domain/order"
+	"yorozu/domain/privacy"
 	"yorozu/domain/webfiltering"
 )
 
@@ -30,6 +31,7 @@ func Registry() *event.Registry {
 		consultation.RegisterEvents,
 		failure.RegisterEvents,
 		insurance.RegisterEvents,
+		privacy.RegisterEvents,
 	} {
 		register(r)
 	}

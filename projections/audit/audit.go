@@ -1,11 +1,13 @@
 // Package audit is the audit-trail projection (SPEC 9): every stored event with its envelope,
 // linked to the customer number it concerns, queryable by customer number, stream, actor, type
-// and recorded time.
+// and recorded time. Event data enters and leaves the trail without the secrets some events
+// keep (event.Registry.Redact).
 package audit
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -148,6 +150,9 @@ func (p *Projection) Apply(ctx context.Context, tx readmodel.Tx, r event.Record)
 	if p.mode == LinksOnly {
 		return nil
 	}
+	// The trail shows every event to auditors: the secrets some events keep (hashes, sealed
+	// values) never enter it.
+	r.Data = p.codec.Redact(r.Type, r.Data)
 	return tx.Put(ctx, eventsCollection, entryID(r.Position), encodeEntry(r, cn))
 }
 
@@ -299,10 +304,16 @@ type Trail interface {
 // DocumentTrail reads the trail from the entries the projection keeps (mode Entries).
 type DocumentTrail struct {
 	Models readmodel.Store
+	// Codec redacts each entry's data again as it leaves: entries written before the
+	// projection redacted them keep no secret either.
+	Codec *event.Registry
 }
 
-// Query implements Trail.
+// Query implements Trail. Entries carry no secret (event.Registry.Redact).
 func (t DocumentTrail) Query(ctx context.Context, f Filter) ([]Entry, string, error) {
+	if t.Codec == nil {
+		return nil, "", errors.New("audit: DocumentTrail.Codec is required to redact the entries")
+	}
 	q := readmodel.Query{Collection: eventsCollection, After: f.After, Limit: f.Limit}
 	eq := func(field, v string) {
 		if v != "" {
@@ -328,6 +339,7 @@ func (t DocumentTrail) Query(ctx context.Context, f Filter) ([]Entry, string, er
 		if err := json.Unmarshal(d, &out[i]); err != nil {
 			return nil, "", err
 		}
+		out[i].Data = t.Codec.Redact(out[i].Type, out[i].Data)
 	}
 	return out, page.Next, nil
 }

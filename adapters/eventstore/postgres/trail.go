@@ -20,12 +20,16 @@ import (
 //
 // It shows the events the audit projection has processed (up to its checkpoint), so that an
 // event is never listed before its customer link is known.
-type AuditTrail struct{ s *Store }
+type AuditTrail struct {
+	s     *Store
+	codec *event.Registry
+}
 
 var _ audit.Trail = AuditTrail{}
 
-// AuditTrail returns the trail view on the store's database.
-func (s *Store) AuditTrail() AuditTrail { return AuditTrail{s: s} }
+// AuditTrail returns the trail view on the store's database; codec redacts the secrets some
+// events keep (event.Registry.Redact) from every entry.
+func (s *Store) AuditTrail(codec *event.Registry) AuditTrail { return AuditTrail{s: s, codec: codec} }
 
 // The view. $1 is the position the page starts after; the WHERE clause is completed by the
 // filters. rm_docs ids of eventlinks are positions padded to 20 digits (audit.entryID).
@@ -114,6 +118,7 @@ func (t AuditTrail) Query(ctx context.Context, f audit.Filter) ([]audit.Entry, s
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres audit trail: %w", err)
 		}
+		rec.Data = t.codec.Redact(rec.Type, rec.Data)
 		out = append(out, audit.EntryOf(rec, string(v[len(binaryColumn)])))
 	}
 	if err := rows.Err(); err != nil {

@@ -2,13 +2,20 @@ package app
 
 // The admin channel: the embedded store (bbolt) locks its file, so while `yorozu serve` runs on
 // a data directory no other process can open it. The operations tools (`staff add`, `apikey
-// create`, `verify`, `rebuild`) then forward their command to the running server through a unix
-// socket in the data directory, DIR/yorozu.sock, which Serve opens on the embedded store only.
+// create`, `verify`, `rebuild`, and the credential life cycle: `staff disable|enable|unlock|
+// set-password|reset-totp`, `apikey list|revoke`) then forward their command to the running
+// server through a unix socket in the data directory, DIR/yorozu.sock, which Serve opens on the
+// embedded store only.
 //
 // The protocol is JSON over HTTP/1.1 on that socket:
 //
 //	POST /v1/staff    {"id", "role", "password"} → the enrollment {"staffId", "role", "totpSecret", "otpauthUrl"}
+//	POST /v1/staff/disable, /v1/staff/enable, /v1/staff/unlock  {"id"} → the member {"staffId", "role", "disabled", "locked", ...}
+//	POST /v1/staff/set-password {"id", "password"} → the member
+//	POST /v1/staff/reset-totp   {"id"}             → the new enrollment
 //	POST /v1/apikeys  {"name", "role"}            → {"name", "role", "key"}
+//	POST /v1/apikeys/list   {}                    → {"items": [{"name", "role", "createdAt", "revoked", "revokedAt"}]}
+//	POST /v1/apikeys/revoke {"name"}              → the key as listed
 //	POST /v1/verify   {}                          → the audit report {"ok", "checkedEvents", "firstBroken"}
 //	POST /v1/rebuild  {"projections": [...]}      → {"rebuilt": {name: events}, "seconds", "note"}
 //
@@ -42,6 +49,7 @@ import (
 	"slices"
 	"time"
 
+	"yorozu/domain/access"
 	"yorozu/domain/event"
 	"yorozu/projections"
 )
@@ -60,14 +68,25 @@ const (
 	AdminPathRebuild = "/v1/rebuild"
 )
 
-// AdminStaffRequest is the body of POST /v1/staff.
+// Paths of the credential life cycle in the admin protocol.
+const (
+	AdminPathStaffDisable     = "/v1/staff/disable"
+	AdminPathStaffEnable      = "/v1/staff/enable"
+	AdminPathStaffUnlock      = "/v1/staff/unlock"
+	AdminPathStaffSetPassword = "/v1/staff/set-password"
+	AdminPathStaffResetTOTP   = "/v1/staff/reset-totp"
+	AdminPathAPIKeysList      = "/v1/apikeys/list"
+	AdminPathAPIKeysRevoke    = "/v1/apikeys/revoke"
+)
+
+// AdminStaffRequest is the body of POST /v1/staff and /v1/staff/... (each takes what it needs).
 type AdminStaffRequest struct {
 	ID       string `json:"id"`
 	Role     string `json:"role"`
 	Password string `json:"password"`
 }
 
-// AdminAPIKeyRequest is the body of POST /v1/apikeys.
+// AdminAPIKeyRequest is the body of POST /v1/apikeys and /v1/apikeys/revoke.
 type AdminAPIKeyRequest struct {
 	Name string `json:"name"`
 	Role string `json:"role"`
@@ -177,6 +196,23 @@ func (a *App) AdminHandler() http.Handler {
 	}))
 	mux.Handle("POST "+AdminPathAPIKeys, adminOp(log, func(ctx context.Context, in AdminAPIKeyRequest) (any, error) {
 		return a.CreateAPIKey(ctx, in.Name, in.Role)
+	}))
+	for path, op := range map[string]func(context.Context, string) (access.StaffInfo, error){
+		AdminPathStaffDisable: a.DisableStaff, AdminPathStaffEnable: a.EnableStaff, AdminPathStaffUnlock: a.UnlockStaff,
+	} {
+		mux.Handle("POST "+path, adminOp(log, func(ctx context.Context, in AdminStaffRequest) (any, error) { return op(ctx, in.ID) }))
+	}
+	mux.Handle("POST "+AdminPathStaffSetPassword, adminOp(log, func(ctx context.Context, in AdminStaffRequest) (any, error) {
+		return a.SetStaffPassword(ctx, in.ID, in.Password)
+	}))
+	mux.Handle("POST "+AdminPathStaffResetTOTP, adminOp(log, func(ctx context.Context, in AdminStaffRequest) (any, error) {
+		return a.ResetTOTP(ctx, in.ID)
+	}))
+	mux.Handle("POST "+AdminPathAPIKeysList, adminOp(log, func(ctx context.Context, _ struct{}) (any, error) {
+		return a.APIKeys(ctx)
+	}))
+	mux.Handle("POST "+AdminPathAPIKeysRevoke, adminOp(log, func(ctx context.Context, in AdminAPIKeyRequest) (any, error) {
+		return a.RevokeAPIKey(ctx, in.Name)
 	}))
 	mux.Handle("POST "+AdminPathVerify, adminOp(log, func(ctx context.Context, _ struct{}) (any, error) {
 		return a.Verify(ctx)

@@ -94,6 +94,9 @@ type Config struct {
 	// negative turns the schedulers off (tests drive them by hand).
 	SchedulerInterval time.Duration
 
+	// PasswordHashing bounds the memory logins and password changes take (defaults when zero).
+	PasswordHashing commands.HashingConfig
+
 	// Clock and Random are injected for tests; time.Now and crypto/rand by default.
 	Clock  func() time.Time
 	Random io.Reader
@@ -282,9 +285,9 @@ func (a *App) wire() error {
 	ledger := insurancerm.Ledger{Models: a.Models, Terms: terms}
 	view := invoices.NewView(a.Models, issuer)
 	// On PostgreSQL the trail is a view over the events table: the projection keeps links only.
-	auditMode, trail := audit.Entries, audit.Trail(audit.DocumentTrail{Models: a.Models})
+	auditMode, trail := audit.Entries, audit.Trail(audit.DocumentTrail{Models: a.Models, Codec: a.codec})
 	if a.pgEvents != nil {
-		auditMode, trail = audit.LinksOnly, a.pgEvents.AuditTrail()
+		auditMode, trail = audit.LinksOnly, a.pgEvents.AuditTrail(a.codec)
 	}
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
@@ -307,12 +310,18 @@ func (a *App) wire() error {
 		}
 	}
 
+	policy := access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL, UnknownIDKey: unknownIDKey(key)}
+	hashing := commands.NewPasswordHashing(cfg.PasswordHashing, policy.Password)
+	if err := registerHashingMetrics(cfg.Registry, hashing); err != nil {
+		return err
+	}
 	cmds, err := commands.NewCommands(commands.Config{
 		Events:    a.Events,
 		Codec:     a.codec,
 		Clock:     cfg.Clock,
 		Calendar:  a.calendar,
-		Access:    access.Policy{Secrets: box, SessionTTL: cfg.SessionTTL},
+		Access:    policy,
+		Hashing:   hashing,
 		Random:    cfg.Random,
 		Issuer:    issuer,
 		DueOrders: queue,
@@ -358,6 +367,9 @@ func (a *App) wire() error {
 		AgentContracts: cfg.AgentContracts,
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
+
+		Codec:             a.codec,
+		DirectoryProgress: dir,
 	})
 	return err
 }
