@@ -13,7 +13,15 @@ import (
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/diagnosis"
+	"yorozu/domain/privacy"
 	"yorozu/projections/diagnoses"
+)
+
+// What the reads of diagnoses are recorded as: a diagnosis holds the customer's answers and the
+// security contact's address.
+const (
+	readDiagnosis     = "diagnosis"
+	readDiagnosisList = "diagnosisList"
 )
 
 // diagnosisRoutes are the leak-risk diagnosis endpoints.
@@ -209,6 +217,9 @@ func (s *Server) getDiagnosis(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !ok {
 		err = diagnosis.ErrNotFound
 	}
+	if err == nil {
+		err = s.recordRead(r, privacy.PersonalDataRead{What: readDiagnosis, CustomerNumber: d.CustomerNumber, Query: "diagnosisId=" + id.String()})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -242,6 +253,10 @@ func (s *Server) listDiagnoses(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, next, err := s.App.Queries.Diagnoses.List(r.Context(), f)
+	if err == nil {
+		shown := customersOf(list, func(d diagnosis.Diagnosis) []string { return []string{d.CustomerNumber} })
+		err = s.recordRead(r, privacy.PersonalDataRead{What: readDiagnosisList, Query: r.URL.RawQuery, Shown: shown})
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

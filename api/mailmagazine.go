@@ -17,8 +17,31 @@ import (
 	"yorozu/domain/access"
 	"yorozu/domain/calendar"
 	"yorozu/domain/mailmagazine"
+	"yorozu/domain/privacy"
 	mm "yorozu/projections/mailmagazine"
 )
+
+// What the mail magazine's reads of personal data are recorded as (the addresses are).
+const (
+	readMailRecipients       = "mailMagazineRecipients"
+	readMailRecipientsCSV    = "mailMagazineRecipientsCsv"
+	readMailRecipientHistory = "mailMagazineRecipientHistory"
+)
+
+// customersOf lists, once each and in order of appearance, the customer numbers of a page.
+func customersOf[T any](items []T, numbers func(T) []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		for _, cn := range numbers(it) {
+			if !seen[cn] {
+				seen[cn] = true
+				out = append(out, cn)
+			}
+		}
+	}
+	return out
+}
 
 // mailMagazineRoutes are the mail magazine endpoints.
 func (s *Server) mailMagazineRoutes() []route {
@@ -77,6 +100,11 @@ func (s *Server) mailRecipients(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.App.Queries.MailRecipients.RecipientsPage(d, afterEmail, limit)
+	shown := customersOf(p.Items, func(r mailmagazine.Recipient) []string { return r.CustomerNumbers })
+	if err := s.recordRead(r, privacy.PersonalDataRead{What: readMailRecipients, Query: r.URL.RawQuery, Shown: shown}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	out := recipientList{AsOf: d, Count: p.Count, Items: p.Items}
 	if out.Items == nil {
 		out.Items = []mailmagazine.Recipient{}
@@ -93,6 +121,11 @@ func (s *Server) mailRecipientsCSV(w http.ResponseWriter, r *http.Request) {
 	var v httpx.ValidationError
 	d := s.recipientsAsOf(r, &v)
 	if err := v.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The whole list as of the date: recorded with its query; the log says who was on it.
+	if err := s.recordRead(r, privacy.PersonalDataRead{What: readMailRecipientsCSV, Query: "asOf=" + d.String()}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -129,6 +162,11 @@ func (s *Server) mailRecipientHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.App.Queries.MailRecipients.HistoryPage(from, limit)
+	shown := customersOf(p.Items, func(e mailmagazine.HistoryEntry) []string { return []string{e.CustomerNumber} })
+	if err := s.recordRead(r, privacy.PersonalDataRead{What: readMailRecipientHistory, Query: r.URL.RawQuery, Shown: shown}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	next := ""
 	if p.More {
 		key, _ := json.Marshal(p.Items[len(p.Items)-1])

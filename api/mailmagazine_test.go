@@ -578,3 +578,35 @@ func TestMailMagazineSchedulerSendsOnTime(t *testing.T) {
 	}
 	checkDelivery(t, srv, emails)
 }
+
+// Reads of the addresses and of diagnoses are reads of personal data: each request is recorded
+// once, by its reader, with what it showed.
+func TestMailMagazineAndDiagnosisReadsAreRecorded(t *testing.T) {
+	t.Parallel()
+	env := apptest.Start(t, apptest.Embedded, apptest.Options{})
+	op := env.StaffToken("mm-reader", "operator")
+	cn, _ := openContract(t, env, op, nil)
+	must(t, env.Do("POST", "/api/v1/catalogs/diagnosis", op, questionnaireV1), 201)
+	env.Clock.Set(at("2025-07-20 10:00"))
+	var d struct{ DiagnosisID string }
+	must(t, env.Do("POST", "/api/v1/diagnoses", op, map[string]any{"customerNumber": cn, "answeredAt": "2025-07-18T10:00:00+09:00",
+		"answers": map[string]any{"usb": "yes", "encryption": 2, "training": true, "passwords": "yes"}}), 201).JSON(t, &d)
+	for _, c := range []struct {
+		path, what, stream, query string
+		shown                     []string
+	}{
+		{"/api/v1/mail-magazine/recipients?asOf=2025-07-14", "mailMagazineRecipients", "personaldatareads-mm-reader", "asOf=2025-07-14", []string{cn}},
+		{"/api/v1/mail-magazine/recipients.csv?asOf=2025-07-14", "mailMagazineRecipientsCsv", "personaldatareads-mm-reader", "asOf=2025-07-14", nil},
+		{"/api/v1/mail-magazine/recipients/history", "mailMagazineRecipientHistory", "personaldatareads-mm-reader", "", []string{cn}},
+		{"/api/v1/diagnoses?status=received", "diagnosisList", "personaldatareads-mm-reader", "status=received", []string{cn}},
+		{"/api/v1/diagnoses/" + d.DiagnosisID, "diagnosis", "personaldata-" + cn, "diagnosisId=" + d.DiagnosisID, nil},
+	} {
+		before := head(t, env)
+		must(t, env.Do("GET", c.path, op, nil), 200)
+		reads := readsSince(t, env, before)
+		if len(reads) != 1 || reads[0].Actor != "mm-reader" || reads[0].Stream != c.stream || reads[0].Data.What != c.what ||
+			reads[0].Data.Query != c.query || !slices.Equal(reads[0].Data.Shown, c.shown) {
+			t.Fatalf("%s recorded %+v", c.path, reads)
+		}
+	}
+}
