@@ -41,10 +41,14 @@ func ParseValue(raw json.RawMessage) (Value, bool) {
 	return "", false
 }
 
-// MarshalJSON writes the value as the JSON it stands for.
+// MarshalJSON writes the value as the JSON it stands for. A Value that is not JSON text (one
+// converted from a plain string rather than read by ParseValue) is written as that string.
 func (v Value) MarshalJSON() ([]byte, error) {
-	if v == "" {
+	switch {
+	case v == "":
 		return []byte("null"), nil
+	case !json.Valid([]byte(v)):
+		return json.Marshal(string(v))
 	}
 	return []byte(v), nil
 }
