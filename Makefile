@@ -1,7 +1,8 @@
 # YOROZU backend. `make run` serves on the embedded store in ./var; `make test` is what CI runs.
 GO      ?= go
-DATA    ?= ./var
-ADDR    ?= 127.0.0.1:8080
+# make run DATA=dir ADDR=host:port overrides serve's defaults (./var, 127.0.0.1:8080).
+DATA    ?=
+ADDR    ?=
 PKGS    ?= ./...
 BENCH   ?= .
 BENCHTIME ?= 1x
@@ -12,7 +13,7 @@ build:
 	$(GO) build -o bin/yorozu ./cmd/yorozu
 
 run: build
-	./bin/yorozu serve --data $(DATA) --addr $(ADDR)
+	./bin/yorozu serve $(if $(DATA),--data $(DATA)) $(if $(ADDR),--addr $(ADDR))
 
 # Unit, conformance (embedded + throwaway PostgreSQL), HTTP and durability tests.
 test: lint

@@ -111,7 +111,7 @@ func (s *Server) auditEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request) {
-	rep, err := audit.Verify(r.Context(), s.Log)
+	rep, err := audit.Verify(r.Context(), s.Log, s.Codec)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -66,6 +66,14 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		list = append(list, ps)
 	}
 	body["projections"] = list
+	if s.Integrity != nil {
+		if u := s.Integrity.Undecodable(); u != nil {
+			// Projections that do not follow its type go on; those that do stop on it (above).
+			ready = false
+			body["undecodable"] = map[string]any{"type": u.Type, "stream": u.Stream, "streamVersion": u.StreamVersion,
+				"position": uint64(u.Position), "error": u.Reason}
+		}
+	}
 	status := http.StatusOK
 	body["status"] = "ready"
 	if !ready {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,12 +31,18 @@ type Deps struct {
 	App commands.Application
 	// Runner tells how far the read models are (read your writes, readiness).
 	Runner *projections.Runner
+	// Integrity reports an intact event of the log whose data does not decode: the service is
+	// not ready while there is one (nil: none is checked).
+	Integrity interface {
+		Undecodable() *projections.IntegrityError
+	}
 	// Log answers the readiness probe and the integrity check.
 	Log            event.Log
 	Directory      *access.Directory
 	Clock          func() time.Time
 	AllowCIDRs     []string
-	RateLimit      float64
+	RateLimit      float64 // requests per second per client (0: the default, negative: none)
+	RateBurst      int     // requests a client may send at once (0: the default)
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
 	// AgentContracts authenticates agents polling their web-filtering policy (nil: every poll
@@ -125,10 +132,15 @@ func (s *Server) table() []route {
 
 func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 	r := mux.NewRouter()
-	r.NotFoundHandler = httpx.NotFoundHandler()
-	r.MethodNotAllowedHandler = httpx.MethodNotAllowedHandler()
-	r.Use(httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
-		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit}), httpx.URLText)
+	chain := []mux.MiddlewareFunc{httpx.RequestID, httpx.Recover(s.Logger), httpx.AccessLog(s.Logger), metrics.Middleware,
+		httpx.RateLimit(httpx.RateLimitConfig{PerSecond: s.RateLimit, Burst: s.RateBurst}), httpx.URLText}
+	r.Use(chain...)
+	// mux runs Use middlewares only on a matched route: the answers to unknown paths and methods
+	// go through the same chain, so that they carry a request ID and are logged and counted.
+	r.NotFoundHandler = wrap(httpx.NotFoundHandler(), chain)
+	r.MethodNotAllowedHandler = wrap(httpx.MethodNotAllowedHandler(func(req *http.Request) []string {
+		return allowedMethods(r, req)
+	}), chain)
 	r.Handle("/metrics", promhttp.HandlerFor(s.Metrics, promhttp.HandlerOpts{})).Methods("GET")
 
 	authn := httpx.Authenticate(httpx.AuthenticatorFunc(func(token string) (access.Principal, error) {
@@ -153,6 +165,34 @@ func (s *Server) routes(metrics *httpx.Metrics) http.Handler {
 		r.Handle(rt.path, h).Methods(rt.method)
 	}
 	return r
+}
+
+// wrap puts h inside the middlewares, the first outermost.
+func wrap(h http.Handler, chain []mux.MiddlewareFunc) http.Handler {
+	for i := len(chain) - 1; i >= 0; i-- {
+		h = chain[i](h)
+	}
+	return h
+}
+
+// allowedMethods lists the methods of the routes whose path matches req (the Allow header of a
+// 405).
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var methods []string
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		var m mux.RouteMatch
+		if route.Match(req, &m) || errors.Is(m.MatchErr, mux.ErrMethodMismatch) {
+			ms, _ := route.GetMethods()
+			for _, method := range ms {
+				if !slices.Contains(methods, method) {
+					methods = append(methods, method)
+				}
+			}
+		}
+		return nil
+	})
+	slices.Sort(methods)
+	return methods
 }
 
 // commandNamespace scopes client Idempotency-Keys into command IDs.
@@ -236,7 +276,8 @@ func (s *Server) directoryCaughtUp() error {
 	if s.DirectoryProgress.Applied() >= head {
 		return nil
 	}
-	return s.DirectoryProgress.WaitFor(ctx, head)
+	// Through the runner, which also stops waiting when the directory stops on an event.
+	return s.Runner.WaitFor(ctx, head, staffdir.Name)
 }
 
 // writeCommandResult answers a command: body with the status send chose, and the position the

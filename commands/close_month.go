@@ -18,7 +18,8 @@ var (
 	ErrMonthNotEnded = errors.New("billing: the month has not ended")
 	// ErrNoIssuer: final invoices must name the issuer and its registration number; the service
 	// was started without them.
-	ErrNoIssuer = errors.New("billing: no invoice issuer is configured")
+	ErrNoIssuer = errors.New("billing: no invoice issuer is configured: final invoices name the issuer and its " +
+		"qualified-invoice registration number, which the service must be configured with before a month is closed")
 )
 
 // CloseMonth closes a usage month: its invoices become final, numbered and published to the

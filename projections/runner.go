@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,9 @@ type Config struct {
 	Log    event.Log
 	Models readmodel.Store
 	Logger *slog.Logger
+	// Integrity, when set, checks every event before a projection applies it (see Integrity):
+	// a projection stops on an event that fails, as on one it cannot apply.
+	Integrity *Integrity
 	// PageSize is how many events one unit of work covers (default 2000): large enough that the
 	// per-unit costs (a transaction, the checkpoint write) vanish per event, small enough that a
 	// unit's writes stay a few megabytes.
@@ -237,15 +241,31 @@ func (r *Runner) feed(ctx context.Context, st *state, stopAt event.Position) err
 }
 
 func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) error {
+	var ahead *readAhead
 	for {
 		wake := r.newEvent.wait()
 		after := event.Position(st.checkpoint.Load())
 		if stopAt > 0 && after >= stopAt {
 			return nil
 		}
-		recs, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.PageSize)
-		if err != nil {
-			return err
+		var pg page
+		if ahead != nil && ahead.after == after {
+			pg = <-ahead.done
+		} else {
+			pg = r.read(ctx, st, after)
+		}
+		ahead = nil
+		if pg.err != nil {
+			return pg.err
+		}
+		recs, failed := pg.recs, pg.failed
+		if len(recs) == 0 && failed != nil {
+			return failed
+		}
+		if len(recs) == r.cfg.PageSize && failed == nil && (stopAt == 0 || recs[len(recs)-1].Position < stopAt) {
+			// A full page: more is waiting (a start, a rebuild). Read and check the next page
+			// while this one is applied, on another CPU.
+			ahead = r.readAhead(ctx, st, recs[len(recs)-1].Position)
 		}
 		if len(recs) == 0 {
 			if stopAt > 0 {
@@ -262,8 +282,7 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 			}
 			continue
 		}
-		err = r.apply(ctx, st, after, recs)
-		var failed *ApplyError
+		err := r.apply(ctx, st, after, recs)
 		if errors.As(err, &failed) && failed.Position > recs[0].Position {
 			// Keep what came before the failing event, so that the checkpoint (and the lag) shows
 			// exactly where the projection stopped.
@@ -291,6 +310,42 @@ func (r *Runner) catchUp(ctx context.Context, st *state, stopAt event.Position) 
 			return failed
 		}
 	}
+}
+
+// page is a page of the log as a projection is to apply it: the events that passed the
+// integrity check and, when one did not, the failure to stop on after them.
+type page struct {
+	recs   []event.Record
+	failed *ApplyError
+	err    error
+}
+
+// read reads and checks the page after `after` for st's projection.
+func (r *Runner) read(ctx context.Context, st *state, after event.Position) page {
+	recs, err := r.cfg.Log.ReadAll(ctx, after, r.cfg.PageSize)
+	if err != nil || r.cfg.Integrity == nil {
+		return page{recs: recs, err: err}
+	}
+	var refused *IntegrityError
+	if recs, err = r.cfg.Integrity.Check(ctx, after, recs); errors.As(err, &refused) {
+		// Apply what passed, then stop on the refused event as on one that cannot be applied:
+		// it is named in the status and nothing after it is applied.
+		return page{recs: recs, failed: &ApplyError{Projection: st.p.Name(), Type: refused.Type, Stream: refused.Stream,
+			Version: refused.StreamVersion, Position: refused.Position, Err: refused}}
+	}
+	return page{recs: recs, err: err}
+}
+
+// readAhead is a page being read in the background.
+type readAhead struct {
+	after event.Position
+	done  chan page
+}
+
+func (r *Runner) readAhead(ctx context.Context, st *state, after event.Position) *readAhead {
+	a := &readAhead{after: after, done: make(chan page, 1)} // buffered: an unused page is dropped
+	go func() { a.done <- r.read(ctx, st, after) }()
+	return a
 }
 
 // apply hands a page of events to a projection in one unit of work, which commits only if the
@@ -347,14 +402,18 @@ func (s *state) recover() {
 	s.stalled.Store(nil)
 }
 
-// WaitFor blocks until every projection has processed the event at pos, or ctx ends. A
-// projection stopped on an event at or before pos is not waited for: it will not get there by
-// itself, and the commands of everyone else must not wait on it (its status says why).
-func (r *Runner) WaitFor(ctx context.Context, pos event.Position) error {
+// WaitFor blocks until every projection (or, with names, the projections named) has processed
+// the event at pos, or ctx ends. A projection stopped on an event at or before pos is not waited
+// for: it will not get there by itself, and the commands of everyone else must not wait on it
+// (its status says why).
+func (r *Runner) WaitFor(ctx context.Context, pos event.Position, names ...string) error {
 	for {
 		wake := r.progress.wait()
 		done := true
 		for _, st := range r.states {
+			if len(names) > 0 && !slices.Contains(names, st.p.Name()) {
+				continue
+			}
 			if event.Position(st.checkpoint.Load()) >= pos {
 				continue
 			}

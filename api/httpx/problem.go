@@ -309,10 +309,16 @@ func NotFoundHandler() http.Handler {
 }
 
 // MethodNotAllowedHandler answers a known path with a method it does not take (set it as the
-// router's MethodNotAllowedHandler).
-func MethodNotAllowedHandler() http.Handler {
+// router's MethodNotAllowedHandler). allowed lists the methods the path takes, sent in the Allow
+// header (RFC 9110 15.5.6).
+func MethodNotAllowedHandler(allowed func(*http.Request) []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteProblem(w, r, NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed",
-			"This path does not take "+r.Method+"."))
+		methods := allowed(r)
+		detail := "This path does not take " + r.Method + "."
+		if len(methods) > 0 {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			detail = "This path takes " + strings.Join(methods, ", ") + ", not " + r.Method + "."
+		}
+		WriteProblem(w, r, NewProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method Not Allowed", detail))
 	})
 }

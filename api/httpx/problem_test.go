@@ -131,5 +131,10 @@ func TestDecodeJSON(t *testing.T) {
 
 func TestNotFoundAndMethodNotAllowedAreProblems(t *testing.T) {
 	problemOf(t, serve(httpx.NotFoundHandler(), httptest.NewRequest("GET", "/nope", nil)), 404)
-	problemOf(t, serve(httpx.MethodNotAllowedHandler(), httptest.NewRequest("DELETE", "/api/v1/orders", nil)), 405)
+	rec := serve(httpx.MethodNotAllowedHandler(func(*http.Request) []string { return []string{"GET", "POST"} }),
+		httptest.NewRequest("DELETE", "/api/v1/orders", nil))
+	problemOf(t, rec, 405)
+	if got := rec.Header().Get("Allow"); got != "GET, POST" {
+		t.Errorf("405 Allow header %q, want the path's methods", got)
+	}
 }

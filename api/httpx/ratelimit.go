@@ -23,7 +23,8 @@ type RateLimitConfig struct {
 	// PerSecond is the sustained rate per client IP (DefaultRatePerSecond when zero; a
 	// negative value turns the limit off).
 	PerSecond float64
-	// Burst is how many requests a client may send at once (DefaultRateBurst when zero).
+	// Burst is how many requests a client may send at once. When zero: DefaultRateBurst with the
+	// default rate, twice the rate (at least 1) with another.
 	Burst int
 	// TrustedProxies are reverse proxies whose X-Forwarded-For names the client (see ClientIP).
 	TrustedProxies []netip.Prefix
@@ -39,11 +40,14 @@ func RateLimit(cfg RateLimitConfig) func(http.Handler) http.Handler {
 	if cfg.PerSecond < 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	if cfg.PerSecond == 0 {
-		cfg.PerSecond = DefaultRatePerSecond
-	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultRateBurst
+		if cfg.PerSecond > 0 {
+			cfg.Burst = max(1, int(2*cfg.PerSecond))
+		}
+	}
+	if cfg.PerSecond == 0 {
+		cfg.PerSecond = DefaultRatePerSecond
 	}
 	if cfg.IdleTTL <= 0 {
 		cfg.IdleTTL = 10 * time.Minute

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -27,11 +28,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/pquerna/otp/totp"
 
 	"yorozu/adapters/eventstore/bolt"
+	"yorozu/adapters/eventstore/bolt/bolttest"
 	"yorozu/adapters/postgres/pgtest"
 	"yorozu/cmd/yorozu/app"
+	"yorozu/domain/contract"
+	"yorozu/domain/event"
+	"yorozu/domain/schema"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -64,6 +71,22 @@ func TestCLI(t *testing.T) {
 		t.Parallel()
 		testCredentials(t, newCLI(t, bin))
 	})
+	t.Run("defaults", func(t *testing.T) {
+		t.Parallel()
+		testDefaults(t, newCLI(t, bin))
+	})
+	t.Run("rate limit", func(t *testing.T) {
+		t.Parallel()
+		testRateLimit(t, newCLI(t, bin))
+	})
+	t.Run("tampered", func(t *testing.T) {
+		t.Parallel()
+		testTampered(t, newCLI(t, bin))
+	})
+	t.Run("damaged", func(t *testing.T) {
+		t.Parallel()
+		testDamaged(t, newCLI(t, bin))
+	})
 }
 
 func buildYorozu(t *testing.T) string {
@@ -90,6 +113,71 @@ func testUsage(t *testing.T, c *cli) {
 	}
 	if r := c.run("", "serve", "--no-such-flag"); r.code != 2 {
 		t.Errorf("serve with an unknown flag: exit %d, want 2 (%s)", r.code, r.stderr)
+	}
+
+	// --help: the command's options on standard output, exit 0.
+	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"verify", "--help"}, {"migrate", "-help"},
+		{"staff", "add", "--help"}, {"apikey", "create", "--help"}, {"rebuild", "--help"}, {"--help"}, {"help"}} {
+		r := c.run("", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "usage: yorozu") || r.stderr != "" {
+			t.Errorf("yorozu %q: exit %d, stdout %q, stderr %q; want exit 0 with the usage on standard output", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := c.run("", "serve", "--help"); !strings.Contains(r.stdout, "-max-connections") || !strings.Contains(r.stdout, "-rate-limit") {
+		t.Errorf("serve --help does not list serve's options: %s", r.stdout)
+	}
+
+	// Command lines that cannot mean anything are refused with exit 2 and say why, before
+	// touching any store.
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"serve", "now"}, `unexpected argument "now"`},
+		{[]string{"verify", "--data", "x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"rebuild", "audit"}, `unexpected argument "audit"`},
+		{[]string{"serve", "--data", "d", "--postgres", "postgres://nowhere/db"}, "--data names the embedded event store"},
+		{[]string{"verify", "--eventstore", "esdb://nowhere", "--data", "d"}, "--data names the embedded event store"},
+		{[]string{"migrate", "--postgres", "postgres://nowhere/db", "--data", "d"}, "--data names the embedded event store"},
+		{[]string{"serve", "--migrate"}, "--migrate needs --postgres"},
+		{[]string{"serve", "--issuer", "株式会社よろず"}, "registration"},
+		{[]string{"serve", "--rate-limit", "-1"}, "cannot be negative"},
+		{[]string{"version", "--data", "d"}, "flag provided but not defined"},
+	} {
+		r := c.run("", tc.args...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.says) || !strings.Contains(r.stderr, "usage: yorozu") || r.stdout != "" {
+			t.Errorf("yorozu %q: exit %d, stdout %q, stderr %q; want exit 2 saying %q", tc.args, r.code, r.stdout, r.stderr, tc.says)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.dir, "d")); err == nil {
+		t.Error("a refused command line created its data directory")
+	}
+
+	// version: the build's module version, VCS revision and Go version, as `go version -m` reads them.
+	r := c.mustRun("", "version")
+	var v struct {
+		Version, Revision, Time, Go string
+		Modified                    bool
+	}
+	decodeOne(t, r.stdout, &v)
+	out, err := exec.Command("go", "version", "-m", c.bin).Output()
+	if err != nil {
+		t.Fatalf("go version -m: %v", err)
+	}
+	build := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(strings.TrimSpace(line), "\t")
+		switch {
+		case len(f) >= 3 && f[0] == "mod":
+			build["mod"] = f[2]
+		case len(f) == 2 && f[0] == "build":
+			k, val, _ := strings.Cut(f[1], "=")
+			build[k] = val
+		}
+	}
+	if v.Go != runtime.Version() || v.Version != build["mod"] || v.Revision != build["vcs.revision"] ||
+		v.Time != build["vcs.time"] || v.Modified != (build["vcs.modified"] == "true") {
+		t.Errorf("version printed %+v; the binary says %v (built by %s)", v, build, runtime.Version())
 	}
 	for _, day := range []string{"02-29", "4-14", "13-01"} {
 		if r := c.run("", "serve", "--insurance-period-start", day); r.code != 2 || !strings.Contains(r.stderr, "insurance-period-start") {
@@ -310,18 +398,33 @@ func testDurability(t *testing.T, c *cli) {
 // testPostgres: the same tools on PostgreSQL, where no lock is involved.
 func testPostgres(t *testing.T, c *cli) {
 	dsn := pgtest.NewDatabase(t)
+
+	// An unmigrated database: serve refuses to start and says what to run.
+	r := c.run("", "serve", "--postgres", dsn, "--addr", "127.0.0.1:0")
+	if r.code != 1 || !strings.Contains(r.stderr, "yorozu migrate") || !strings.Contains(r.stderr, "--migrate") ||
+		strings.Contains(r.stderr, `"serving"`) {
+		t.Errorf("serve on an unmigrated database: exit %d\n%s\nwant exit 1 naming `yorozu migrate` and `serve --migrate`, never serving", r.code, r.stderr)
+	}
+
 	// The master key (sealing TOTP secrets) is in ./var of the working directory, shared by the
 	// tools and the server as a deployment shares it.
-	r := c.mustRun("", "migrate", "--postgres", dsn)
-	var m struct {
-		Migrated bool
+	type migrated struct {
+		Migrated *bool
 		Applied  []int
+		Current  []int
 	}
+	r = c.mustRun("", "migrate", "--postgres", dsn)
+	var m migrated
 	decodeOne(t, r.stdout, &m)
-	if !m.Migrated || len(m.Applied) == 0 {
-		t.Fatalf("migrate --postgres: %s", r.stdout)
+	if m.Migrated == nil || !*m.Migrated || len(m.Applied) == 0 || !slices.Equal(m.Applied, m.Current) {
+		t.Fatalf("migrate --postgres on a new database: %s; want every migration applied by this run", r.stdout)
 	}
-	c.mustRun("", "migrate", "--postgres", dsn) // again: nothing to do, no error
+	r = c.mustRun("", "migrate", "--postgres", dsn) // again: nothing to do, no error
+	var again migrated
+	decodeOne(t, r.stdout, &again)
+	if again.Migrated == nil || *again.Migrated || again.Applied == nil || len(again.Applied) != 0 || !slices.Equal(again.Current, m.Current) {
+		t.Errorf("migrate --postgres a second time: %s; want migrated false, applied [], current as before", r.stdout)
+	}
 
 	op := c.staffAdd("", "pg-op", "operator", "postgres password", "--postgres", dsn)
 	srv := c.serve("--postgres", dsn, "--migrate")
@@ -347,12 +450,220 @@ func testPostgres(t *testing.T, c *cli) {
 	}
 	srv.stop()
 
+	checkQuiet(t, srv.logs.String())
+
 	out := c.rebuild("--postgres", dsn, "--projection", "audit")
 	counts, _ := out["rebuilt"].(map[string]any)
 	if n := number(counts["audit"]); len(counts) != 1 || n <= 0 {
 		t.Errorf("rebuild --projection audit: %v", out)
 	}
 	c.verify("--postgres", dsn)
+
+	// Someone changes an order's data in its row. verify names the event; serve never shows the
+	// change: its check stops the projections there and /readyz says which event.
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var stream string
+	err = conn.QueryRow(context.Background(), `UPDATE events
+		SET data = convert_to(replace(convert_from(data, 'UTF8'), 'C0000000001', 'C0000000009'), 'UTF8')
+		WHERE stream LIKE 'order-%' AND stream_version = 1 RETURNING stream`).Scan(&stream)
+	if err != nil {
+		t.Fatalf("tampering with the order's row: %v", err)
+	}
+	c.verifyBroken(stream, 1, "event hash does not match its content", "--postgres", dsn)
+	srv = c.start("--postgres", dsn)
+	srv.readyzNames(stream, 1)
+	srv.stop()
+}
+
+// checkQuiet fails the test if serve's log holds an info line that is not the service's own
+// (the messaging library's start and stop chatter).
+func checkQuiet(t *testing.T, logs string) {
+	t.Helper()
+	own := []string{"serving", "shutting down", "admin socket listening", "http request"}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var l struct{ Level, Msg string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Errorf("serve logged a line that is not JSON: %q", line)
+			continue
+		}
+		if l.Level == "INFO" && !slices.Contains(own, l.Msg) {
+			t.Errorf("serve logged an unexpected info line at start or stop: %s", line)
+		}
+	}
+}
+
+// testDefaults: serve needs no option (the working directory's ./var; here --addr 127.0.0.1:0
+// only, so that tests running at once do not share a port); without an issuer everything works
+// but closing a month, which says what is missing.
+func testDefaults(t *testing.T, c *cli) {
+	op := c.staffAdd("", "op", "operator", "a default password")
+	srv := c.serve()
+	if _, err := os.Stat(filepath.Join(c.dir, "var", bolt.FileName)); err != nil {
+		t.Errorf("serve without --data does not keep its log in ./var: %v", err)
+	}
+	if u, err := url.Parse(srv.url); err != nil || u.Port() == "" || u.Port() == "0" {
+		t.Errorf("serve logged %q; want the address it is bound to", srv.url)
+	}
+	tok := srv.login(op)
+	srv.expect("POST", "/api/v1/billing/price-lists", tok, map[string]any{"effectiveFrom": "2025-04", "baseMenu": 5000,
+		"healthCheckIdAddition": 500, "webFiltering": 300, "securityTicket": 10000, "taxRate": "0.10"}, http.StatusCreated)
+	lastMonth := time.Now().In(time.FixedZone("JST", 9*3600)).AddDate(0, 0, -time.Now().Day()-1).Format("2006-01")
+	raw := srv.expect("POST", "/api/v1/billing/months/"+lastMonth+"/close", tok, nil, http.StatusConflict)
+	var p struct{ Type, Detail string }
+	if err := json.Unmarshal(raw, &p); err != nil || p.Type != "/problems/no-issuer" {
+		t.Errorf("closing %s without an issuer: %s; want /problems/no-issuer", lastMonth, raw)
+	}
+	srv.stop()
+	checkQuiet(t, srv.logs.String())
+
+	srv = c.serve("--issuer", "株式会社よろず", "--registration-number", "T9876543210987")
+	var closed struct {
+		Status string
+		Issuer struct{ Name, RegistrationNumber string }
+	}
+	srv.expectJSON("POST", "/api/v1/billing/months/"+lastMonth+"/close", tok, nil, http.StatusOK, &closed)
+	if closed.Issuer.Name != "株式会社よろず" || closed.Issuer.RegistrationNumber != "T9876543210987" {
+		t.Errorf("the month closed with issuer %+v", closed.Issuer)
+	}
+	srv.stop()
+}
+
+// testRateLimit: --rate-limit 0 means no limit at all.
+func testRateLimit(t *testing.T, c *cli) {
+	burst := func(srv *server, n int) (limited int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for range n {
+			wg.Go(func() {
+				status, _, err := do(http.DefaultClient, "GET", srv.url+"/healthz", "", nil)
+				if err != nil {
+					t.Errorf("GET /healthz: %v", err)
+					return
+				}
+				if status == http.StatusTooManyRequests {
+					mu.Lock()
+					limited++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		return limited
+	}
+	srv := c.serve("--data", filepath.Join(c.dir, "a"), "--rate-limit", "1", "--rate-burst", "1")
+	if n := burst(srv, 20); n == 0 {
+		t.Error("--rate-limit 1 --rate-burst 1: 20 requests at once, none refused")
+	}
+	srv.stop()
+	srv = c.serve("--data", filepath.Join(c.dir, "b"), "--rate-limit", "0", "--rate-burst", "1")
+	if n := burst(srv, 200); n > 0 {
+		t.Errorf("--rate-limit 0: %d of 200 requests refused; 0 means no limit", n)
+	}
+	srv.stop()
+}
+
+// testTampered: an event changed by hand in the embedded store's file, and an event no codec
+// knows, appended with a valid chain: verify names each and exits 1; serve starts, shows none of
+// it, and /readyz names it.
+func testTampered(t *testing.T, c *cli) {
+	data := filepath.Join(c.dir, "data")
+	op := c.staffAdd(data, "op", "operator", "a tamper-proof password")
+	srv := c.serve("--data", data)
+	tok := srv.login(op)
+	var created struct{ OrderID string }
+	srv.expectJSON("POST", "/api/v1/orders", tok, orderForm(t, 777), http.StatusCreated, &created)
+	srv.stop()
+
+	bolttest.Replace(t, filepath.Join(data, bolt.FileName), []byte("C0000000777"), []byte("C0000000778"))
+	stream := "order-" + created.OrderID
+	c.verifyBroken(stream, 1, "event hash does not match its content", "--data", data)
+	srv = c.start("--data", data)
+	srv.readyzNames(stream, 1)
+	// The session was opened before the altered event: it still works, and the order is not
+	// served with the altered (nor any) data.
+	raw := srv.expect("GET", "/api/v1/orders/"+created.OrderID, tok, nil, http.StatusNotFound)
+	if bytes.Contains(raw, []byte("C0000000778")) {
+		t.Errorf("the altered order is served: %s", raw)
+	}
+	if r := c.run("", "rebuild", "--data", data); r.code != 1 || !strings.Contains(r.stderr, stream) {
+		t.Errorf("rebuild through the server on a tampered log: exit %d, %s", r.code, r.stderr)
+	}
+	srv.stop()
+	if r := c.run("", "rebuild", "--data", data); r.code != 1 || !strings.Contains(r.stderr, stream+"@1") ||
+		!strings.Contains(r.stderr, "integrity") {
+		t.Errorf("rebuild of a tampered log: exit %d, %s; want exit 1 naming %s@1", r.code, r.stderr, stream)
+	}
+
+	// An event of a type this binary does not know (written by a newer one, say).
+	other := filepath.Join(c.dir, "other")
+	c.staffAdd(other, "op", "operator", "another password")
+	s, err := bolt.OpenDir(other, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Append(context.Background(), "future-1", event.NoStream(), []event.Draft{{ID: uuid.New(), Type: "FromTheFuture",
+		SchemaVersion: 1, EffectiveAt: time.Now(), RecordedAt: time.Now(), Actor: "system", Data: []byte(`{}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.verifyBroken("future-1", 1, `unknown event type "FromTheFuture"`, "--data", other)
+	srv = c.start("--data", other)
+	srv.readyzNames("future-1", 1)
+	srv.stop()
+}
+
+// testDamaged: a file whose pages are damaged makes bbolt panic. serve and the tools exit 1
+// with a message naming the file, never a goroutine dump.
+func testDamaged(t *testing.T, c *cli) {
+	data := filepath.Join(c.dir, "data")
+	c.staffAdd(data, "op", "operator", "a password on a bad disk")
+	s, err := bolt.OpenDir(data, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Enough events that the log has leaf pages of its own, which the start does not read.
+	codec := schema.Registry()
+	for i := range 20 {
+		var ds []event.Draft
+		for range 50 {
+			typ, raw, err := codec.Encode(&contract.ContractViewed{CustomerNumber: "N000000001", Viewer: "disk-fault", What: "contract", At: time.Now()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds = append(ds, event.Draft{ID: uuid.New(), Type: typ, SchemaVersion: 1, EffectiveAt: time.Now(), RecordedAt: time.Now(), Actor: "op", Data: raw})
+		}
+		if _, err := s.Append(context.Background(), contract.ViewStream(fmt.Sprintf("N%09d", i+1)), event.Any(), ds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(data, bolt.FileName)
+	bolttest.DamagePagesHolding(t, file, []byte("disk-fault"))
+
+	damaged := func(what string, r result) {
+		t.Helper()
+		if r.code != 1 || !strings.Contains(r.stderr, file) || !strings.Contains(r.stderr, "damaged") ||
+			strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+			t.Errorf("%s on a damaged file: exit %d\n%s\nwant exit 1 with a message naming %s", what, r.code, r.stderr, file)
+		}
+	}
+	damaged("serve", c.run("", "serve", "--data", data, "--addr", "127.0.0.1:0"))
+	damaged("verify", c.run("", "verify", "--data", data))
+	damaged("rebuild", c.run("", "rebuild", "--data", data))
+
+	// Damage where the file is opened: the list of buckets.
+	bolttest.DamagePagesHolding(t, file, []byte("versions"))
+	damaged("serve", c.run("", "serve", "--data", data, "--addr", "127.0.0.1:0"))
+	damaged("verify", c.run("", "verify", "--data", data))
 }
 
 // cli runs the binary in its own working directory.
@@ -463,6 +774,29 @@ func (c *cli) verify(store ...string) {
 	}
 }
 
+// verifyBroken runs `verify` on a store holding a tampered or undecodable event and checks it
+// exits 1 naming stream@version with the reason.
+func (c *cli) verifyBroken(stream string, version uint64, reason string, store ...string) {
+	c.t.Helper()
+	r := c.run("", append([]string{"verify"}, store...)...)
+	var out struct {
+		OK            *bool
+		CheckedEvents json.Number
+		FirstBroken   *struct {
+			Stream        string
+			StreamVersion uint64
+			EventID       string
+			Reason        string
+		}
+	}
+	decodeOne(c.t, r.stdout, &out)
+	fb := out.FirstBroken
+	if r.code != 1 || out.OK == nil || *out.OK || fb == nil || fb.Stream != stream || fb.StreamVersion != version ||
+		fb.EventID == "" || !strings.Contains(fb.Reason, reason) {
+		c.t.Errorf("verify %q: exit %d, %s; want exit 1 naming %s@%d: %s", store, r.code, r.stdout, stream, version, reason)
+	}
+}
+
 // rebuild runs `rebuild` and checks it rebuilt something.
 func (c *cli) rebuild(args ...string) map[string]any {
 	c.t.Helper()
@@ -519,18 +853,39 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// serve starts `yorozu serve` on a free port and waits until /readyz answers 200.
+// serve starts `yorozu serve` and waits until /readyz answers 200.
 func (c *cli) serve(args ...string) *server {
 	c.t.Helper()
-	addr := freeAddr(c.t)
-	cmd := exec.Command(c.bin, append([]string{"serve", "--addr", addr}, args...)...)
+	s := c.start(args...)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if status, _, err := do(http.DefaultClient, "GET", s.url+"/readyz", "", nil); err == nil && status == http.StatusOK {
+			return s
+		}
+		select {
+		case <-s.done:
+			c.t.Fatalf("serve %q exited during start: %v\n%s", args, s.err, s.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("serve %q not ready within 20 s\n%s", args, s.logs)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// start starts `yorozu serve` on a port the system picks (--addr 127.0.0.1:0) and returns once
+// it has logged "serving" with the address it is bound to.
+func (c *cli) start(args ...string) *server {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = c.dir
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	s := &server{t: c.t, cmd: cmd, url: "http://" + addr, logs: logs, done: make(chan struct{})}
+	s := &server{t: c.t, cmd: cmd, logs: logs, done: make(chan struct{})}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.done)
@@ -545,19 +900,82 @@ func (c *cli) serve(args ...string) *server {
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
+		if addr := servingAddr(logs.String()); addr != "" {
+			s.url = "http://" + addr
+			return s
+		}
 		select {
 		case <-s.done:
 			c.t.Fatalf("serve %q exited during start: %v\n%s", args, s.err, logs)
 		default:
 		}
-		if status, _, err := do(http.DefaultClient, "GET", s.url+"/readyz", "", nil); err == nil && status == http.StatusOK {
-			return s
-		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("serve %q not ready within 20 s\n%s", args, logs)
+			c.t.Fatalf("serve %q did not log serving within 20 s\n%s", args, logs)
 		}
-		time.Sleep(25 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// servingAddr is the address of serve's "serving" log line, or "".
+func servingAddr(logs string) string {
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "serving" {
+			return l.Addr
+		}
+	}
+	return ""
+}
+
+// readyzNames waits until /readyz answers 503 naming the event stream@version as the one the
+// projections stopped on, and checks it says why.
+func (s *server) readyzNames(stream string, version uint64) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last []byte
+	for time.Now().Before(deadline) {
+		status, raw, err := do(http.DefaultClient, "GET", s.url+"/readyz", "", nil)
+		if err != nil {
+			s.t.Fatalf("GET /readyz: %v", err)
+		}
+		last = raw
+		var body struct {
+			Status      string
+			Projections []struct {
+				Name, Error string
+				StoppedOn   *struct {
+					Stream        string
+					StreamVersion uint64
+				}
+			}
+			// An intact event whose data does not decode does not stop every projection: the
+			// readiness names it on its own.
+			Undecodable *struct {
+				Stream        string
+				StreamVersion uint64
+				Error         string
+			}
+		}
+		if err := json.Unmarshal(raw, &body); err != nil {
+			s.t.Fatalf("/readyz is not JSON: %s", raw)
+		}
+		if u := body.Undecodable; u != nil && u.Stream == stream && u.StreamVersion == version {
+			if status != http.StatusServiceUnavailable {
+				s.t.Fatalf("/readyz %d naming the undecodable %s@%d: %s; want 503", status, stream, version, raw)
+			}
+			return
+		}
+		for _, p := range body.Projections {
+			if p.StoppedOn != nil && p.StoppedOn.Stream == stream && p.StoppedOn.StreamVersion == version {
+				if status != http.StatusServiceUnavailable || !strings.Contains(p.Error, "integrity") {
+					s.t.Fatalf("/readyz %d naming %s@%d: %s; want 503 saying the integrity check refused it", status, stream, version, raw)
+				}
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.t.Fatalf("/readyz does not name %s@%d within 20 s: %s\n%s", stream, version, last, s.logs)
 }
 
 // stop sends SIGTERM and expects a clean exit (0) within 20 s.
@@ -662,16 +1080,6 @@ func number(v any) int64 {
 		return -1
 	}
 	return i
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 var (

@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -37,8 +39,12 @@ commands:
                  revoke an API key
   migrate        apply PostgreSQL schema migrations
   rebuild        rebuild read models from the event log (--projection NAME for one)
-  verify         check every stream's hash chain
+  verify         check every stream's hash chain and that every event decodes
+  version        print the version, VCS revision and Go version
 Store options (every command): --data DIR (default ./var), --postgres URL, --eventstore URL
+(--data names the embedded store: not with --postgres or --eventstore)
+"yorozu <command> --help" lists a command's options.
+Exit status: 0 done, 1 failed (or verify found a broken event), 2 bad command line.
 `
 
 func main() {
@@ -57,7 +63,8 @@ type exitCode int
 
 func (e exitCode) Error() string { return fmt.Sprintf("exit %d", int(e)) }
 
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
+	defer func() { err = reportUsage(err, stdout, stderr) }()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitCode(2)
@@ -88,6 +95,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version", "--version":
+		return version(rest, stdout)
 	}
 	fmt.Fprintf(stderr, "yorozu: unknown command %q\n\n%s", strings.Join(args[:1], " "), usage)
 	return exitCode(2)
@@ -102,7 +111,87 @@ func storeFlags(fs *flag.FlagSet, cfg *app.Config) {
 
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("yorozu "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: yorozu %s [options]\n\noptions:\n", name)
+		fs.PrintDefaults()
+	}
 	return fs
+}
+
+// usageError is a command line a command cannot take. run prints it with the command's options
+// on standard error and exits 2; -h/--help prints the options on standard output and exits 0.
+type usageError struct {
+	fs  *flag.FlagSet
+	err error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+
+// parse reads a command's arguments: options only (no positional argument), and one store.
+func parse(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard) // reportUsage prints, to the right stream
+	if err := fs.Parse(args); err != nil {
+		return &usageError{fs: fs, err: err}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fs: fs, err: fmt.Errorf("unexpected argument %q (every option starts with --)", fs.Arg(0))}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["data"] && (given["postgres"] || given["eventstore"]) {
+		// --data would be ignored (the events are elsewhere) or, worse, taken for where they
+		// are: refuse rather than guess. The master key of a server store is YOROZU_MASTER_KEY
+		// (or ./var/master.key).
+		return &usageError{fs: fs, err: errors.New("--data names the embedded event store; it cannot be given with " +
+			"--postgres or --eventstore, which keep the events elsewhere (their master key: YOROZU_MASTER_KEY, else ./var/master.key)")}
+	}
+	return nil
+}
+
+// reportUsage prints a usage error and turns it into its exit status.
+func reportUsage(err error, stdout, stderr io.Writer) error {
+	var u *usageError
+	if !errors.As(err, &u) {
+		return err
+	}
+	if errors.Is(u.err, flag.ErrHelp) {
+		u.fs.SetOutput(stdout)
+		u.fs.Usage()
+		return nil
+	}
+	fmt.Fprintf(stderr, "%s: %v\n\n", u.fs.Name(), u.err)
+	u.fs.SetOutput(stderr)
+	u.fs.Usage()
+	return exitCode(2)
+}
+
+// version prints what the binary was built from: the module version, the VCS revision and time
+// (with "modified" when the working tree had changes) and the Go version.
+func version(args []string, stdout io.Writer) error {
+	if err := parse(newFlags("version"), args); err != nil {
+		return err
+	}
+	out := struct {
+		Version  string `json:"version"`
+		Revision string `json:"revision"`
+		Time     string `json:"time"`
+		Modified bool   `json:"modified"`
+		Go       string `json:"go"`
+	}{Version: "unknown", Go: runtime.Version()}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		out.Version = info.Main.Version
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				out.Revision = s.Value
+			case "vcs.time":
+				out.Time = s.Value
+			case "vcs.modified":
+				out.Modified = s.Value == "true"
+			}
+		}
+	}
+	return printJSON(stdout, out)
 }
 
 // stringList is a repeatable flag.
@@ -127,10 +216,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Migrate, "migrate", false, "apply PostgreSQL migrations at start")
 	fs.BoolVar(&cfg.AutoCloseMonths, "auto-close-months", false, "close each billing month after the first business day of the next")
 	fs.StringVar(&cfg.URLDictionary, "url-dictionary", "", "URL category dictionary `file` (domain<TAB>item per line)")
-	fs.StringVar(&cfg.Issuer, "issuer", "株式会社YOROZU", "invoice issuer `name`")
-	fs.StringVar(&cfg.RegistrationNumber, "registration-number", "T1234567890123", "qualified-invoice registration `number` (T + 13 digits)")
+	fs.StringVar(&cfg.Issuer, "issuer", "", "invoice issuer `name` (with --registration-number; needed to close a month)")
+	fs.StringVar(&cfg.RegistrationNumber, "registration-number", "", "qualified-invoice registration `number` (T + 13 digits)")
 	fs.DurationVar(&cfg.SessionTTL, "session-ttl", 8*time.Hour, "staff session lifetime")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 1000, "requests per second allowed per client (0: no limit)")
+	fs.IntVar(&cfg.RateBurst, "rate-burst", 0, "requests a client may send at once (default twice --rate-limit)")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", app.DefaultMaxConnections, "connections open at once; more are answered 503 (0: no limit)")
 	fs.StringVar(&cfg.IntegrationTransport, "integration-transport", app.IntegrationAuto,
 		"where integration events go: auto (sql with --postgres, else channel), channel, sql or nats")
 	fs.StringVar(&cfg.NATS.URL, "nats-url", "", "NATS server `URL` for --integration-transport nats (nats://host:4222)")
@@ -148,10 +239,23 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		cfg.Insurance.Year.Last, err = insurance.ParseMonthDay(v)
 		return err
 	})
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	// The flags say 0 for "none"; the configuration, whose zero value means the default, says -1.
+	if cfg.RateLimit < 0 || cfg.RateBurst < 0 || cfg.MaxConnections < 0 {
+		return &usageError{fs: fs, err: errors.New("--rate-limit, --rate-burst and --max-connections cannot be negative")}
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = -1
+	}
+	if cfg.MaxConnections == 0 {
+		cfg.MaxConnections = -1
 	}
 	cfg.AllowCIDRs = cidrs
+	if err := cfg.Validate(); err != nil {
+		return &usageError{fs: fs, err: err}
+	}
 	cfg.Logger = logger(stderr)
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
@@ -165,8 +269,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func openForTool(ctx context.Context, fs *flag.FlagSet, cfg *app.Config, args []string) (*app.App, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, exitCode(2)
+	if err := parse(fs, args); err != nil {
+		return nil, err
 	}
 	cfg.Logger = logger(io.Discard)
 	cfg.NoProjections = true
@@ -261,8 +365,8 @@ func migrate(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg app.Config
 	fs := newFlags("migrate")
 	storeFlags(fs, &cfg)
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if cfg.PostgresURL == "" {
 		fmt.Fprintln(stdout, `{"migrated":false,"reason":"the embedded store needs no migrations; give --postgres URL"}`)

@@ -34,36 +34,41 @@ func ParseHash(s string) (Hash, error) {
 // Times are encoded as UTC nanoseconds, so an engine that stores microseconds (PostgreSQL) must
 // truncate RecordedAt/EffectiveAt before hashing: adapters call Seal, which does that.
 func ComputeHash(r *Record) Hash {
-	h := sha256.New()
-	var num [8]byte
-	putString := func(s string) {
-		binary.BigEndian.PutUint64(num[:], uint64(len(s)))
-		h.Write(num[:])
-		h.Write([]byte(s))
+	// One buffer and one digest: hashing is on the path of every append and of every event the
+	// service reads at start (integrity checks), and many small writes to the digest cost twice
+	// as much as the hashing itself.
+	size := len(hashDomain) + 2*len(Hash{}) + len(r.ID) + 13*8 + len(r.Type) + len(r.Stream) + len(r.Actor) +
+		len(r.CommandID) + len(r.CorrelationID) + len(r.CausationID) + len(r.Data)
+	var stack [1024]byte
+	b := stack[:0]
+	if size > len(stack) {
+		b = make([]byte, 0, size)
 	}
-	putUint := func(v uint64) {
-		binary.BigEndian.PutUint64(num[:], v)
-		h.Write(num[:])
-	}
-	putTime := func(t time.Time) { putUint(uint64(t.UTC().UnixNano())) }
+	b = append(b, hashDomain...)
+	b = append(b, r.PrevHash[:]...)
+	b = append(b, r.ID[:]...)
+	b = appendHashString(b, r.Type)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.SchemaVersion))
+	b = appendHashString(b, r.Stream)
+	b = binary.BigEndian.AppendUint64(b, r.StreamVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.EffectiveAt.UTC().UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.RecordedAt.UTC().UnixNano()))
+	b = appendHashString(b, r.Actor)
+	b = appendHashString(b, r.CommandID)
+	b = appendHashString(b, r.CorrelationID)
+	b = appendHashString(b, r.CausationID)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(r.Data)))
+	b = append(b, r.Data...)
+	return sha256.Sum256(b)
+}
 
-	h.Write([]byte("yorozu-event-v1"))
-	h.Write(r.PrevHash[:])
-	h.Write(r.ID[:])
-	putString(r.Type)
-	putUint(uint64(r.SchemaVersion))
-	putString(r.Stream)
-	putUint(r.StreamVersion)
-	putTime(r.EffectiveAt)
-	putTime(r.RecordedAt)
-	putString(r.Actor)
-	putString(r.CommandID)
-	putString(r.CorrelationID)
-	putString(r.CausationID)
-	putString(string(r.Data))
-	var out Hash
-	h.Sum(out[:0])
-	return out
+// hashDomain starts every hashed encoding: it names the encoding's version.
+const hashDomain = "yorozu-event-v1"
+
+// appendHashString appends s with its length before it (8 bytes, big-endian).
+func appendHashString(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 // TimePrecision is the resolution every adapter keeps for envelope times (PostgreSQL's).

@@ -8,23 +8,47 @@ type BrokenLink struct {
 	Reason        string
 }
 
+// ChainTip is where a stream's hash chain ends so far: its last event's version and hash.
+type ChainTip struct {
+	Version uint64
+	Hash    Hash
+}
+
+// Reasons a record breaks its chain.
+const (
+	ReasonHashMismatch  = "event hash does not match its content"
+	ReasonVersionGap    = "stream version does not follow the previous event"
+	ReasonPrevHash      = "previous-event hash does not match"
+	ReasonFirstWithPrev = "first event of the stream has a previous-event hash"
+)
+
+// CheckLink reports why r does not continue its stream's chain after tip ("" when it does);
+// seen is false when no earlier event of the stream was seen (tip is then ignored). It does not
+// recompute r's own hash: compare ComputeHash(&r) with r.Hash for that.
+func CheckLink(tip ChainTip, seen bool, r *Record) string {
+	switch {
+	case seen && r.StreamVersion != tip.Version+1:
+		return ReasonVersionGap
+	case seen && r.PrevHash != tip.Hash:
+		return ReasonPrevHash
+	case !seen && r.StreamVersion == 1 && !r.PrevHash.IsZero():
+		return ReasonFirstWithPrev
+	}
+	return ""
+}
+
 // ChainVerifier checks the per-stream hash chains while it is fed the global log in order.
 // Streams whose start was removed by retention or truncation begin at their first remaining
 // event: its PrevHash is taken on trust, every later link is checked.
 type ChainVerifier struct {
-	last    map[string]chainTip
+	last    map[string]ChainTip
 	checked int
 	broken  *BrokenLink
 }
 
-type chainTip struct {
-	version uint64
-	hash    Hash
-}
-
 // NewChainVerifier returns an empty verifier.
 func NewChainVerifier() *ChainVerifier {
-	return &ChainVerifier{last: make(map[string]chainTip)}
+	return &ChainVerifier{last: make(map[string]ChainTip)}
 }
 
 // Add checks one record. It returns false once a broken link has been found.
@@ -33,23 +57,18 @@ func (v *ChainVerifier) Add(r Record) bool {
 		return false
 	}
 	v.checked++
-	fail := func(reason string) bool {
+	var reason string
+	if ComputeHash(&r) != r.Hash {
+		reason = ReasonHashMismatch
+	} else {
+		tip, seen := v.last[r.Stream]
+		reason = CheckLink(tip, seen, &r)
+	}
+	if reason != "" {
 		v.broken = &BrokenLink{Stream: r.Stream, StreamVersion: r.StreamVersion, EventID: r.ID.String(), Reason: reason}
 		return false
 	}
-	if ComputeHash(&r) != r.Hash {
-		return fail("event hash does not match its content")
-	}
-	tip, seen := v.last[r.Stream]
-	switch {
-	case seen && r.StreamVersion != tip.version+1:
-		return fail("stream version does not follow the previous event")
-	case seen && r.PrevHash != tip.hash:
-		return fail("previous-event hash does not match")
-	case !seen && r.StreamVersion == 1 && !r.PrevHash.IsZero():
-		return fail("first event of the stream has a previous-event hash")
-	}
-	v.last[r.Stream] = chainTip{version: r.StreamVersion, hash: r.Hash}
+	v.last[r.Stream] = ChainTip{Version: r.StreamVersion, Hash: r.Hash}
 	return true
 }
 

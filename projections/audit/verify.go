@@ -2,8 +2,10 @@ package audit
 
 import (
 	"context"
+	"errors"
 
 	"yorozu/domain/event"
+	"yorozu/projections"
 )
 
 // Report is the answer of an integrity check (SPEC 12 audit verify).
@@ -13,7 +15,7 @@ type Report struct {
 	FirstBroken   *BrokenLink `json:"firstBroken"`
 }
 
-// BrokenLink names the first event whose chain does not hold.
+// BrokenLink names the first event that fails the check.
 type BrokenLink struct {
 	Stream        string `json:"stream"`
 	StreamVersion uint64 `json:"streamVersion"`
@@ -21,26 +23,41 @@ type BrokenLink struct {
 	Reason        string `json:"reason"`
 }
 
-// Verify walks the whole global log and checks every stream's hash chain. It reads the event
-// store itself, not a read model: a read model could hide what was changed underneath it.
-func Verify(ctx context.Context, events event.Log) (Report, error) {
-	v := event.NewChainVerifier()
+// verifyPage is how many events Verify reads at once.
+const verifyPage = 5000
+
+// Verify walks the whole global log with the check the projections run
+// (projections.Integrity): every event's hash over its content, every stream's hash chain, and
+// that every event decodes into its registered type. It reads the event store itself, not a read
+// model: a read model could hide what was changed underneath it.
+func Verify(ctx context.Context, events event.Log, codec *event.Registry) (Report, error) {
+	check := projections.NewIntegrity(events, codec)
 	var after event.Position
+	checked := 0
 	for {
-		recs, err := events.ReadAll(ctx, after, 5000)
+		recs, err := events.ReadAll(ctx, after, verifyPage)
 		if err != nil {
 			return Report{}, err
 		}
-		for _, r := range recs {
-			if !v.Add(r) {
-				b := v.Broken()
-				return Report{CheckedEvents: v.Checked(), FirstBroken: &BrokenLink{
-					Stream: b.Stream, StreamVersion: b.StreamVersion, EventID: b.EventID, Reason: b.Reason,
+		if len(recs) == 0 {
+			// An intact event that does not decode passes the chain but not verify.
+			if u := check.Undecodable(); u != nil {
+				return Report{CheckedEvents: checked, FirstBroken: &BrokenLink{
+					Stream: u.Stream, StreamVersion: u.StreamVersion, EventID: u.EventID, Reason: u.Reason,
 				}}, nil
 			}
+			return Report{OK: true, CheckedEvents: checked}, nil
 		}
-		if len(recs) == 0 {
-			return Report{OK: true, CheckedEvents: v.Checked()}, nil
+		passed, err := check.Check(ctx, after, recs)
+		checked += len(passed)
+		var refused *projections.IntegrityError
+		if errors.As(err, &refused) {
+			return Report{CheckedEvents: checked + 1, FirstBroken: &BrokenLink{
+				Stream: refused.Stream, StreamVersion: refused.StreamVersion, EventID: refused.EventID, Reason: refused.Reason,
+			}}, nil
+		}
+		if err != nil {
+			return Report{}, err
 		}
 		after = recs[len(recs)-1].Position
 	}

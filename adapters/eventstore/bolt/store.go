@@ -54,6 +54,15 @@
 // the entries of truncated and deleted events (about 30 bytes each), so that a late retry of a
 // truncated batch is still recognised instead of appended again, and an ID is never reused.
 // Entries of telemetry events go with their day.
+//
+// # A damaged file
+//
+// bbolt trusts its pages: on a page it cannot read (a disk error, a file changed by hand) it
+// panics, deep in a read or a commit. Every use of the file here goes through view or update,
+// which turn such a panic into a *DamagedError naming the file (ErrDamaged). From then on the
+// store refuses everything with that error (nothing more is written to a damaged file), and
+// Options.OnDamage tells the owner, which stops the service: the file must be restored from a
+// backup.
 package bolt
 
 import (
@@ -80,6 +89,21 @@ const FileName = "events.db"
 // ErrLocked: the file is held by another open store (another process, most likely a second
 // `yorozu serve` on the same data directory).
 var ErrLocked = errors.New("bolt event store: file is in use by another process")
+
+// ErrDamaged: the file's pages are damaged. See DamagedError.
+var ErrDamaged = errors.New("bolt event store: the file is damaged")
+
+// DamagedError says which file is damaged and what bbolt found. It matches ErrDamaged.
+type DamagedError struct {
+	Path  string
+	Cause string
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("bolt event store: the event log %s is damaged (%s); stop the service and restore the file from a backup", e.Path, e.Cause)
+}
+
+func (e *DamagedError) Unwrap() error { return ErrDamaged }
 
 // MaxStreamName is the longest stream name Append accepts, in bytes.
 const MaxStreamName = 1024
@@ -108,6 +132,9 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxBatch is the most appends that share one transaction. Default 256.
 	MaxBatch int
+	// OnDamage is called once, with the *DamagedError, when the file turns out to be damaged
+	// after it was opened (Open itself returns the error).
+	OnDamage func(error)
 }
 
 func (o Options) withDefaults() Options {
@@ -122,11 +149,14 @@ func (o Options) withDefaults() Options {
 
 // Store is the bbolt event store. It implements event.Store and is safe for concurrent use.
 type Store struct {
-	db     *bbolt.DB
-	writer *groupcommit.Writer
-	signal catchup.Signal
-	head   atomic.Uint64
-	closed atomic.Bool
+	db       *bbolt.DB
+	path     string
+	onDamage func(error)
+	writer   *groupcommit.Writer
+	signal   catchup.Signal
+	head     atomic.Uint64
+	closed   atomic.Bool
+	damaged  atomic.Pointer[DamagedError]
 }
 
 var _ event.Store = (*Store)(nil)
@@ -139,23 +169,20 @@ func OpenDir(dir string, opts Options) (*Store, error) {
 	return Open(filepath.Join(dir, FileName), opts)
 }
 
-// Open opens (creating if needed) the store in the file at path.
+// Open opens (creating if needed) the store in the file at path. A damaged file fails with a
+// *DamagedError.
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout: opts.LockTimeout,
-		// The array freelist slows down badly once retention has freed many pages.
-		FreelistType: bbolt.FreelistMapType,
-	})
+	db, err := openDB(path, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bolt event store: open %s: %w", path, err)
+		return nil, err
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, path: path}
 	var head uint64
-	err = db.Update(func(tx *bbolt.Tx) error {
+	err = s.update(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketMeta, bucketStreams, bucketNames, bucketLog, bucketVersions, bucketIDs, bucketDays} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -175,11 +202,74 @@ func Open(path string, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		_ = db.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("bolt event store: open %s: %w", path, err)
 	}
 	s.head.Store(head)
+	s.onDamage = opts.OnDamage
 	s.writer = groupcommit.New(s.commit, opts.MaxBatch)
 	return s, nil
+}
+
+// openDB opens the bbolt file. bbolt reads the meta and freelist pages here and may panic on a
+// damaged one; the file then stays open (and locked) until the process ends, which it is about to.
+func openDB(path string, opts Options) (db *bbolt.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, &DamagedError{Path: path, Cause: fmt.Sprint(p)}
+		}
+	}()
+	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout: opts.LockTimeout,
+		// The array freelist slows down badly once retention has freed many pages.
+		FreelistType: bbolt.FreelistMapType,
+	})
+	switch {
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
+		return nil, &DamagedError{Path: path, Cause: err.Error()}
+	case err != nil && !errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("bolt event store: open %s: %w", path, err)
+	}
+	return db, err
+}
+
+// view runs fn in a read transaction, and update in a write transaction; both turn a panic of
+// bbolt on a damaged page into a *DamagedError (see the package doc). bbolt rolls the
+// transaction back (releasing its locks) while the panic unwinds.
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	return s.guard(func() error { return s.db.View(fn) })
+}
+
+func (s *Store) update(fn func(*bbolt.Tx) error) error {
+	return s.guard(func() error { return s.db.Update(fn) })
+}
+
+// guard runs do unless the file is known to be damaged. A panic of bbolt, or a stored value this
+// code cannot have written (errCorrupt), marks the file damaged.
+func (s *Store) guard(do func() error) (err error) {
+	if d := s.damaged.Load(); d != nil {
+		return d
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			err = s.markDamaged(fmt.Sprint(p))
+		}
+	}()
+	err = do()
+	if errors.Is(err, errCorrupt) {
+		return s.markDamaged(err.Error())
+	}
+	return err
+}
+
+func (s *Store) markDamaged(cause string) error {
+	d := &DamagedError{Path: s.path, Cause: cause}
+	if s.damaged.CompareAndSwap(nil, d) && s.onDamage != nil {
+		s.onDamage(d)
+	}
+	return s.damaged.Load()
 }
 
 // Append implements event.Store.
@@ -203,7 +293,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 // commit is the groupcommit.CommitFunc: one bbolt transaction for the whole batch.
 func (s *Store) commit(batch []*groupcommit.Append) error {
 	var last uint64
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.update(func(tx *bbolt.Tx) error {
 		w := newWriteTx(tx)
 		for _, a := range batch {
 			res, refused, err := w.append(a.Stream, a.Expected, a.Drafts)
@@ -229,7 +319,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 		return nil, err
 	}
 	var out []event.Record
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		out, err = readStream(ctx, tx, stream, from, limit)
 		return err
@@ -243,7 +333,7 @@ func (s *Store) ReadAll(ctx context.Context, after event.Position, limit int) ([
 		return nil, err
 	}
 	var out []event.Record
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		out, err = readAll(ctx, tx, uint64(after), limit)
 		return err
@@ -275,7 +365,7 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) }))
+	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) }))
 }
 
 // TruncateBefore implements event.Store.
@@ -283,7 +373,7 @@ func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint6
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) }))
+	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) }))
 }
 
 // ExpireBefore implements event.Store: it deletes the day buckets of the UTC days before the one
@@ -292,7 +382,7 @@ func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
+	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
 }
 
 // Backup writes a consistent copy of the store file to w while the store stays open for reads
@@ -304,7 +394,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err

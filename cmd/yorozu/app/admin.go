@@ -132,6 +132,7 @@ func (a *App) serveAdmin() (stop func()) {
 	srv := &http.Server{
 		Handler:           a.AdminHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       DefaultReadTimeout,
 	}
 	done := make(chan struct{})
 	go func() {

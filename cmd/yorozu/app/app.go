@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,6 +35,7 @@ import (
 	pgmodels "yorozu/adapters/readmodel/postgres"
 	"yorozu/adapters/scheduler"
 	"yorozu/api"
+	"yorozu/api/httpx"
 	"yorozu/commands"
 	"yorozu/domain/access"
 	"yorozu/domain/billing"
@@ -65,10 +67,14 @@ type Config struct {
 	AllowCIDRs      []string
 	TLSCert, TLSKey string
 	SessionTTL      time.Duration
+	// RateLimit is requests per second per client: 0 the default (1,000), negative no limit;
+	// RateBurst how many a client may send at once (0: twice the rate).
 	RateLimit       float64
+	RateBurst       int
 	AutoCloseMonths bool
 	URLDictionary   string
-	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every invoice.
+	// Issuer and RegistrationNumber ("T" + 13 digits) are printed on every final invoice; without
+	// them (no default) drafts name no issuer and closing a month is refused.
 	Issuer             string
 	RegistrationNumber string
 	// IntegrationTransport carries the integration events out: auto (sql with PostgreSQL,
@@ -85,6 +91,15 @@ type Config struct {
 	// AgentContracts authenticates agents polling their web-filtering policy; the terminals'
 	// directory when it is wired, nil otherwise (every poll is then 401).
 	AgentContracts api.AgentAuthenticator
+	// Deadlines of the HTTP server (zero: the default). ReadTimeout bounds the whole request,
+	// headers and body, from its first byte (60 s: an agent's batch of 8 MiB must arrive at
+	// 140 KB/s or better); ReadHeaderTimeout the headers alone (60 s); WriteTimeout the time
+	// from the end of the headers to the end of the answer, so the body's read included (2 min);
+	// IdleTimeout how long a kept-alive connection may wait for its next request (60 s).
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxConnections bounds the connections open at once (default 4,096; negative: no limit);
+	// one more is answered 503 and closed.
+	MaxConnections int
 
 	// ReadYourWrites bounds how long a command's response waits for the read models (5 s).
 	ReadYourWrites time.Duration
@@ -128,7 +143,31 @@ func (c *Config) setDefaults() {
 	if c.SchedulerInterval == 0 {
 		c.SchedulerInterval = time.Minute
 	}
+	for _, d := range []struct {
+		field *time.Duration
+		def   time.Duration
+	}{
+		{&c.ReadHeaderTimeout, DefaultReadTimeout},
+		{&c.ReadTimeout, DefaultReadTimeout},
+		{&c.WriteTimeout, 2 * time.Minute},
+		{&c.IdleTimeout, 60 * time.Second},
+	} {
+		if *d.field <= 0 {
+			*d.field = d.def
+		}
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = DefaultMaxConnections
+	}
 }
+
+// DefaultReadTimeout is how long a request's headers and body may take to arrive.
+const DefaultReadTimeout = 60 * time.Second
+
+// DefaultMaxConnections bounds the open connections: far more than agents (each uploads for a
+// second every 15 minutes), staff and the billing system keep open, few enough that slow or idle
+// clients cannot exhaust memory (some 20 KB each) or file descriptors.
+const DefaultMaxConnections = 4096
 
 // Validate reports every inconsistent setting at once.
 func (c Config) Validate() error {
@@ -174,6 +213,10 @@ type App struct {
 	running     sync.WaitGroup
 	codec       *event.Registry
 	calendar    *calendar.BusinessCalendar
+	// integrity checks every event before the projections and the relay act on it.
+	integrity *projections.Integrity
+	// failed receives the fault that must stop the service (a damaged event-store file).
+	failed chan error
 }
 
 // New opens the stores and wires everything; Start (or Serve) runs it.
@@ -182,7 +225,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	a = &App{cfg: cfg, codec: schema.Registry(), calendar: calendar.New()}
+	a = &App{cfg: cfg, codec: schema.Registry(), calendar: calendar.New(), failed: make(chan error, 1)}
 	defer func(a *App) { // this App: the named result is nil by the time an error returns
 		if err != nil {
 			a.Close()
@@ -196,7 +239,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.Events = counted
-	a.Runner, err = projections.NewRunner(projections.Config{Log: a.Events, Models: a.Models, Logger: cfg.Logger})
+	// Every event is checked (hash chain, decoding) before a projection or the relay acts on it.
+	a.integrity = projections.NewIntegrity(a.Events, a.codec)
+	a.Runner, err = projections.NewRunner(projections.Config{Log: a.Events, Models: a.Models, Logger: cfg.Logger,
+		Integrity: a.integrity})
 	if err != nil {
 		return nil, err
 	}
@@ -239,6 +285,9 @@ func (a *App) openStores(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := requireMigrated(ctx, pool); err != nil {
+			return err
+		}
 		a.Models = pgmodels.New(pool)
 	} else {
 		a.Models = memory.New()
@@ -254,7 +303,7 @@ func (a *App) openStores(ctx context.Context) error {
 		a.pgEvents = pgevents.New(a.pool, pgevents.Options{})
 		a.Events = a.pgEvents
 	default:
-		s, err := bolt.OpenDir(cfg.DataDir, bolt.Options{})
+		s, err := bolt.OpenDir(cfg.DataDir, bolt.Options{OnDamage: a.fail})
 		if err != nil {
 			return err
 		}
@@ -262,6 +311,41 @@ func (a *App) openStores(ctx context.Context) error {
 	}
 	a.closers = append(a.closers, func() { _ = a.Events.Close() })
 	return nil
+}
+
+// ErrNotMigrated: the PostgreSQL database lacks migrations this binary needs.
+var ErrNotMigrated = errors.New("the PostgreSQL database is not migrated")
+
+// requireMigrated refuses a database that lacks some of this binary's migrations: the service
+// would start, say it serves, and fail on every query.
+func requireMigrated(ctx context.Context, pool *pgxpool.Pool) error {
+	all, err := migrate.All()
+	if err != nil {
+		return err
+	}
+	applied, err := migrate.Applied(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	var missing []int
+	for _, m := range all {
+		if !slices.Contains(applied, m.Version) {
+			missing = append(missing, m.Version)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of its %d migrations are missing (%v); run `yorozu migrate --postgres URL` first, "+
+		"or start with `yorozu serve --postgres URL --migrate`", ErrNotMigrated, len(missing), len(all), missing)
+}
+
+// fail stops the service with err (the first fault wins).
+func (a *App) fail(err error) {
+	select {
+	case a.failed <- err:
+	default:
+	}
 }
 
 // wire builds the use cases, the projections and the HTTP API.
@@ -363,6 +447,7 @@ func (a *App) wire() error {
 		Clock:          cfg.Clock,
 		AllowCIDRs:     cfg.AllowCIDRs,
 		RateLimit:      cfg.RateLimit,
+		RateBurst:      cfg.RateBurst,
 		ReadYourWrites: cfg.ReadYourWrites,
 		AgentContracts: cfg.AgentContracts,
 		Logger:         cfg.Logger,
@@ -370,6 +455,7 @@ func (a *App) wire() error {
 
 		Codec:             a.codec,
 		DirectoryProgress: dir,
+		Integrity:         a.integrity,
 	})
 	return err
 }
@@ -540,40 +626,79 @@ func (a *App) RunDue(ctx context.Context) (int, error) {
 	return done.Sent, err
 }
 
-// Serve starts everything and serves HTTP until ctx ends (SIGTERM), then shuts down gracefully:
-// in-flight requests finish, then the projections stop.
+// Serve binds the listen address, starts everything and serves HTTP until ctx ends (SIGTERM),
+// then shuts down gracefully: in-flight requests finish, then the projections stop. A fault that
+// makes the store unusable (a damaged file) ends it with that error.
 func (a *App) Serve(ctx context.Context) error {
+	// Bind first: a busy port fails before anything starts, and the log names the real address
+	// (--addr 127.0.0.1:0 picks a free port).
+	l, err := a.Listen()
+	if err != nil {
+		return err
+	}
+	defer l.Close()
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
 	// The operations tools reach a server on the embedded store through its admin socket (admin.go).
 	defer a.serveAdmin()()
-	srv := &http.Server{
-		Addr:              a.cfg.Addr,
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn),
-	}
+	srv := a.HTTPServer()
 	errc := make(chan error, 1)
-	go func() {
-		a.cfg.Logger.Info("serving", "addr", a.cfg.Addr, "tls", a.cfg.TLSCert != "")
-		if a.cfg.TLSCert != "" {
-			srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- srv.ListenAndServeTLS(a.cfg.TLSCert, a.cfg.TLSKey)
-		} else {
-			errc <- srv.ListenAndServe()
-		}
-	}()
+	go func() { errc <- srv.Serve(l) }()
+	a.cfg.Logger.Info("serving", "addr", l.Addr().String(), "tls", a.cfg.TLSCert != "")
+	var fault error
 	select {
 	case err := <-errc:
 		return err
+	case fault = <-a.failed:
+		a.cfg.Logger.Error("stopping: the event store cannot be used", "err", fault)
 	case <-ctx.Done():
+		a.cfg.Logger.Info("shutting down")
 	}
-	a.cfg.Logger.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil && fault == nil {
+		return err
+	}
+	return fault
+}
+
+// Listen binds the configured address, with the connection limit and, when configured, TLS.
+func (a *App) Listen() (net.Listener, error) {
+	var tlsConfig *tls.Config
+	if a.cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}
+	}
+	l, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	l = a.LimitConnections(l, tlsConfig == nil)
+	if tlsConfig != nil {
+		l = tls.NewListener(l, tlsConfig)
+	}
+	return l, nil
+}
+
+// LimitConnections applies the configured connection limit to l (plainHTTP: no TLS above it).
+func (a *App) LimitConnections(l net.Listener, plainHTTP bool) net.Listener {
+	return httpx.LimitConnections(l, a.cfg.MaxConnections, plainHTTP)
+}
+
+// HTTPServer is the server Serve runs: the API with the configured deadlines.
+func (a *App) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: a.cfg.ReadHeaderTimeout,
+		ReadTimeout:       a.cfg.ReadTimeout,
+		WriteTimeout:      a.cfg.WriteTimeout,
+		IdleTimeout:       a.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(a.cfg.Logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // Close stops everything and closes the stores.
@@ -651,4 +776,6 @@ func (a *App) awaitProjections(ctx context.Context, pos event.Position) {
 }
 
 // Verify checks every hash chain of the log.
-func (a *App) Verify(ctx context.Context) (audit.Report, error) { return audit.Verify(ctx, a.Events) }
+func (a *App) Verify(ctx context.Context) (audit.Report, error) {
+	return audit.Verify(ctx, a.Events, a.codec)
+}

@@ -57,7 +57,7 @@ func (a *App) startIntegration(ctx context.Context) (func(context.Context), erro
 	a.integration = ep
 	relay, err := ep.NewRelay(outbox.Config{
 		Name:        outbox.InvoiceFinalizedRelay,
-		Log:         a.Events,
+		Log:         a.integrity.Log(),
 		Translators: []outbox.Translator{outbox.InvoiceFinalized(a.codec)},
 		Logger:      a.cfg.Logger,
 	})

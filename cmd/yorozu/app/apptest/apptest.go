@@ -117,7 +117,11 @@ func Start(t testing.TB, engine Engine, opts Options) *Env {
 		t.Fatalf("start service (%s): %v", engine, err)
 	}
 	e := &Env{t: t, App: a, Clock: clock, Config: cfg, stop: cancel}
-	e.Server = httptest.NewServer(a.Handler)
+	// The service's own HTTP server (deadlines) and connection limit, on a local port.
+	e.Server = httptest.NewUnstartedServer(a.Handler)
+	e.Server.Config = a.HTTPServer()
+	e.Server.Listener = a.LimitConnections(e.Server.Listener, true)
+	e.Server.Start()
 	t.Cleanup(e.Stop)
 	e.WaitReady()
 	return e
