@@ -16,7 +16,7 @@ import (
 // scheduled.
 func TestServeDeliversTheMailMagazine(t *testing.T) {
 	c := newCLI(t, buildYorozu(t))
-	if r := c.run("", "serve", "--data", filepath.Join(c.dir, "bad"), "--smtp", "http://mail.example.com"); r.code != 1 || !strings.Contains(r.stderr, "--smtp") {
+	if r := c.run("", "serve", "--data", filepath.Join(c.dir, "bad"), "--smtp", "http://mail.example.com"); r.code == 0 || !strings.Contains(r.stderr, "--smtp") {
 		t.Fatalf("serve with a bad --smtp: exit %d: %s", r.code, r.stderr)
 	}
 	srv := mailtest.Start(t, mailtest.Options{})
