@@ -42,7 +42,9 @@ FUZZ_TARGETS = \
 	./projections/audit:FuzzInstant ./projections/audit:FuzzEncodeEntryMatchesMarshal \
 	./api:FuzzSubmitOrder ./api:FuzzAmendOrder ./api:FuzzAcceptOrder ./api:FuzzOrderNotice \
 	./api:FuzzCompleteOrder ./api:FuzzWithdrawOrder ./api:FuzzPublishPriceList ./api:FuzzCloseMonth \
-	./api:FuzzLogin
+	./api:FuzzLogin \
+	./api:FuzzSetWebFiltering ./api:FuzzAddWebFilteringEntry ./api:FuzzAgentPolicy \
+	./api:FuzzPublishQuestionnaire ./api:FuzzSubmitDiagnosis ./api:FuzzScheduleMailIssue
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -35,6 +35,7 @@ func newErrorMapper() *httpx.ErrorMapper {
 		m.Register(event.ErrUnstorableText, http.StatusUnprocessableEntity, "control-character", "Text with a NUL character")
 		m.Register(readmodel.ErrBadCursor, http.StatusBadRequest, "bad-cursor", "Invalid cursor")
 		registerBillingErrors(m)
+		registerServiceErrors(m)
 		registerHelpDeskErrors(m)
 		registerInsuranceErrors(m)
 		registerTelemetryErrors(m)

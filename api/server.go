@@ -45,6 +45,9 @@ type Deps struct {
 	RateBurst      int     // requests a client may send at once (0: the default)
 	ReadYourWrites time.Duration
 	Idempotency    httpx.IdempotencyStore
+	// AgentContracts authenticates agents polling their web-filtering policy (nil: every poll
+	// is 401).
+	AgentContracts AgentAuthenticator
 	Logger         *slog.Logger
 	Metrics        *prometheus.Registry
 
@@ -114,6 +117,9 @@ func (s *Server) table() []route {
 		s.orderRoutes(),
 		s.contractRoutes(),
 		s.billingRoutes(),
+		s.webFilteringRoutes(),
+		s.diagnosisRoutes(),
+		s.mailMagazineRoutes(),
 		s.consultationRoutes(),
 		s.failureRoutes(),
 		s.insuranceRoutes(),

@@ -14,12 +14,15 @@ import (
 	"yorozu/projections/audit"
 	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
+	"yorozu/projections/diagnoses"
 	"yorozu/projections/failures"
 	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
+	"yorozu/projections/mailmagazine"
 	"yorozu/projections/orders"
 	"yorozu/projections/reports"
 	"yorozu/projections/terminals"
+	"yorozu/projections/webfiltering"
 )
 
 // Application is every use case of the service: what the HTTP layer, the schedulers and the
@@ -57,14 +60,25 @@ type Commands struct {
 	CloseMonth       CloseMonthHandler
 	CloseDueMonth    CloseDueMonthHandler
 
-	ReceiveConsultation ReceiveConsultationHandler
-	TriageConsultation  TriageConsultationHandler
-	AnswerConsultation  AnswerConsultationHandler
-	CloseConsultation   CloseConsultationHandler
-	ReopenConsultation  ReopenConsultationHandler
-	QuoteTickets        QuoteTicketsHandler
-	ReportFailure       ReportFailureHandler
-	ResolveFailure      ResolveFailureHandler
+	SetWebFiltering         SetWebFilteringHandler
+	AddWebFilteringEntry    AddWebFilteringEntryHandler
+	RemoveWebFilteringEntry RemoveWebFilteringEntryHandler
+	EndWebFilteringOption   EndWebFilteringOptionHandler
+
+	PublishQuestionnaire  PublishQuestionnaireHandler
+	SubmitDiagnosis       SubmitDiagnosisHandler
+	RecordDiagnosisReport RecordDiagnosisReportHandler
+
+	ScheduleMailMagazineIssue ScheduleMailMagazineIssueHandler
+	DeliverMailMagazine       DeliverMailMagazineHandler
+	ReceiveConsultation       ReceiveConsultationHandler
+	TriageConsultation        TriageConsultationHandler
+	AnswerConsultation        AnswerConsultationHandler
+	CloseConsultation         CloseConsultationHandler
+	ReopenConsultation        ReopenConsultationHandler
+	QuoteTickets              QuoteTicketsHandler
+	ReportFailure             ReportFailureHandler
+	ResolveFailure            ResolveFailureHandler
 
 	FileClaim                  FileClaimHandler
 	AssessClaim                AssessClaimHandler
@@ -89,12 +103,22 @@ type Queries struct {
 	Invoices  *invoices.View
 	Audit     audit.Trail
 
-	Consultations consultations.Desk
-	Failures      failures.Log
-	Insurance     insurancerm.Ledger
-	Terminals     terminals.List
-	Reports       *reports.View
-	Agents        *agents.Directory
+	// WebFiltering reads a contract's policy from its stream (staff); WebFilteringPolicies is
+	// every policy in memory (the agents' polls).
+	WebFiltering         LoadWebFiltering
+	WebFilteringPolicies *webfiltering.Policies
+	Diagnoses            diagnoses.Queue
+	MailRecipients       *mailmagazine.Recipients
+	MailIssues           mailmagazine.IssueList
+	// MailDelivering says whether the service sends the magazine (serve --smtp): without it
+	// issues wait and are never late.
+	MailDelivering bool
+	Consultations  consultations.Desk
+	Failures       failures.Log
+	Insurance      insurancerm.Ledger
+	Terminals      terminals.List
+	Reports        *reports.View
+	Agents         *agents.Directory
 }
 
 // Config is what the use cases are built from.
@@ -117,6 +141,8 @@ type Config struct {
 	// from.
 	DueOrders DueOrders
 	Closing   ClosingView
+	// MailDelivery sends the mail magazine; without a Sender issues are not sent.
+	MailDelivery MailDeliveryConfig
 	// Insurance are the policy periods and limits of the cyber-risk insurance; what is left zero is
 	// insurance.DefaultTerms'. PendingAssessments lists interrupted assessments to complete (nil:
 	// none are looked for).
@@ -165,6 +191,7 @@ func NewCommands(c Config) (Commands, error) {
 	acc := AccessDeps{Deps: deps, Policy: c.Access, Random: c.Random, Hashing: hashing}
 	od := NewOrderDeps(deps, c.Calendar, c.Access.Secrets, c.Random)
 	closeMonth := NewCloseMonthHandler(deps, c.Closing, c.Issuer)
+	dd := NewDiagnosisDeps(deps, c.Calendar)
 	desk := HelpDeskDeps{Deps: deps, Calendar: c.Calendar}
 	cover := InsuranceDeps{Deps: deps, Terms: c.Insurance.WithDefaults()}
 	td := TelemetryDeps{Deps: deps, Agents: c.Telemetry.Agents, Keys: c.Telemetry.Keys, Log: c.Telemetry.Log,
@@ -196,14 +223,25 @@ func NewCommands(c Config) (Commands, error) {
 		CloseMonth:       closeMonth,
 		CloseDueMonth:    NewCloseDueMonthHandler(closeMonth, c.Calendar, c.Clock),
 
-		ReceiveConsultation: NewReceiveConsultationHandler(desk),
-		TriageConsultation:  NewTriageConsultationHandler(deps),
-		AnswerConsultation:  NewAnswerConsultationHandler(deps),
-		CloseConsultation:   NewCloseConsultationHandler(deps),
-		ReopenConsultation:  NewReopenConsultationHandler(desk),
-		QuoteTickets:        NewQuoteTicketsHandler(deps),
-		ReportFailure:       NewReportFailureHandler(deps),
-		ResolveFailure:      NewResolveFailureHandler(deps),
+		SetWebFiltering:         NewSetWebFilteringHandler(deps),
+		AddWebFilteringEntry:    NewAddWebFilteringEntryHandler(deps),
+		RemoveWebFilteringEntry: NewRemoveWebFilteringEntryHandler(deps),
+		EndWebFilteringOption:   NewEndWebFilteringOptionHandler(deps),
+
+		PublishQuestionnaire:  NewPublishQuestionnaireHandler(deps),
+		SubmitDiagnosis:       NewSubmitDiagnosisHandler(dd),
+		RecordDiagnosisReport: NewRecordDiagnosisReportHandler(dd),
+
+		ScheduleMailMagazineIssue: NewScheduleMailMagazineIssueHandler(deps),
+		DeliverMailMagazine:       NewDeliverMailMagazineHandler(deps, c.MailDelivery),
+		ReceiveConsultation:       NewReceiveConsultationHandler(desk),
+		TriageConsultation:        NewTriageConsultationHandler(deps),
+		AnswerConsultation:        NewAnswerConsultationHandler(deps),
+		CloseConsultation:         NewCloseConsultationHandler(deps),
+		ReopenConsultation:        NewReopenConsultationHandler(desk),
+		QuoteTickets:              NewQuoteTicketsHandler(deps),
+		ReportFailure:             NewReportFailureHandler(deps),
+		ResolveFailure:            NewResolveFailureHandler(deps),
 
 		FileClaim:                  NewFileClaimHandler(cover),
 		AssessClaim:                NewAssessClaimHandler(cover),

@@ -391,6 +391,45 @@ func (e DeclineReason) Valid() bool {
 	}
 }
 
+// Defines values for DiagnosisRiskLevel.
+const (
+	DiagnosisRiskLevelHigh   DiagnosisRiskLevel = "high"
+	DiagnosisRiskLevelLow    DiagnosisRiskLevel = "low"
+	DiagnosisRiskLevelMedium DiagnosisRiskLevel = "medium"
+)
+
+// Valid indicates whether the value is a known member of the DiagnosisRiskLevel enum.
+func (e DiagnosisRiskLevel) Valid() bool {
+	switch e {
+	case DiagnosisRiskLevelHigh:
+		return true
+	case DiagnosisRiskLevelLow:
+		return true
+	case DiagnosisRiskLevelMedium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DiagnosisStatus.
+const (
+	DiagnosisStatusReceived DiagnosisStatus = "received"
+	DiagnosisStatusReported DiagnosisStatus = "reported"
+)
+
+// Valid indicates whether the value is a known member of the DiagnosisStatus enum.
+func (e DiagnosisStatus) Valid() bool {
+	switch e {
+	case DiagnosisStatusReceived:
+		return true
+	case DiagnosisStatusReported:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FailureReceivedRejectionReason.
 const (
 	FailureReceivedRejectionReasonCompanyNameMismatch FailureReceivedRejectionReason = "companyNameMismatch"
@@ -499,6 +538,27 @@ func (e InvoiceLineKind) Valid() bool {
 	case Monthly:
 		return true
 	case OneTime:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IssueStatus.
+const (
+	Late      IssueStatus = "late"
+	Scheduled IssueStatus = "scheduled"
+	Sent      IssueStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the IssueStatus enum.
+func (e IssueStatus) Valid() bool {
+	switch e {
+	case Late:
+		return true
+	case Scheduled:
+		return true
+	case Sent:
 		return true
 	default:
 		return false
@@ -721,6 +781,24 @@ func (e ReadinessStore) Valid() bool {
 	}
 }
 
+// Defines values for RecipientHistoryEntryChange.
+const (
+	Added   RecipientHistoryEntryChange = "added"
+	Removed RecipientHistoryEntryChange = "removed"
+)
+
+// Valid indicates whether the value is a known member of the RecipientHistoryEntryChange enum.
+func (e RecipientHistoryEntryChange) Valid() bool {
+	switch e {
+	case Added:
+		return true
+	case Removed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Referral.
 const (
 	AntiPhishingCouncil      Referral = "antiPhishingCouncil"
@@ -771,28 +849,28 @@ func (e ReportSectionsExternalMediaClass) Valid() bool {
 
 // Defines values for ReportSectionsHarmfulAccessCategory.
 const (
-	Adult    ReportSectionsHarmfulAccessCategory = "adult"
-	Dating   ReportSectionsHarmfulAccessCategory = "dating"
-	Extreme  ReportSectionsHarmfulAccessCategory = "extreme"
-	Gambling ReportSectionsHarmfulAccessCategory = "gambling"
-	Illegal  ReportSectionsHarmfulAccessCategory = "illegal"
-	Security ReportSectionsHarmfulAccessCategory = "security"
+	ReportSectionsHarmfulAccessCategoryAdult    ReportSectionsHarmfulAccessCategory = "adult"
+	ReportSectionsHarmfulAccessCategoryDating   ReportSectionsHarmfulAccessCategory = "dating"
+	ReportSectionsHarmfulAccessCategoryExtreme  ReportSectionsHarmfulAccessCategory = "extreme"
+	ReportSectionsHarmfulAccessCategoryGambling ReportSectionsHarmfulAccessCategory = "gambling"
+	ReportSectionsHarmfulAccessCategoryIllegal  ReportSectionsHarmfulAccessCategory = "illegal"
+	ReportSectionsHarmfulAccessCategorySecurity ReportSectionsHarmfulAccessCategory = "security"
 )
 
 // Valid indicates whether the value is a known member of the ReportSectionsHarmfulAccessCategory enum.
 func (e ReportSectionsHarmfulAccessCategory) Valid() bool {
 	switch e {
-	case Adult:
+	case ReportSectionsHarmfulAccessCategoryAdult:
 		return true
-	case Dating:
+	case ReportSectionsHarmfulAccessCategoryDating:
 		return true
-	case Extreme:
+	case ReportSectionsHarmfulAccessCategoryExtreme:
 		return true
-	case Gambling:
+	case ReportSectionsHarmfulAccessCategoryGambling:
 		return true
-	case Illegal:
+	case ReportSectionsHarmfulAccessCategoryIllegal:
 		return true
-	case Security:
+	case ReportSectionsHarmfulAccessCategorySecurity:
 		return true
 	default:
 		return false
@@ -1108,6 +1186,93 @@ func (e TriageRequestDecision) Valid() bool {
 	}
 }
 
+// Defines values for WebFilteringEntryInputList.
+const (
+	Allow WebFilteringEntryInputList = "allow"
+	Block WebFilteringEntryInputList = "block"
+)
+
+// Valid indicates whether the value is a known member of the WebFilteringEntryInputList enum.
+func (e WebFilteringEntryInputList) Valid() bool {
+	switch e {
+	case Allow:
+		return true
+	case Block:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebFilteringItem.
+const (
+	WebFilteringItemAdultPornography      WebFilteringItem = "adultPornography"
+	WebFilteringItemChildAbuse            WebFilteringItem = "childAbuse"
+	WebFilteringItemCopyrightInfringement WebFilteringItem = "copyrightInfringement"
+	WebFilteringItemCracking              WebFilteringItem = "cracking"
+	WebFilteringItemDating                WebFilteringItem = "dating"
+	WebFilteringItemDriveByDownload       WebFilteringItem = "driveByDownload"
+	WebFilteringItemDrugMisuse            WebFilteringItem = "drugMisuse"
+	WebFilteringItemFetishism             WebFilteringItem = "fetishism"
+	WebFilteringItemFilterCircumvention   WebFilteringItem = "filterCircumvention"
+	WebFilteringItemGambling              WebFilteringItem = "gambling"
+	WebFilteringItemGrotesque             WebFilteringItem = "grotesque"
+	WebFilteringItemIllegalActs           WebFilteringItem = "illegalActs"
+	WebFilteringItemIllegalDrugs          WebFilteringItem = "illegalDrugs"
+	WebFilteringItemLottery               WebFilteringItem = "lottery"
+	WebFilteringItemMalware               WebFilteringItem = "malware"
+	WebFilteringItemPhishingFraud         WebFilteringItem = "phishingFraud"
+	WebFilteringItemPublicProxy           WebFilteringItem = "publicProxy"
+	WebFilteringItemSuicideInducement     WebFilteringItem = "suicideInducement"
+	WebFilteringItemViolentGroupsCults    WebFilteringItem = "violentGroupsCults"
+)
+
+// Valid indicates whether the value is a known member of the WebFilteringItem enum.
+func (e WebFilteringItem) Valid() bool {
+	switch e {
+	case WebFilteringItemAdultPornography:
+		return true
+	case WebFilteringItemChildAbuse:
+		return true
+	case WebFilteringItemCopyrightInfringement:
+		return true
+	case WebFilteringItemCracking:
+		return true
+	case WebFilteringItemDating:
+		return true
+	case WebFilteringItemDriveByDownload:
+		return true
+	case WebFilteringItemDrugMisuse:
+		return true
+	case WebFilteringItemFetishism:
+		return true
+	case WebFilteringItemFilterCircumvention:
+		return true
+	case WebFilteringItemGambling:
+		return true
+	case WebFilteringItemGrotesque:
+		return true
+	case WebFilteringItemIllegalActs:
+		return true
+	case WebFilteringItemIllegalDrugs:
+		return true
+	case WebFilteringItemLottery:
+		return true
+	case WebFilteringItemMalware:
+		return true
+	case WebFilteringItemPhishingFraud:
+		return true
+	case WebFilteringItemPublicProxy:
+		return true
+	case WebFilteringItemSuicideInducement:
+		return true
+	case WebFilteringItemViolentGroupsCults:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExportInvoicesCSVParamsEncoding.
 const (
 	Sjis ExportInvoicesCSVParamsEncoding = "sjis"
@@ -1138,6 +1303,42 @@ func (e ListConsultationsParamsOverdue) Valid() bool {
 	case ListConsultationsParamsOverdueFalse:
 		return true
 	case ListConsultationsParamsOverdueTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListDiagnosesParamsStatus.
+const (
+	ListDiagnosesParamsStatusReceived ListDiagnosesParamsStatus = "received"
+	ListDiagnosesParamsStatusReported ListDiagnosesParamsStatus = "reported"
+)
+
+// Valid indicates whether the value is a known member of the ListDiagnosesParamsStatus enum.
+func (e ListDiagnosesParamsStatus) Valid() bool {
+	switch e {
+	case ListDiagnosesParamsStatusReceived:
+		return true
+	case ListDiagnosesParamsStatusReported:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListDiagnosesParamsOverdue.
+const (
+	ListDiagnosesParamsOverdueFalse ListDiagnosesParamsOverdue = "false"
+	ListDiagnosesParamsOverdueTrue  ListDiagnosesParamsOverdue = "true"
+)
+
+// Valid indicates whether the value is a known member of the ListDiagnosesParamsOverdue enum.
+func (e ListDiagnosesParamsOverdue) Valid() bool {
+	switch e {
+	case ListDiagnosesParamsOverdueFalse:
+		return true
+	case ListDiagnosesParamsOverdueTrue:
 		return true
 	default:
 		return false
@@ -1252,6 +1453,15 @@ type AgentEnrollment struct {
 	HardwareId           string    `json:"hardwareId"`
 	Hostname             string    `json:"hostname"`
 	Os                   OS        `json:"os"`
+}
+
+// AgentPolicy The policy as an agent enforces it (the staff view without customerNumber).
+type AgentPolicy struct {
+	Allow        []WebFilteringEntry `json:"allow"`
+	Block        []WebFilteringEntry `json:"block"`
+	BlockedItems []WebFilteringItem  `json:"blockedItems"`
+	Enabled      bool                `json:"enabled"`
+	Version      int64               `json:"version"`
 }
 
 // AuditEntry One event of the audit trail with its envelope.
@@ -1398,6 +1608,13 @@ type CatalogVersion struct {
 // CatalogVersionKind defines model for CatalogVersion.Kind.
 type CatalogVersionKind string
 
+// CategoryScore defines model for CategoryScore.
+type CategoryScore struct {
+	Category string `json:"category"`
+	MaxScore int    `json:"maxScore"`
+	Score    int    `json:"score"`
+}
+
 // ChangeOrderForm 変更. Changes ID count, web filtering, buys tickets, or changes the security contact.
 type ChangeOrderForm struct {
 	// AppliedOn A real date written `YYYY/M/D` (month and day with or without a leading zero), in the years 2000 to 2100.
@@ -1468,6 +1685,29 @@ type ChangeOrderFormType string
 
 // ChangeOrderFormWebFiltering C: required exactly when `changes.webFiltering` is true; `use` needs at least 15 IDs after the change.
 type ChangeOrderFormWebFiltering string
+
+// Choice defines model for Choice.
+type Choice struct {
+	Label string `json:"label"`
+	Score int    `json:"score"`
+
+	// Value A choice's value, and an answer (a string, an integer or a boolean).
+	Value ChoiceValue `json:"value"`
+}
+
+// ChoiceValue A choice's value, and an answer (a string, an integer or a boolean).
+type ChoiceValue struct {
+	union json.RawMessage
+}
+
+// ChoiceValue0 defines model for ChoiceValue.0.
+type ChoiceValue0 = string
+
+// ChoiceValue1 defines model for ChoiceValue.1.
+type ChoiceValue1 = int
+
+// ChoiceValue2 defines model for ChoiceValue.2.
+type ChoiceValue2 = bool
 
 // Claim An insurance claim; amounts in whole yen, unset fields null. `assessing` is true while an
 // assessment is in progress (the claim is still `filed`).
@@ -1763,6 +2003,61 @@ type CustomerNumber = string
 
 // DeclineReason defines model for DeclineReason.
 type DeclineReason string
+
+// Diagnosis defines model for Diagnosis.
+type Diagnosis struct {
+	AnsweredAt time.Time               `json:"answeredAt"`
+	Answers    *map[string]ChoiceValue `json:"answers,omitempty"`
+	Categories []CategoryScore         `json:"categories"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber     `json:"customerNumber"`
+	DiagnosisId    openapi_types.UUID `json:"diagnosisId"`
+
+	// DueOn The tenth business day after the answer date (JST).
+	DueOn    openapi_types.Date `json:"dueOn"`
+	MaxScore int                `json:"maxScore"`
+
+	// Overdue Not reported, and past 17:30 JST on dueOn.
+	Overdue              bool   `json:"overdue"`
+	QuestionnaireVersion *int64 `json:"questionnaireVersion,omitempty"`
+
+	// ReportTo The security contact's e-mail.
+	ReportTo   string             `json:"reportTo"`
+	ReportedAt *time.Time         `json:"reportedAt,omitempty"`
+	RiskLevel  DiagnosisRiskLevel `json:"riskLevel"`
+	Score      int                `json:"score"`
+	Status     DiagnosisStatus    `json:"status"`
+}
+
+// DiagnosisRiskLevel defines model for Diagnosis.RiskLevel.
+type DiagnosisRiskLevel string
+
+// DiagnosisStatus defines model for Diagnosis.Status.
+type DiagnosisStatus string
+
+// DiagnosisInput defines model for DiagnosisInput.
+type DiagnosisInput struct {
+	AnsweredAt time.Time `json:"answeredAt"`
+
+	// Answers Question ID → the value of the chosen choice.
+	Answers map[string]ChoiceValue `json:"answers"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber `json:"customerNumber"`
+}
+
+// DiagnosisList defines model for DiagnosisList.
+type DiagnosisList struct {
+	Items []Diagnosis `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
 
 // EnrolledTerminal defines model for EnrolledTerminal.
 type EnrolledTerminal struct {
@@ -2180,6 +2475,54 @@ type InvoiceList struct {
 	Next *Cursor `json:"next"`
 }
 
+// Issue defines model for Issue.
+type Issue struct {
+	// AsOf The date whose recipients the issue goes to (set by the first delivery attempt).
+	AsOf *openapi_types.Date `json:"asOf,omitempty"`
+
+	// Attempts Delivery attempts so far.
+	Attempts int                `json:"attempts"`
+	Body     string             `json:"body"`
+	IssueId  openapi_types.UUID `json:"issueId"`
+
+	// LastError Why the last attempt failed (absent once sent).
+	LastError *string `json:"lastError,omitempty"`
+
+	// Messages SMTP messages sent.
+	Messages int `json:"messages"`
+
+	// NextAttemptAt When the next attempt may start after a failure.
+	NextAttemptAt *time.Time `json:"nextAttemptAt,omitempty"`
+
+	// Recipients Addresses the issue went to (the list account not counted).
+	Recipients int `json:"recipients"`
+
+	// Rejected Addresses the server refused for good.
+	Rejected    int         `json:"rejected"`
+	ScheduledAt time.Time   `json:"scheduledAt"`
+	SentAt      *time.Time  `json:"sentAt"`
+	Status      IssueStatus `json:"status"`
+	Subject     string      `json:"subject"`
+}
+
+// IssueStatus defines model for Issue.Status.
+type IssueStatus string
+
+// IssueInput defines model for IssueInput.
+type IssueInput struct {
+	Body    string     `json:"body"`
+	SendAt  *time.Time `json:"sendAt,omitempty"`
+	Subject string     `json:"subject"`
+}
+
+// IssueList defines model for IssueList.
+type IssueList struct {
+	Items []Issue `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
+}
+
 // Issuer defines model for Issuer.
 type Issuer struct {
 	Name string `json:"name"`
@@ -2226,6 +2569,27 @@ type LoginSession struct {
 
 	// Token The session token; send as `Authorization: Bearer TOKEN`.
 	Token string `json:"token"`
+}
+
+// MailRecipient defines model for MailRecipient.
+type MailRecipient struct {
+	CustomerNumbers []CustomerNumber `json:"customerNumbers"`
+
+	// Email Example: suzuki@yamato-shoji.co.jp
+	Email string             `json:"email"`
+	Since openapi_types.Date `json:"since"`
+}
+
+// MailRecipientList defines model for MailRecipientList.
+type MailRecipientList struct {
+	AsOf openapi_types.Date `json:"asOf"`
+
+	// Count The number of recipients as of the date (the same on every page).
+	Count int             `json:"count"`
+	Items []MailRecipient `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
 }
 
 // Month A month, `YYYY-MM`.
@@ -2557,13 +2921,23 @@ type PriceListList struct {
 
 // Problem RFC 9457 problem details.
 type Problem struct {
-	Detail string `json:"detail"`
+	// Code The business rule that refused the request, when one did (also the type's slug).
+	//
+	// Example: optionNotInEffect
+	Code   *string `json:"code,omitempty"`
+	Detail string  `json:"detail"`
 
 	// Errors The invalid fields (validation problems), all at once.
 	Errors *[]FieldError `json:"errors,omitempty"`
 
 	// Instance The request path.
 	Instance *string `json:"instance,omitempty"`
+
+	// NextAllowedOn With `tooSoon`, the first answer date a new diagnosis may have.
+	NextAllowedOn *openapi_types.Date `json:"nextAllowedOn,omitempty"`
+
+	// PreviousAnsweredOn With `tooSoon`, the answer date of the customer's latest diagnosis.
+	PreviousAnsweredOn *openapi_types.Date `json:"previousAnsweredOn,omitempty"`
 
 	// RequestId The request ID, as in `X-Request-ID`, to find the request in the logs.
 	RequestId *string `json:"requestId,omitempty"`
@@ -2596,6 +2970,29 @@ type ProjectionStatus struct {
 	Name string `json:"name"`
 }
 
+// Question defines model for Question.
+type Question struct {
+	// Category Example: devices
+	Category string   `json:"category"`
+	Choices  []Choice `json:"choices"`
+
+	// Id Example: q1
+	Id   string `json:"id"`
+	Text string `json:"text"`
+}
+
+// Questionnaire defines model for Questionnaire.
+type Questionnaire struct {
+	PublishedAt time.Time  `json:"publishedAt"`
+	Questions   []Question `json:"questions"`
+	Version     int64      `json:"version"`
+}
+
+// QuestionnaireInput defines model for QuestionnaireInput.
+type QuestionnaireInput struct {
+	Questions []Question `json:"questions"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	Projections *[]ProjectionStatus `json:"projections"`
@@ -2616,6 +3013,29 @@ type Recipient struct {
 	Name       string  `json:"name"`
 	NameKana   *string `json:"nameKana,omitempty"`
 	PostalCode *string `json:"postalCode,omitempty"`
+}
+
+// RecipientHistoryEntry defines model for RecipientHistoryEntry.
+type RecipientHistoryEntry struct {
+	Change RecipientHistoryEntryChange `json:"change"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber     `json:"customerNumber"`
+	Date           openapi_types.Date `json:"date"`
+	Email          string             `json:"email"`
+}
+
+// RecipientHistoryEntryChange defines model for RecipientHistoryEntry.Change.
+type RecipientHistoryEntryChange string
+
+// RecipientHistoryList defines model for RecipientHistoryList.
+type RecipientHistoryList struct {
+	Items []RecipientHistoryEntry `json:"items"`
+
+	// Next Cursor of the next page (pass as `after`); null on the last page.
+	Next *Cursor `json:"next"`
 }
 
 // Referral defines model for Referral.
@@ -2744,6 +3164,11 @@ type ReportSectionsSummaryTerminalsRiskLevel string
 
 // ReportStatus defines model for Report.Status.
 type ReportStatus string
+
+// ReportSentInput defines model for ReportSentInput.
+type ReportSentInput struct {
+	SentAt time.Time `json:"sentAt"`
+}
 
 // Role defines model for Role.
 type Role string
@@ -3002,11 +3427,73 @@ type TriageRequest struct {
 // TriageRequestDecision defines model for TriageRequest.Decision.
 type TriageRequestDecision string
 
+// WebFilteringEntry An entry names an item or a URL (a host name or a URL prefix), never both.
+type WebFilteringEntry struct {
+	EntryId openapi_types.UUID `json:"entryId"`
+
+	// Item A filtered item. `illegal`: illegalActs, copyrightInfringement, childAbuse, illegalDrugs,
+	// drugMisuse, suicideInducement; `security`: cracking, malware, driveByDownload,
+	// phishingFraud, publicProxy, filterCircumvention; `adult`: adultPornography, fetishism;
+	// `dating`: dating; `gambling`: gambling, lottery; `extreme`: violentGroupsCults,
+	// grotesque. Items of `illegal` and `security` can never be allow-listed.
+	Item *WebFilteringItem `json:"item,omitempty"`
+
+	// Url Example: ads.example.com
+	Url *string `json:"url,omitempty"`
+}
+
+// WebFilteringEntryInput `list` and exactly one of `item` and `url`.
+type WebFilteringEntryInput struct {
+	// Item Example: dating
+	Item *string                    `json:"item,omitempty"`
+	List WebFilteringEntryInputList `json:"list"`
+
+	// Url Example: https://example.com/ads/
+	Url *string `json:"url,omitempty"`
+}
+
+// WebFilteringEntryInputList defines model for WebFilteringEntryInput.List.
+type WebFilteringEntryInputList string
+
+// WebFilteringItem A filtered item. `illegal`: illegalActs, copyrightInfringement, childAbuse, illegalDrugs,
+// drugMisuse, suicideInducement; `security`: cracking, malware, driveByDownload,
+// phishingFraud, publicProxy, filterCircumvention; `adult`: adultPornography, fetishism;
+// `dating`: dating; `gambling`: gambling, lottery; `extreme`: violentGroupsCults,
+// grotesque. Items of `illegal` and `security` can never be allow-listed.
+type WebFilteringItem string
+
+// WebFilteringPolicy defines model for WebFilteringPolicy.
+type WebFilteringPolicy struct {
+	Allow []WebFilteringEntry `json:"allow"`
+	Block []WebFilteringEntry `json:"block"`
+
+	// BlockedItems The 19 items less the allow-listed ones, in a fixed order.
+	BlockedItems []WebFilteringItem `json:"blockedItems"`
+
+	// CustomerNumber Customer number (お客様番号): `N` + 9 digits.
+	//
+	// Example: N000000001
+	CustomerNumber CustomerNumber `json:"customerNumber"`
+	Enabled        bool           `json:"enabled"`
+
+	// Entry An entry names an item or a URL (a host name or a URL prefix), never both.
+	Entry   *WebFilteringEntry `json:"entry,omitempty"`
+	Version int64              `json:"version"`
+}
+
+// WebFilteringSwitch defines model for WebFilteringSwitch.
+type WebFilteringSwitch struct {
+	Enabled bool `json:"enabled"`
+}
+
 // Yen Whole Japanese yen.
 type Yen = int64
 
 // After defines model for After.
 type After = string
+
+// AsOf defines model for AsOf.
+type AsOf = openapi_types.Date
 
 // ClaimId defines model for ClaimId.
 type ClaimId = openapi_types.UUID
@@ -3019,6 +3506,12 @@ type ConsultationId = openapi_types.UUID
 // Example: N000000001
 type CustomerNumberPath = CustomerNumber
 
+// DiagnosisId defines model for DiagnosisId.
+type DiagnosisId = openapi_types.UUID
+
+// EntryId defines model for EntryId.
+type EntryId = openapi_types.UUID
+
 // FailureId defines model for FailureId.
 type FailureId = openapi_types.UUID
 
@@ -3027,6 +3520,9 @@ type IdempotencyKey = string
 
 // IfMatch Example: "3"
 type IfMatch = string
+
+// IssueId defines model for IssueId.
+type IssueId = openapi_types.UUID
 
 // Limit defines model for Limit.
 type Limit = int
@@ -3038,6 +3534,9 @@ type MonthQuery = Month
 
 // OrderId defines model for OrderId.
 type OrderId = openapi_types.UUID
+
+// PolicyIfMatch Example: "3"
+type PolicyIfMatch = string
 
 // ReportMonth Example: 2025-07
 type ReportMonth = string
@@ -3083,6 +3582,9 @@ type PayloadTooLarge = Problem
 // PreconditionFailed RFC 9457 problem details.
 type PreconditionFailed = Problem
 
+// RuleConflict RFC 9457 problem details.
+type RuleConflict = Problem
+
 // ServiceUnavailable RFC 9457 problem details.
 type ServiceUnavailable = Problem
 
@@ -3100,6 +3602,12 @@ type UnsupportedMediaType = Problem
 
 // ValidationFailed RFC 9457 problem details.
 type ValidationFailed = Problem
+
+// AgentPolicyParams defines parameters for AgentPolicy.
+type AgentPolicyParams struct {
+	// IfNoneMatch The `ETag` of the policy the agent has (`*` and weak tags accepted).
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
 
 // ListApiKeysParams defines parameters for ListApiKeys.
 type ListApiKeysParams struct {
@@ -3208,6 +3716,17 @@ type CloseMonthParams struct {
 
 // PublishPriceListParams defines parameters for PublishPriceList.
 type PublishPriceListParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// PublishQuestionnaireParams defines parameters for PublishQuestionnaire.
+type PublishQuestionnaireParams struct {
 	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
 	// the caller, method and path. The same key with the same query and body replays the first
 	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
@@ -3425,6 +3944,93 @@ type IssueEnrollmentTokenParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SetWebFilteringParams defines parameters for SetWebFiltering.
+type SetWebFilteringParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The policy version from `ETag` (quoted or bare; `*` means any). On mismatch 412
+	// `version-mismatch`.
+	IfMatch *PolicyIfMatch `json:"If-Match,omitempty"`
+}
+
+// AddWebFilteringEntryParams defines parameters for AddWebFilteringEntry.
+type AddWebFilteringEntryParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The policy version from `ETag` (quoted or bare; `*` means any). On mismatch 412
+	// `version-mismatch`.
+	IfMatch *PolicyIfMatch `json:"If-Match,omitempty"`
+}
+
+// RemoveWebFilteringEntryParams defines parameters for RemoveWebFilteringEntry.
+type RemoveWebFilteringEntryParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+
+	// IfMatch The policy version from `ETag` (quoted or bare; `*` means any). On mismatch 412
+	// `version-mismatch`.
+	IfMatch *PolicyIfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDiagnosesParams defines parameters for ListDiagnoses.
+type ListDiagnosesParams struct {
+	Status  *ListDiagnosesParamsStatus  `form:"status,omitempty" json:"status,omitempty"`
+	Overdue *ListDiagnosesParamsOverdue `form:"overdue,omitempty" json:"overdue,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ListDiagnosesParamsStatus defines parameters for ListDiagnoses.
+type ListDiagnosesParamsStatus string
+
+// ListDiagnosesParamsOverdue defines parameters for ListDiagnoses.
+type ListDiagnosesParamsOverdue string
+
+// SubmitDiagnosisParams defines parameters for SubmitDiagnosis.
+type SubmitDiagnosisParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// DiagnosisReportSentParams defines parameters for DiagnosisReportSent.
+type DiagnosisReportSentParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListFailuresParams defines parameters for ListFailures.
 type ListFailuresParams struct {
 	Status         *ListFailuresParamsStatus `form:"status,omitempty" json:"status,omitempty"`
@@ -3548,6 +4154,59 @@ type InsuranceUsageParams struct {
 
 	// Period The period's start year; when absent, the period of today (or the last one, between two).
 	Period *Period `form:"period,omitempty" json:"period,omitempty"`
+}
+
+// ListMailIssuesParams defines parameters for ListMailIssues.
+type ListMailIssuesParams struct {
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// ScheduleMailIssueParams defines parameters for ScheduleMailIssue.
+type ScheduleMailIssueParams struct {
+	// IdempotencyKey 1 to 255 visible ASCII characters, bare or as a quoted structured-field string. Scoped to
+	// the caller, method and path. The same key with the same query and body replays the first
+	// answer (with `Idempotent-Replayed: true`, no new events); with a different request it is
+	// 422 `idempotency-key-reused`; while the first request still runs the duplicate waits,
+	// then 409 `request-in-progress`. Answers are kept 24 hours; 401, 403, 409, 412, 429 and
+	// 5xx answers are not kept, so a retry runs again.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListMailRecipientsParams defines parameters for ListMailRecipients.
+type ListMailRecipientsParams struct {
+	// AsOf A date, `YYYY-MM-DD` (default today, JST).
+	AsOf *AsOf `form:"asOf,omitempty" json:"asOf,omitempty"`
+
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
+}
+
+// MailRecipientsCSVParams defines parameters for MailRecipientsCSV.
+type MailRecipientsCSVParams struct {
+	// AsOf A date, `YYYY-MM-DD` (default today, JST).
+	AsOf *AsOf `form:"asOf,omitempty" json:"asOf,omitempty"`
+}
+
+// MailRecipientHistoryParams defines parameters for MailRecipientHistory.
+type MailRecipientHistoryParams struct {
+	// Limit Page size; default 100; values above 1000 (however large) are clamped to 1000. Zero,
+	// negative or not a number is 422.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// After The `next` cursor of the previous page; absent for the first page. A cursor is valid only
+	// for the query that issued it (same path and filters); any other value is 400 `bad-cursor`.
+	After *After `form:"after,omitempty" json:"after,omitempty"`
 }
 
 // ListOrdersParams defines parameters for ListOrders.
@@ -3744,6 +4403,9 @@ type ChangeOwnPasswordJSONRequestBody = OwnPasswordRequest
 // PublishPriceListJSONRequestBody defines body for PublishPriceList for application/json ContentType.
 type PublishPriceListJSONRequestBody = PriceListInput
 
+// PublishQuestionnaireJSONRequestBody defines body for PublishQuestionnaire for application/json ContentType.
+type PublishQuestionnaireJSONRequestBody = QuestionnaireInput
+
 // PublishPatchCatalogJSONRequestBody defines body for PublishPatchCatalog for application/json ContentType.
 type PublishPatchCatalogJSONRequestBody PublishPatchCatalogJSONBody
 
@@ -3771,6 +4433,18 @@ type TriageConsultationJSONRequestBody = TriageRequest
 // IssueEnrollmentTokenJSONRequestBody defines body for IssueEnrollmentToken for application/json ContentType.
 type IssueEnrollmentTokenJSONRequestBody IssueEnrollmentTokenJSONBody
 
+// SetWebFilteringJSONRequestBody defines body for SetWebFiltering for application/json ContentType.
+type SetWebFilteringJSONRequestBody = WebFilteringSwitch
+
+// AddWebFilteringEntryJSONRequestBody defines body for AddWebFilteringEntry for application/json ContentType.
+type AddWebFilteringEntryJSONRequestBody = WebFilteringEntryInput
+
+// SubmitDiagnosisJSONRequestBody defines body for SubmitDiagnosis for application/json ContentType.
+type SubmitDiagnosisJSONRequestBody = DiagnosisInput
+
+// DiagnosisReportSentJSONRequestBody defines body for DiagnosisReportSent for application/json ContentType.
+type DiagnosisReportSentJSONRequestBody = ReportSentInput
+
 // ReportFailureJSONRequestBody defines body for ReportFailure for application/json ContentType.
 type ReportFailureJSONRequestBody = FailureReportInput
 
@@ -3789,6 +4463,9 @@ type PayClaimJSONRequestBody = PayClaimJSONBody
 // RejectClaimJSONRequestBody defines body for RejectClaim for application/json ContentType.
 type RejectClaimJSONRequestBody RejectClaimJSONBody
 
+// ScheduleMailIssueJSONRequestBody defines body for ScheduleMailIssue for application/json ContentType.
+type ScheduleMailIssueJSONRequestBody = IssueInput
+
 // SubmitOrderJSONRequestBody defines body for SubmitOrder for application/json ContentType.
 type SubmitOrderJSONRequestBody = OrderForm
 
@@ -3800,6 +4477,94 @@ type AcceptOrderJSONRequestBody = AcceptRequest
 
 // SetStaffPasswordJSONRequestBody defines body for SetStaffPassword for application/json ContentType.
 type SetStaffPasswordJSONRequestBody = SetPasswordRequest
+
+// AsChoiceValue0 returns the union data inside the ChoiceValue as a ChoiceValue0
+func (t ChoiceValue) AsChoiceValue0() (ChoiceValue0, error) {
+	var body ChoiceValue0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChoiceValue0 overwrites any union data inside the ChoiceValue as the provided ChoiceValue0
+func (t *ChoiceValue) FromChoiceValue0(v ChoiceValue0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChoiceValue0 performs a merge with any union data inside the ChoiceValue, using the provided ChoiceValue0
+func (t *ChoiceValue) MergeChoiceValue0(v ChoiceValue0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChoiceValue1 returns the union data inside the ChoiceValue as a ChoiceValue1
+func (t ChoiceValue) AsChoiceValue1() (ChoiceValue1, error) {
+	var body ChoiceValue1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChoiceValue1 overwrites any union data inside the ChoiceValue as the provided ChoiceValue1
+func (t *ChoiceValue) FromChoiceValue1(v ChoiceValue1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChoiceValue1 performs a merge with any union data inside the ChoiceValue, using the provided ChoiceValue1
+func (t *ChoiceValue) MergeChoiceValue1(v ChoiceValue1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsChoiceValue2 returns the union data inside the ChoiceValue as a ChoiceValue2
+func (t ChoiceValue) AsChoiceValue2() (ChoiceValue2, error) {
+	var body ChoiceValue2
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromChoiceValue2 overwrites any union data inside the ChoiceValue as the provided ChoiceValue2
+func (t *ChoiceValue) FromChoiceValue2(v ChoiceValue2) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeChoiceValue2 performs a merge with any union data inside the ChoiceValue, using the provided ChoiceValue2
+func (t *ChoiceValue) MergeChoiceValue2(v ChoiceValue2) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ChoiceValue) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ChoiceValue) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsNewOrderForm returns the union data inside the OrderForm as a NewOrderForm
 func (t OrderForm) AsNewOrderForm() (NewOrderForm, error) {
@@ -4084,6 +4849,18 @@ type ClientInterface interface {
 	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
 	AgentEnroll(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AgentPolicy The web-filtering policy of the agent's contract
+	//
+	// An agent polls its contract's effective policy with its own agent token as bearer token:
+	// the same shape as the staff view, without `customerNumber`, with `ETag: "<version>"`.
+	// With `If-None-Match` naming the current version the answer is 304 without a body,
+	// answered from memory: polls are cheap. A contract with nothing recorded has the default
+	// policy (version 0). 401 for a token the terminals' directory does not accept; 403 when
+	// it refuses the terminal (retired, or its contract terminated).
+	//
+	// Corresponds with GET /agent/v1/policy (the `AgentPolicy` operationId).
+	AgentPolicy(ctx context.Context, params *AgentPolicyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// AgentTelemetryWithBody Upload a telemetry batch
 	//
 	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
@@ -4356,6 +5133,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceList(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishQuestionnaireWithBody Publish the leak-risk questionnaire
+	//
+	// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+	// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+	// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+	// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+	// a value (a string, an integer or a boolean, unique within the question), a label (at
+	// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+	PublishQuestionnaireWithBody(ctx context.Context, params *PublishQuestionnaireParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PublishQuestionnaire Publish the leak-risk questionnaire
+	//
+	// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+	// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+	// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+	// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+	// a value (a string, an integer or a boolean, unique within the question), a label (at
+	// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+	PublishQuestionnaire(ctx context.Context, params *PublishQuestionnaireParams, body PublishQuestionnaireJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PublishPatchCatalogWithBody Publish the patch catalog
 	//
@@ -4679,6 +5488,185 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/history (the `ContractHistory` operationId).
 	ContractHistory(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetWebFiltering A contract's web-filtering policy
+	//
+	// The policy as recorded now (read from the log, so it shows every command that answered):
+	// whether filtering is on, the items blocked (the 19 items less the allow-listed ones), the
+	// allow-list and block-list entries, and the policy version, also sent as `ETag`. A contract
+	// with nothing recorded has the default policy: off, every item blocked, no entries,
+	// version 0. A customer number issued to a new order whose contract has not opened yet
+	// answers that default too; an unknown one 404 `contract-not-found`. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/contracts/{customerNumber}/web-filtering (the `GetWebFiltering` operationId).
+	GetWebFiltering(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetWebFilteringWithBody Turn a contract's web filtering on or off
+	//
+	// Turns filtering on or off at the customer's request. On needs the contract's
+	// web-filtering option in effect (the contract active and the option ordered and
+	// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+	// has changes nothing (same version). When the option ends (a change order turning it off,
+	// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+	// honoured (412 on mismatch).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+	SetWebFilteringWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetWebFiltering Turn a contract's web filtering on or off
+	//
+	// Turns filtering on or off at the customer's request. On needs the contract's
+	// web-filtering option in effect (the contract active and the option ordered and
+	// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+	// has changes nothing (same version). When the option ends (a change order turning it off,
+	// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+	// honoured (412 on mismatch).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+	SetWebFiltering(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, body SetWebFilteringJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddWebFilteringEntryWithBody Add an allow-list or block-list entry
+	//
+	// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+	// a host name (`example.com`, matching itself and its subdomains; international names are
+	// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+	// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+	// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+	// `security` categories on the allow-list. The same entry again (same list, same item or
+	// the same URL once normalised) changes nothing and answers the entry already there, with
+	// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+	// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+	// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+	AddWebFilteringEntryWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddWebFilteringEntry Add an allow-list or block-list entry
+	//
+	// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+	// a host name (`example.com`, matching itself and its subdomains; international names are
+	// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+	// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+	// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+	// `security` categories on the allow-list. The same entry again (same list, same item or
+	// the same URL once normalised) changes nothing and answers the entry already there, with
+	// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+	// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+	// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+	AddWebFilteringEntry(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, body AddWebFilteringEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveWebFilteringEntry Remove an allow-list or block-list entry
+	//
+	// Takes the entry off its list; 404 `entry-not-found` for an entry the policy does not
+	// have (also one removed before). Permission `command` (role `operator`). Honours
+	// `Idempotency-Key` and `If-Match`.
+	//
+	// Corresponds with DELETE /api/v1/contracts/{customerNumber}/web-filtering/entries/{entryId} (the `RemoveWebFilteringEntry` operationId).
+	RemoveWebFilteringEntry(ctx context.Context, customerNumber CustomerNumberPath, entryId EntryId, params *RemoveWebFilteringEntryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListDiagnoses The diagnosis queue
+	//
+	// Diagnoses in the order they were received. `status` keeps `received` (report not sent
+	// yet) or `reported` ones; `overdue=true` keeps those whose report is not sent and whose
+	// due date has ended (after 17:30 JST on `dueOn`), `overdue=false` the others. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/diagnoses (the `ListDiagnoses` operationId).
+	ListDiagnoses(ctx context.Context, params *ListDiagnosesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitDiagnosisWithBody Receive a customer's answers
+	//
+	// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+	// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+	// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+	// question not answered (`required`) or answered with a value that is not one of its
+	// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+	// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+	// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+	// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+	// 409 `noQuestionnaire` before any questionnaire is published.
+	//
+	// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+	// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+	// date (JST); `reportTo` is the security contact's e-mail.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+	SubmitDiagnosisWithBody(ctx context.Context, params *SubmitDiagnosisParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitDiagnosis Receive a customer's answers
+	//
+	// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+	// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+	// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+	// question not answered (`required`) or answered with a value that is not one of its
+	// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+	// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+	// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+	// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+	// 409 `noQuestionnaire` before any questionnaire is published.
+	//
+	// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+	// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+	// date (JST); `reportTo` is the security contact's e-mail.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+	SubmitDiagnosis(ctx context.Context, params *SubmitDiagnosisParams, body SubmitDiagnosisJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDiagnosis One diagnosis
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`); 404 `diagnosis-not-found`.
+	//
+	// Corresponds with GET /api/v1/diagnoses/{diagnosisId} (the `GetDiagnosis` operationId).
+	GetDiagnosis(ctx context.Context, diagnosisId DiagnosisId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiagnosisReportSentWithBody Record that the report was sent
+	//
+	// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+	// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+	// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+	DiagnosisReportSentWithBody(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiagnosisReportSent Record that the report was sent
+	//
+	// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+	// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+	// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+	DiagnosisReportSent(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, body DiagnosisReportSentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListFailures Failure reports
 	//
 	// Failure reports in the order they were recorded, without the person's contact data.
@@ -4862,6 +5850,87 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
 	InsuranceUsage(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMailIssues The issues
+	//
+	// Every issue by scheduled time, with its delivery: `scheduled` until sent (`late` once
+	// 6 hours have passed without it being sent, while the service delivers mail; it keeps
+	// trying), then `sent` with `sentAt`, `recipients` (addresses; the list account not
+	// counted) and `messages` (SMTP messages). Permission `readOperations` (roles `operator`,
+	// `auditor`).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/issues (the `ListMailIssues` operationId).
+	ListMailIssues(ctx context.Context, params *ListMailIssuesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ScheduleMailIssueWithBody Write and schedule an issue
+	//
+	// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+	// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+	// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+	// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+	// field error at once). Started with `serve --smtp`, the service sends it within a minute
+	// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+	ScheduleMailIssueWithBody(ctx context.Context, params *ScheduleMailIssueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ScheduleMailIssue Write and schedule an issue
+	//
+	// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+	// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+	// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+	// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+	// field error at once). Started with `serve --smtp`, the service sends it within a minute
+	// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+	ScheduleMailIssue(ctx context.Context, params *ScheduleMailIssueParams, body ScheduleMailIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMailIssue One issue
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`); 404 `issue-not-found`.
+	//
+	// Corresponds with GET /api/v1/mail-magazine/issues/{issueId} (the `GetMailIssue` operationId).
+	GetMailIssue(ctx context.Context, issueId IssueId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMailRecipients The mail magazine's recipients as of a date
+	//
+	// Every address registered on a contract active on `asOf` (default today, JST): the
+	// contract contact's e-mail list and the security contact's e-mail, lower-cased, each
+	// address once, by address. `customerNumbers` are the contracts that register it; `since`
+	// is the day it became a recipient without a break since. `count` is the number of
+	// recipients as of the date (all pages). Permission `readOperations` (roles `operator`,
+	// `auditor`).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients (the `ListMailRecipients` operationId).
+	ListMailRecipients(ctx context.Context, params *ListMailRecipientsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MailRecipientsCSV The recipients as of a date, as CSV
+	//
+	// The same recipients in one file: UTF-8 with a byte-order mark, CRLF line ends, header
+	// `email,customerNumbers,since`, several customer numbers joined by a space. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients.csv (the `MailRecipientsCSV` operationId).
+	MailRecipientsCSV(ctx context.Context, params *MailRecipientsCSVParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MailRecipientHistory Who joined and left the list, when
+	//
+	// Every address joining (`added`) or leaving (`removed`) through one contract, in date
+	// order (then by customer number and address): on the opening date, on the date a change
+	// or simple change takes effect, on the termination date. Permission `readOperations`
+	// (roles `operator`, `auditor`).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients/history (the `MailRecipientHistory` operationId).
+	MailRecipientHistory(ctx context.Context, params *MailRecipientHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListOrders The order queue
 	//
@@ -5230,6 +6299,28 @@ func (c *Client) AgentEnrollWithBody(ctx context.Context, contentType string, bo
 // Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
 func (c *Client) AgentEnroll(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAgentEnrollRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AgentPolicy The web-filtering policy of the agent's contract
+//
+// An agent polls its contract's effective policy with its own agent token as bearer token:
+// the same shape as the staff view, without `customerNumber`, with `ETag: "<version>"`.
+// With `If-None-Match` naming the current version the answer is 304 without a body,
+// answered from memory: polls are cheap. A contract with nothing recorded has the default
+// policy (version 0). 401 for a token the terminals' directory does not accept; 403 when
+// it refuses the terminal (retired, or its contract terminated).
+//
+// Corresponds with GET /agent/v1/policy (the `AgentPolicy` operationId).
+func (c *Client) AgentPolicy(ctx context.Context, params *AgentPolicyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAgentPolicyRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -5713,6 +6804,58 @@ func (c *Client) PublishPriceListWithBody(ctx context.Context, params *PublishPr
 // Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 func (c *Client) PublishPriceList(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPublishPriceListRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishQuestionnaireWithBody Publish the leak-risk questionnaire
+//
+// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+// a value (a string, an integer or a boolean, unique within the question), a label (at
+// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+func (c *Client) PublishQuestionnaireWithBody(ctx context.Context, params *PublishQuestionnaireParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishQuestionnaireRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PublishQuestionnaire Publish the leak-risk questionnaire
+//
+// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+// a value (a string, an integer or a boolean, unique within the question), a label (at
+// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+func (c *Client) PublishQuestionnaire(ctx context.Context, params *PublishQuestionnaireParams, body PublishQuestionnaireJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPublishQuestionnaireRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6315,6 +7458,305 @@ func (c *Client) ContractHistory(ctx context.Context, customerNumber CustomerNum
 	return c.Client.Do(req)
 }
 
+// GetWebFiltering A contract's web-filtering policy
+//
+// The policy as recorded now (read from the log, so it shows every command that answered):
+// whether filtering is on, the items blocked (the 19 items less the allow-listed ones), the
+// allow-list and block-list entries, and the policy version, also sent as `ETag`. A contract
+// with nothing recorded has the default policy: off, every item blocked, no entries,
+// version 0. A customer number issued to a new order whose contract has not opened yet
+// answers that default too; an unknown one 404 `contract-not-found`. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/contracts/{customerNumber}/web-filtering (the `GetWebFiltering` operationId).
+func (c *Client) GetWebFiltering(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebFilteringRequest(c.Server, customerNumber)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetWebFilteringWithBody Turn a contract's web filtering on or off
+//
+// Turns filtering on or off at the customer's request. On needs the contract's
+// web-filtering option in effect (the contract active and the option ordered and
+// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+// has changes nothing (same version). When the option ends (a change order turning it off,
+// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+// honoured (412 on mismatch).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+func (c *Client) SetWebFilteringWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetWebFilteringRequestWithBody(c.Server, customerNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetWebFiltering Turn a contract's web filtering on or off
+//
+// Turns filtering on or off at the customer's request. On needs the contract's
+// web-filtering option in effect (the contract active and the option ordered and
+// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+// has changes nothing (same version). When the option ends (a change order turning it off,
+// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+// honoured (412 on mismatch).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+func (c *Client) SetWebFiltering(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, body SetWebFilteringJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetWebFilteringRequest(c.Server, customerNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddWebFilteringEntryWithBody Add an allow-list or block-list entry
+//
+// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+// a host name (`example.com`, matching itself and its subdomains; international names are
+// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+// `security` categories on the allow-list. The same entry again (same list, same item or
+// the same URL once normalised) changes nothing and answers the entry already there, with
+// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+func (c *Client) AddWebFilteringEntryWithBody(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddWebFilteringEntryRequestWithBody(c.Server, customerNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddWebFilteringEntry Add an allow-list or block-list entry
+//
+// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+// a host name (`example.com`, matching itself and its subdomains; international names are
+// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+// `security` categories on the allow-list. The same entry again (same list, same item or
+// the same URL once normalised) changes nothing and answers the entry already there, with
+// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+func (c *Client) AddWebFilteringEntry(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, body AddWebFilteringEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddWebFilteringEntryRequest(c.Server, customerNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveWebFilteringEntry Remove an allow-list or block-list entry
+//
+// Takes the entry off its list; 404 `entry-not-found` for an entry the policy does not
+// have (also one removed before). Permission `command` (role `operator`). Honours
+// `Idempotency-Key` and `If-Match`.
+//
+// Corresponds with DELETE /api/v1/contracts/{customerNumber}/web-filtering/entries/{entryId} (the `RemoveWebFilteringEntry` operationId).
+func (c *Client) RemoveWebFilteringEntry(ctx context.Context, customerNumber CustomerNumberPath, entryId EntryId, params *RemoveWebFilteringEntryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveWebFilteringEntryRequest(c.Server, customerNumber, entryId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListDiagnoses The diagnosis queue
+//
+// Diagnoses in the order they were received. `status` keeps `received` (report not sent
+// yet) or `reported` ones; `overdue=true` keeps those whose report is not sent and whose
+// due date has ended (after 17:30 JST on `dueOn`), `overdue=false` the others. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/diagnoses (the `ListDiagnoses` operationId).
+func (c *Client) ListDiagnoses(ctx context.Context, params *ListDiagnosesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDiagnosesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitDiagnosisWithBody Receive a customer's answers
+//
+// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+// question not answered (`required`) or answered with a value that is not one of its
+// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+// 409 `noQuestionnaire` before any questionnaire is published.
+//
+// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+// date (JST); `reportTo` is the security contact's e-mail.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+func (c *Client) SubmitDiagnosisWithBody(ctx context.Context, params *SubmitDiagnosisParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitDiagnosisRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitDiagnosis Receive a customer's answers
+//
+// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+// question not answered (`required`) or answered with a value that is not one of its
+// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+// 409 `noQuestionnaire` before any questionnaire is published.
+//
+// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+// date (JST); `reportTo` is the security contact's e-mail.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+func (c *Client) SubmitDiagnosis(ctx context.Context, params *SubmitDiagnosisParams, body SubmitDiagnosisJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSubmitDiagnosisRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDiagnosis One diagnosis
+//
+// Permission `readOperations` (roles `operator`, `auditor`); 404 `diagnosis-not-found`.
+//
+// Corresponds with GET /api/v1/diagnoses/{diagnosisId} (the `GetDiagnosis` operationId).
+func (c *Client) GetDiagnosis(ctx context.Context, diagnosisId DiagnosisId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDiagnosisRequest(c.Server, diagnosisId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiagnosisReportSentWithBody Record that the report was sent
+//
+// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+func (c *Client) DiagnosisReportSentWithBody(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiagnosisReportSentRequestWithBody(c.Server, diagnosisId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiagnosisReportSent Record that the report was sent
+//
+// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+func (c *Client) DiagnosisReportSent(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, body DiagnosisReportSentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiagnosisReportSentRequest(c.Server, diagnosisId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListFailures Failure reports
 //
 // Failure reports in the order they were recorded, without the person's contact data.
@@ -6659,6 +8101,157 @@ func (c *Client) RejectClaim(ctx context.Context, id ClaimId, params *RejectClai
 // Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
 func (c *Client) InsuranceUsage(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewInsuranceUsageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMailIssues The issues
+//
+// Every issue by scheduled time, with its delivery: `scheduled` until sent (`late` once
+// 6 hours have passed without it being sent, while the service delivers mail; it keeps
+// trying), then `sent` with `sentAt`, `recipients` (addresses; the list account not
+// counted) and `messages` (SMTP messages). Permission `readOperations` (roles `operator`,
+// `auditor`).
+//
+// Corresponds with GET /api/v1/mail-magazine/issues (the `ListMailIssues` operationId).
+func (c *Client) ListMailIssues(ctx context.Context, params *ListMailIssuesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMailIssuesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ScheduleMailIssueWithBody Write and schedule an issue
+//
+// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+// field error at once). Started with `serve --smtp`, the service sends it within a minute
+// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+func (c *Client) ScheduleMailIssueWithBody(ctx context.Context, params *ScheduleMailIssueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewScheduleMailIssueRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ScheduleMailIssue Write and schedule an issue
+//
+// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+// field error at once). Started with `serve --smtp`, the service sends it within a minute
+// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+func (c *Client) ScheduleMailIssue(ctx context.Context, params *ScheduleMailIssueParams, body ScheduleMailIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewScheduleMailIssueRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMailIssue One issue
+//
+// Permission `readOperations` (roles `operator`, `auditor`); 404 `issue-not-found`.
+//
+// Corresponds with GET /api/v1/mail-magazine/issues/{issueId} (the `GetMailIssue` operationId).
+func (c *Client) GetMailIssue(ctx context.Context, issueId IssueId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMailIssueRequest(c.Server, issueId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMailRecipients The mail magazine's recipients as of a date
+//
+// Every address registered on a contract active on `asOf` (default today, JST): the
+// contract contact's e-mail list and the security contact's e-mail, lower-cased, each
+// address once, by address. `customerNumbers` are the contracts that register it; `since`
+// is the day it became a recipient without a break since. `count` is the number of
+// recipients as of the date (all pages). Permission `readOperations` (roles `operator`,
+// `auditor`).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients (the `ListMailRecipients` operationId).
+func (c *Client) ListMailRecipients(ctx context.Context, params *ListMailRecipientsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMailRecipientsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MailRecipientsCSV The recipients as of a date, as CSV
+//
+// The same recipients in one file: UTF-8 with a byte-order mark, CRLF line ends, header
+// `email,customerNumbers,since`, several customer numbers joined by a space. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients.csv (the `MailRecipientsCSV` operationId).
+func (c *Client) MailRecipientsCSV(ctx context.Context, params *MailRecipientsCSVParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMailRecipientsCSVRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MailRecipientHistory Who joined and left the list, when
+//
+// Every address joining (`added`) or leaving (`removed`) through one contract, in date
+// order (then by customer number and address): on the opening date, on the date a change
+// or simple change takes effect, on the termination date. Permission `readOperations`
+// (roles `operator`, `auditor`).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients/history (the `MailRecipientHistory` operationId).
+func (c *Client) MailRecipientHistory(ctx context.Context, params *MailRecipientHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMailRecipientHistoryRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7295,6 +8888,48 @@ func NewAgentEnrollRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAgentPolicyRequest constructs an http.Request for the AgentPolicy method
+func NewAgentPolicyRequest(server string, params *AgentPolicyParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/agent/v1/policy")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8121,6 +9756,61 @@ func NewPublishPriceListRequestWithBody(server string, params *PublishPriceListP
 	}
 
 	operationPath := fmt.Sprintf("/api/v1/billing/price-lists")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewPublishQuestionnaireRequest calls the generic PublishQuestionnaire builder with application/json body
+func NewPublishQuestionnaireRequest(server string, params *PublishQuestionnaireParams, body PublishQuestionnaireJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPublishQuestionnaireRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPublishQuestionnaireRequestWithBody constructs an http.Request for the PublishQuestionnaire method, with any body, and a specified content type
+func NewPublishQuestionnaireRequestWithBody(server string, params *PublishQuestionnaireParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/catalogs/diagnosis")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -9269,6 +10959,494 @@ func NewContractHistoryRequest(server string, customerNumber CustomerNumberPath)
 	return req, nil
 }
 
+// NewGetWebFilteringRequest constructs an http.Request for the GetWebFiltering method
+func NewGetWebFilteringRequest(server string, customerNumber CustomerNumberPath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contracts/%s/web-filtering", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetWebFilteringRequest calls the generic SetWebFiltering builder with application/json body
+func NewSetWebFilteringRequest(server string, customerNumber CustomerNumberPath, params *SetWebFilteringParams, body SetWebFilteringJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetWebFilteringRequestWithBody(server, customerNumber, params, "application/json", bodyReader)
+}
+
+// NewSetWebFilteringRequestWithBody constructs an http.Request for the SetWebFiltering method, with any body, and a specified content type
+func NewSetWebFilteringRequestWithBody(server string, customerNumber CustomerNumberPath, params *SetWebFilteringParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contracts/%s/web-filtering", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAddWebFilteringEntryRequest calls the generic AddWebFilteringEntry builder with application/json body
+func NewAddWebFilteringEntryRequest(server string, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, body AddWebFilteringEntryJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddWebFilteringEntryRequestWithBody(server, customerNumber, params, "application/json", bodyReader)
+}
+
+// NewAddWebFilteringEntryRequestWithBody constructs an http.Request for the AddWebFilteringEntry method, with any body, and a specified content type
+func NewAddWebFilteringEntryRequestWithBody(server string, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contracts/%s/web-filtering/entries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRemoveWebFilteringEntryRequest constructs an http.Request for the RemoveWebFilteringEntry method
+func NewRemoveWebFilteringEntryRequest(server string, customerNumber CustomerNumberPath, entryId EntryId, params *RemoveWebFilteringEntryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "customerNumber", customerNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "entryId", entryId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/contracts/%s/web-filtering/entries/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+		if params.IfMatch != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListDiagnosesRequest constructs an http.Request for the ListDiagnoses method
+func NewListDiagnosesRequest(server string, params *ListDiagnosesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/diagnoses")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Overdue != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "overdue", *params.Overdue, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSubmitDiagnosisRequest calls the generic SubmitDiagnosis builder with application/json body
+func NewSubmitDiagnosisRequest(server string, params *SubmitDiagnosisParams, body SubmitDiagnosisJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSubmitDiagnosisRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewSubmitDiagnosisRequestWithBody constructs an http.Request for the SubmitDiagnosis method, with any body, and a specified content type
+func NewSubmitDiagnosisRequestWithBody(server string, params *SubmitDiagnosisParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/diagnoses")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetDiagnosisRequest constructs an http.Request for the GetDiagnosis method
+func NewGetDiagnosisRequest(server string, diagnosisId DiagnosisId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "diagnosisId", diagnosisId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/diagnoses/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDiagnosisReportSentRequest calls the generic DiagnosisReportSent builder with application/json body
+func NewDiagnosisReportSentRequest(server string, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, body DiagnosisReportSentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDiagnosisReportSentRequestWithBody(server, diagnosisId, params, "application/json", bodyReader)
+}
+
+// NewDiagnosisReportSentRequestWithBody constructs an http.Request for the DiagnosisReportSent method, with any body, and a specified content type
+func NewDiagnosisReportSentRequestWithBody(server string, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "diagnosisId", diagnosisId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/diagnoses/%s/report-sent", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListFailuresRequest constructs an http.Request for the ListFailures method
 func NewListFailuresRequest(server string, params *ListFailuresParams) (*http.Request, error) {
 	var err error
@@ -9926,6 +12104,359 @@ func NewInsuranceUsageRequest(server string, params *InsuranceUsageParams) (*htt
 		if params.Period != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "period", *params.Period, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMailIssuesRequest constructs an http.Request for the ListMailIssues method
+func NewListMailIssuesRequest(server string, params *ListMailIssuesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/issues")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewScheduleMailIssueRequest calls the generic ScheduleMailIssue builder with application/json body
+func NewScheduleMailIssueRequest(server string, params *ScheduleMailIssueParams, body ScheduleMailIssueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewScheduleMailIssueRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewScheduleMailIssueRequestWithBody constructs an http.Request for the ScheduleMailIssue method, with any body, and a specified content type
+func NewScheduleMailIssueRequestWithBody(server string, params *ScheduleMailIssueParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/issues")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetMailIssueRequest constructs an http.Request for the GetMailIssue method
+func NewGetMailIssueRequest(server string, issueId IssueId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "issueId", issueId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/issues/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListMailRecipientsRequest constructs an http.Request for the ListMailRecipients method
+func NewListMailRecipientsRequest(server string, params *ListMailRecipientsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/recipients")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asOf", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMailRecipientsCSVRequest constructs an http.Request for the MailRecipientsCSV method
+func NewMailRecipientsCSVRequest(server string, params *MailRecipientsCSVParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/recipients.csv")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.AsOf != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asOf", *params.AsOf, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewMailRecipientHistoryRequest constructs an http.Request for the MailRecipientHistory method
+func NewMailRecipientHistoryRequest(server string, params *MailRecipientHistoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/mail-magazine/recipients/history")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -11250,6 +13781,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /agent/v1/enroll (the `AgentEnroll` operationId).
 	AgentEnrollWithResponse(ctx context.Context, body AgentEnrollJSONRequestBody, reqEditors ...RequestEditorFn) (*AgentEnrollResponse, error)
 
+	// AgentPolicyWithResponse The web-filtering policy of the agent's contract
+	//
+	// An agent polls its contract's effective policy with its own agent token as bearer token:
+	// the same shape as the staff view, without `customerNumber`, with `ETag: "<version>"`.
+	// With `If-None-Match` naming the current version the answer is 304 without a body,
+	// answered from memory: polls are cheap. A contract with nothing recorded has the default
+	// policy (version 0). 401 for a token the terminals' directory does not accept; 403 when
+	// it refuses the terminal (retired, or its contract terminated).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /agent/v1/policy (the `AgentPolicy` operationId).
+	AgentPolicyWithResponse(ctx context.Context, params *AgentPolicyParams, reqEditors ...RequestEditorFn) (*AgentPolicyResponse, error)
+
 	// AgentTelemetryWithBodyWithResponse Upload a telemetry batch
 	//
 	// One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
@@ -11544,6 +14089,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/v1/billing/price-lists (the `PublishPriceList` operationId).
 	PublishPriceListWithResponse(ctx context.Context, params *PublishPriceListParams, body PublishPriceListJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishPriceListResponse, error)
+
+	// PublishQuestionnaireWithBodyWithResponse Publish the leak-risk questionnaire
+	//
+	// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+	// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+	// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+	// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+	// a value (a string, an integer or a boolean, unique within the question), a label (at
+	// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+	PublishQuestionnaireWithBodyWithResponse(ctx context.Context, params *PublishQuestionnaireParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishQuestionnaireResponse, error)
+
+	// PublishQuestionnaireWithResponse Publish the leak-risk questionnaire
+	//
+	// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+	// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+	// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+	// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+	// a value (a string, an integer or a boolean, unique within the question), a label (at
+	// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+	PublishQuestionnaireWithResponse(ctx context.Context, params *PublishQuestionnaireParams, body PublishQuestionnaireJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishQuestionnaireResponse, error)
 
 	// PublishPatchCatalogWithBodyWithResponse Publish the patch catalog
 	//
@@ -11885,6 +14462,193 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/contracts/{customerNumber}/history (the `ContractHistory` operationId).
 	ContractHistoryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*ContractHistoryResponse, error)
 
+	// GetWebFilteringWithResponse A contract's web-filtering policy
+	//
+	// The policy as recorded now (read from the log, so it shows every command that answered):
+	// whether filtering is on, the items blocked (the 19 items less the allow-listed ones), the
+	// allow-list and block-list entries, and the policy version, also sent as `ETag`. A contract
+	// with nothing recorded has the default policy: off, every item blocked, no entries,
+	// version 0. A customer number issued to a new order whose contract has not opened yet
+	// answers that default too; an unknown one 404 `contract-not-found`. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/contracts/{customerNumber}/web-filtering (the `GetWebFiltering` operationId).
+	GetWebFilteringWithResponse(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*GetWebFilteringResponse, error)
+
+	// SetWebFilteringWithBodyWithResponse Turn a contract's web filtering on or off
+	//
+	// Turns filtering on or off at the customer's request. On needs the contract's
+	// web-filtering option in effect (the contract active and the option ordered and
+	// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+	// has changes nothing (same version). When the option ends (a change order turning it off,
+	// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+	// honoured (412 on mismatch).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+	SetWebFilteringWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetWebFilteringResponse, error)
+
+	// SetWebFilteringWithResponse Turn a contract's web filtering on or off
+	//
+	// Turns filtering on or off at the customer's request. On needs the contract's
+	// web-filtering option in effect (the contract active and the option ordered and
+	// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+	// has changes nothing (same version). When the option ends (a change order turning it off,
+	// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+	// honoured (412 on mismatch).
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+	SetWebFilteringWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, body SetWebFilteringJSONRequestBody, reqEditors ...RequestEditorFn) (*SetWebFilteringResponse, error)
+
+	// AddWebFilteringEntryWithBodyWithResponse Add an allow-list or block-list entry
+	//
+	// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+	// a host name (`example.com`, matching itself and its subdomains; international names are
+	// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+	// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+	// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+	// `security` categories on the allow-list. The same entry again (same list, same item or
+	// the same URL once normalised) changes nothing and answers the entry already there, with
+	// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+	// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+	// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+	AddWebFilteringEntryWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddWebFilteringEntryResponse, error)
+
+	// AddWebFilteringEntryWithResponse Add an allow-list or block-list entry
+	//
+	// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+	// a host name (`example.com`, matching itself and its subdomains; international names are
+	// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+	// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+	// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+	// `security` categories on the allow-list. The same entry again (same list, same item or
+	// the same URL once normalised) changes nothing and answers the entry already there, with
+	// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+	// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+	// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+	AddWebFilteringEntryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, body AddWebFilteringEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*AddWebFilteringEntryResponse, error)
+
+	// RemoveWebFilteringEntryWithResponse Remove an allow-list or block-list entry
+	//
+	// Takes the entry off its list; 404 `entry-not-found` for an entry the policy does not
+	// have (also one removed before). Permission `command` (role `operator`). Honours
+	// `Idempotency-Key` and `If-Match`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/contracts/{customerNumber}/web-filtering/entries/{entryId} (the `RemoveWebFilteringEntry` operationId).
+	RemoveWebFilteringEntryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, entryId EntryId, params *RemoveWebFilteringEntryParams, reqEditors ...RequestEditorFn) (*RemoveWebFilteringEntryResponse, error)
+
+	// ListDiagnosesWithResponse The diagnosis queue
+	//
+	// Diagnoses in the order they were received. `status` keeps `received` (report not sent
+	// yet) or `reported` ones; `overdue=true` keeps those whose report is not sent and whose
+	// due date has ended (after 17:30 JST on `dueOn`), `overdue=false` the others. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/diagnoses (the `ListDiagnoses` operationId).
+	ListDiagnosesWithResponse(ctx context.Context, params *ListDiagnosesParams, reqEditors ...RequestEditorFn) (*ListDiagnosesResponse, error)
+
+	// SubmitDiagnosisWithBodyWithResponse Receive a customer's answers
+	//
+	// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+	// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+	// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+	// question not answered (`required`) or answered with a value that is not one of its
+	// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+	// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+	// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+	// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+	// 409 `noQuestionnaire` before any questionnaire is published.
+	//
+	// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+	// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+	// date (JST); `reportTo` is the security contact's e-mail.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+	SubmitDiagnosisWithBodyWithResponse(ctx context.Context, params *SubmitDiagnosisParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitDiagnosisResponse, error)
+
+	// SubmitDiagnosisWithResponse Receive a customer's answers
+	//
+	// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+	// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+	// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+	// question not answered (`required`) or answered with a value that is not one of its
+	// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+	// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+	// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+	// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+	// 409 `noQuestionnaire` before any questionnaire is published.
+	//
+	// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+	// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+	// date (JST); `reportTo` is the security contact's e-mail.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+	SubmitDiagnosisWithResponse(ctx context.Context, params *SubmitDiagnosisParams, body SubmitDiagnosisJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitDiagnosisResponse, error)
+
+	// GetDiagnosisWithResponse One diagnosis
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`); 404 `diagnosis-not-found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/diagnoses/{diagnosisId} (the `GetDiagnosis` operationId).
+	GetDiagnosisWithResponse(ctx context.Context, diagnosisId DiagnosisId, reqEditors ...RequestEditorFn) (*GetDiagnosisResponse, error)
+
+	// DiagnosisReportSentWithBodyWithResponse Record that the report was sent
+	//
+	// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+	// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+	// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+	DiagnosisReportSentWithBodyWithResponse(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiagnosisReportSentResponse, error)
+
+	// DiagnosisReportSentWithResponse Record that the report was sent
+	//
+	// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+	// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+	// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+	DiagnosisReportSentWithResponse(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, body DiagnosisReportSentJSONRequestBody, reqEditors ...RequestEditorFn) (*DiagnosisReportSentResponse, error)
+
 	// ListFailuresWithResponse Failure reports
 	//
 	// Failure reports in the order they were recorded, without the person's contact data.
@@ -12078,6 +14842,97 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/insurance/usage (the `InsuranceUsage` operationId).
 	InsuranceUsageWithResponse(ctx context.Context, params *InsuranceUsageParams, reqEditors ...RequestEditorFn) (*InsuranceUsageResponse, error)
+
+	// ListMailIssuesWithResponse The issues
+	//
+	// Every issue by scheduled time, with its delivery: `scheduled` until sent (`late` once
+	// 6 hours have passed without it being sent, while the service delivers mail; it keeps
+	// trying), then `sent` with `sentAt`, `recipients` (addresses; the list account not
+	// counted) and `messages` (SMTP messages). Permission `readOperations` (roles `operator`,
+	// `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/issues (the `ListMailIssues` operationId).
+	ListMailIssuesWithResponse(ctx context.Context, params *ListMailIssuesParams, reqEditors ...RequestEditorFn) (*ListMailIssuesResponse, error)
+
+	// ScheduleMailIssueWithBodyWithResponse Write and schedule an issue
+	//
+	// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+	// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+	// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+	// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+	// field error at once). Started with `serve --smtp`, the service sends it within a minute
+	// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+	ScheduleMailIssueWithBodyWithResponse(ctx context.Context, params *ScheduleMailIssueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ScheduleMailIssueResponse, error)
+
+	// ScheduleMailIssueWithResponse Write and schedule an issue
+	//
+	// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+	// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+	// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+	// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+	// field error at once). Started with `serve --smtp`, the service sends it within a minute
+	// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+	//
+	// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+	ScheduleMailIssueWithResponse(ctx context.Context, params *ScheduleMailIssueParams, body ScheduleMailIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*ScheduleMailIssueResponse, error)
+
+	// GetMailIssueWithResponse One issue
+	//
+	// Permission `readOperations` (roles `operator`, `auditor`); 404 `issue-not-found`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/issues/{issueId} (the `GetMailIssue` operationId).
+	GetMailIssueWithResponse(ctx context.Context, issueId IssueId, reqEditors ...RequestEditorFn) (*GetMailIssueResponse, error)
+
+	// ListMailRecipientsWithResponse The mail magazine's recipients as of a date
+	//
+	// Every address registered on a contract active on `asOf` (default today, JST): the
+	// contract contact's e-mail list and the security contact's e-mail, lower-cased, each
+	// address once, by address. `customerNumbers` are the contracts that register it; `since`
+	// is the day it became a recipient without a break since. `count` is the number of
+	// recipients as of the date (all pages). Permission `readOperations` (roles `operator`,
+	// `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients (the `ListMailRecipients` operationId).
+	ListMailRecipientsWithResponse(ctx context.Context, params *ListMailRecipientsParams, reqEditors ...RequestEditorFn) (*ListMailRecipientsResponse, error)
+
+	// MailRecipientsCSVWithResponse The recipients as of a date, as CSV
+	//
+	// The same recipients in one file: UTF-8 with a byte-order mark, CRLF line ends, header
+	// `email,customerNumbers,since`, several customer numbers joined by a space. Permission
+	// `readOperations` (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients.csv (the `MailRecipientsCSV` operationId).
+	MailRecipientsCSVWithResponse(ctx context.Context, params *MailRecipientsCSVParams, reqEditors ...RequestEditorFn) (*MailRecipientsCSVResponse, error)
+
+	// MailRecipientHistoryWithResponse Who joined and left the list, when
+	//
+	// Every address joining (`added`) or leaving (`removed`) through one contract, in date
+	// order (then by customer number and address): on the opening date, on the date a change
+	// or simple change takes effect, on the termination date. Permission `readOperations`
+	// (roles `operator`, `auditor`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/mail-magazine/recipients/history (the `MailRecipientHistory` operationId).
+	MailRecipientHistoryWithResponse(ctx context.Context, params *MailRecipientHistoryParams, reqEditors ...RequestEditorFn) (*MailRecipientHistoryResponse, error)
 
 	// ListOrdersWithResponse The order queue
 	//
@@ -12543,6 +15398,96 @@ func (r AgentEnrollResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AgentEnrollResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AgentPolicyResponse200Headers the declared response headers of an HTTP 200 response for AgentPolicy
+type AgentPolicyResponse200Headers struct {
+	ETag *string
+}
+
+// AgentPolicyResponse304Headers the declared response headers of an HTTP 304 response for AgentPolicy
+type AgentPolicyResponse304Headers struct {
+	ETag *string
+}
+
+// AgentPolicyResponse401Headers the declared response headers of an HTTP 401 response for AgentPolicy
+type AgentPolicyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AgentPolicyResponse429Headers the declared response headers of an HTTP 429 response for AgentPolicy
+type AgentPolicyResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AgentPolicyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AgentPolicy
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AgentPolicyResponse200Headers
+	// Headers304 the parsed response headers for an HTTP 304 response
+	Headers304 *AgentPolicyResponse304Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AgentPolicyResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AgentPolicyResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AgentPolicyResponse) GetJSON200() *AgentPolicy {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AgentPolicyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AgentPolicyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AgentPolicyResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AgentPolicyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AgentPolicyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AgentPolicyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AgentPolicyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14211,6 +17156,139 @@ func (r PublishPriceListResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PublishPriceListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PublishQuestionnaireResponse201Headers the declared response headers of an HTTP 201 response for PublishQuestionnaire
+type PublishQuestionnaireResponse201Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// PublishQuestionnaireResponse202Headers the declared response headers of an HTTP 202 response for PublishQuestionnaire
+type PublishQuestionnaireResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// PublishQuestionnaireResponse401Headers the declared response headers of an HTTP 401 response for PublishQuestionnaire
+type PublishQuestionnaireResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PublishQuestionnaireResponse429Headers the declared response headers of an HTTP 429 response for PublishQuestionnaire
+type PublishQuestionnaireResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PublishQuestionnaireResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Questionnaire
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Questionnaire
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *PublishQuestionnaireResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *PublishQuestionnaireResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PublishQuestionnaireResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PublishQuestionnaireResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PublishQuestionnaireResponse) GetJSON201() *Questionnaire {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PublishQuestionnaireResponse) GetJSON202() *Questionnaire {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r PublishQuestionnaireResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PublishQuestionnaireResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PublishQuestionnaireResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PublishQuestionnaireResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PublishQuestionnaireResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16143,6 +19221,974 @@ func (r ContractHistoryResponse) ContentType() string {
 	return ""
 }
 
+// GetWebFilteringResponse200Headers the declared response headers of an HTTP 200 response for GetWebFiltering
+type GetWebFilteringResponse200Headers struct {
+	ETag *string
+}
+
+// GetWebFilteringResponse401Headers the declared response headers of an HTTP 401 response for GetWebFiltering
+type GetWebFilteringResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetWebFilteringResponse429Headers the declared response headers of an HTTP 429 response for GetWebFiltering
+type GetWebFilteringResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetWebFilteringResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebFilteringPolicy
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetWebFilteringResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWebFilteringResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetWebFilteringResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebFilteringResponse) GetJSON200() *WebFilteringPolicy {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWebFilteringResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWebFilteringResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWebFilteringResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetWebFilteringResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebFilteringResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebFilteringResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebFilteringResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebFilteringResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetWebFilteringResponse200Headers the declared response headers of an HTTP 200 response for SetWebFiltering
+type SetWebFilteringResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// SetWebFilteringResponse202Headers the declared response headers of an HTTP 202 response for SetWebFiltering
+type SetWebFilteringResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// SetWebFilteringResponse401Headers the declared response headers of an HTTP 401 response for SetWebFiltering
+type SetWebFilteringResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SetWebFilteringResponse429Headers the declared response headers of an HTTP 429 response for SetWebFiltering
+type SetWebFilteringResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SetWebFilteringResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebFilteringPolicy
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebFilteringPolicy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *RuleConflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetWebFilteringResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *SetWebFilteringResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetWebFilteringResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SetWebFilteringResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetWebFilteringResponse) GetJSON200() *WebFilteringPolicy {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SetWebFilteringResponse) GetJSON202() *WebFilteringPolicy {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON409() *RuleConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SetWebFilteringResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r SetWebFilteringResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetWebFilteringResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetWebFilteringResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetWebFilteringResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AddWebFilteringEntryResponse201Headers the declared response headers of an HTTP 201 response for AddWebFilteringEntry
+type AddWebFilteringEntryResponse201Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// AddWebFilteringEntryResponse202Headers the declared response headers of an HTTP 202 response for AddWebFilteringEntry
+type AddWebFilteringEntryResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// AddWebFilteringEntryResponse401Headers the declared response headers of an HTTP 401 response for AddWebFilteringEntry
+type AddWebFilteringEntryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AddWebFilteringEntryResponse429Headers the declared response headers of an HTTP 429 response for AddWebFilteringEntry
+type AddWebFilteringEntryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AddWebFilteringEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WebFilteringPolicy
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebFilteringPolicy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *RuleConflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AddWebFilteringEntryResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *AddWebFilteringEntryResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AddWebFilteringEntryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AddWebFilteringEntryResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddWebFilteringEntryResponse) GetJSON201() *WebFilteringPolicy {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AddWebFilteringEntryResponse) GetJSON202() *WebFilteringPolicy {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON409() *RuleConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AddWebFilteringEntryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AddWebFilteringEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddWebFilteringEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddWebFilteringEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddWebFilteringEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveWebFilteringEntryResponse200Headers the declared response headers of an HTTP 200 response for RemoveWebFilteringEntry
+type RemoveWebFilteringEntryResponse200Headers struct {
+	ETag               *string
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// RemoveWebFilteringEntryResponse202Headers the declared response headers of an HTTP 202 response for RemoveWebFilteringEntry
+type RemoveWebFilteringEntryResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// RemoveWebFilteringEntryResponse401Headers the declared response headers of an HTTP 401 response for RemoveWebFilteringEntry
+type RemoveWebFilteringEntryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RemoveWebFilteringEntryResponse429Headers the declared response headers of an HTTP 429 response for RemoveWebFilteringEntry
+type RemoveWebFilteringEntryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type RemoveWebFilteringEntryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebFilteringPolicy
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *WebFilteringPolicy
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *RuleConflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RemoveWebFilteringEntryResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *RemoveWebFilteringEntryResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemoveWebFilteringEntryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RemoveWebFilteringEntryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RemoveWebFilteringEntryResponse) GetJSON200() *WebFilteringPolicy {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RemoveWebFilteringEntryResponse) GetJSON202() *WebFilteringPolicy {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON409() *RuleConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RemoveWebFilteringEntryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveWebFilteringEntryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveWebFilteringEntryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveWebFilteringEntryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveWebFilteringEntryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListDiagnosesResponse401Headers the declared response headers of an HTTP 401 response for ListDiagnoses
+type ListDiagnosesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListDiagnosesResponse429Headers the declared response headers of an HTTP 429 response for ListDiagnoses
+type ListDiagnosesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListDiagnosesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DiagnosisList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDiagnosesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListDiagnosesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDiagnosesResponse) GetJSON200() *DiagnosisList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDiagnosesResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDiagnosesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDiagnosesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListDiagnosesResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListDiagnosesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDiagnosesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDiagnosesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDiagnosesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDiagnosesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SubmitDiagnosisResponse201Headers the declared response headers of an HTTP 201 response for SubmitDiagnosis
+type SubmitDiagnosisResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+	XEventPosition     *int64
+}
+
+// SubmitDiagnosisResponse202Headers the declared response headers of an HTTP 202 response for SubmitDiagnosis
+type SubmitDiagnosisResponse202Headers struct {
+	Location       *string
+	XEventPosition *int64
+}
+
+// SubmitDiagnosisResponse401Headers the declared response headers of an HTTP 401 response for SubmitDiagnosis
+type SubmitDiagnosisResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SubmitDiagnosisResponse429Headers the declared response headers of an HTTP 429 response for SubmitDiagnosis
+type SubmitDiagnosisResponse429Headers struct {
+	RetryAfter *int
+}
+
+type SubmitDiagnosisResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Diagnosis
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Diagnosis
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *RuleConflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *SubmitDiagnosisResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *SubmitDiagnosisResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SubmitDiagnosisResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *SubmitDiagnosisResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SubmitDiagnosisResponse) GetJSON201() *Diagnosis {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SubmitDiagnosisResponse) GetJSON202() *Diagnosis {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON409() *RuleConflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r SubmitDiagnosisResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r SubmitDiagnosisResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SubmitDiagnosisResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SubmitDiagnosisResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SubmitDiagnosisResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDiagnosisResponse401Headers the declared response headers of an HTTP 401 response for GetDiagnosis
+type GetDiagnosisResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetDiagnosisResponse429Headers the declared response headers of an HTTP 429 response for GetDiagnosis
+type GetDiagnosisResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetDiagnosisResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Diagnosis
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDiagnosisResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetDiagnosisResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDiagnosisResponse) GetJSON200() *Diagnosis {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDiagnosisResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDiagnosisResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDiagnosisResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetDiagnosisResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDiagnosisResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDiagnosisResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDiagnosisResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDiagnosisResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DiagnosisReportSentResponse200Headers the declared response headers of an HTTP 200 response for DiagnosisReportSent
+type DiagnosisReportSentResponse200Headers struct {
+	IdempotentReplayed *string
+	XEventPosition     *int64
+}
+
+// DiagnosisReportSentResponse202Headers the declared response headers of an HTTP 202 response for DiagnosisReportSent
+type DiagnosisReportSentResponse202Headers struct {
+	XEventPosition *int64
+}
+
+// DiagnosisReportSentResponse401Headers the declared response headers of an HTTP 401 response for DiagnosisReportSent
+type DiagnosisReportSentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DiagnosisReportSentResponse429Headers the declared response headers of an HTTP 429 response for DiagnosisReportSent
+type DiagnosisReportSentResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DiagnosisReportSentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Diagnosis
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Diagnosis
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *DiagnosisReportSentResponse200Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *DiagnosisReportSentResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DiagnosisReportSentResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DiagnosisReportSentResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiagnosisReportSentResponse) GetJSON200() *Diagnosis {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DiagnosisReportSentResponse) GetJSON202() *Diagnosis {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DiagnosisReportSentResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DiagnosisReportSentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiagnosisReportSentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiagnosisReportSentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiagnosisReportSentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListFailuresResponse401Headers the declared response headers of an HTTP 401 response for ListFailures
 type ListFailuresResponse401Headers struct {
 	WWWAuthenticate *string
@@ -17324,6 +21370,556 @@ func (r InsuranceUsageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r InsuranceUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMailIssuesResponse401Headers the declared response headers of an HTTP 401 response for ListMailIssues
+type ListMailIssuesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListMailIssuesResponse429Headers the declared response headers of an HTTP 429 response for ListMailIssues
+type ListMailIssuesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListMailIssuesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IssueList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadCursor
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMailIssuesResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMailIssuesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMailIssuesResponse) GetJSON200() *IssueList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMailIssuesResponse) GetApplicationproblemJSON400() *BadCursor {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMailIssuesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMailIssuesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMailIssuesResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMailIssuesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMailIssuesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMailIssuesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMailIssuesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMailIssuesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ScheduleMailIssueResponse201Headers the declared response headers of an HTTP 201 response for ScheduleMailIssue
+type ScheduleMailIssueResponse201Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+	XEventPosition     *int64
+}
+
+// ScheduleMailIssueResponse202Headers the declared response headers of an HTTP 202 response for ScheduleMailIssue
+type ScheduleMailIssueResponse202Headers struct {
+	Location       *string
+	XEventPosition *int64
+}
+
+// ScheduleMailIssueResponse401Headers the declared response headers of an HTTP 401 response for ScheduleMailIssue
+type ScheduleMailIssueResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ScheduleMailIssueResponse429Headers the declared response headers of an HTTP 429 response for ScheduleMailIssue
+type ScheduleMailIssueResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ScheduleMailIssueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Issue
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Issue
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *ScheduleMailIssueResponse201Headers
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ScheduleMailIssueResponse202Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ScheduleMailIssueResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ScheduleMailIssueResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ScheduleMailIssueResponse) GetJSON201() *Issue {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ScheduleMailIssueResponse) GetJSON202() *Issue {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ScheduleMailIssueResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ScheduleMailIssueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ScheduleMailIssueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ScheduleMailIssueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ScheduleMailIssueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMailIssueResponse401Headers the declared response headers of an HTTP 401 response for GetMailIssue
+type GetMailIssueResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetMailIssueResponse429Headers the declared response headers of an HTTP 429 response for GetMailIssue
+type GetMailIssueResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetMailIssueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Issue
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMailIssueResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetMailIssueResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMailIssueResponse) GetJSON200() *Issue {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMailIssueResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMailIssueResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMailIssueResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetMailIssueResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMailIssueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMailIssueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMailIssueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMailIssueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMailRecipientsResponse401Headers the declared response headers of an HTTP 401 response for ListMailRecipients
+type ListMailRecipientsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListMailRecipientsResponse429Headers the declared response headers of an HTTP 429 response for ListMailRecipients
+type ListMailRecipientsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListMailRecipientsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MailRecipientList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMailRecipientsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMailRecipientsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMailRecipientsResponse) GetJSON200() *MailRecipientList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMailRecipientsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListMailRecipientsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListMailRecipientsResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMailRecipientsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMailRecipientsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMailRecipientsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMailRecipientsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMailRecipientsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MailRecipientsCSVResponse401Headers the declared response headers of an HTTP 401 response for MailRecipientsCSV
+type MailRecipientsCSVResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// MailRecipientsCSVResponse429Headers the declared response headers of an HTTP 429 response for MailRecipientsCSV
+type MailRecipientsCSVResponse429Headers struct {
+	RetryAfter *int
+}
+
+type MailRecipientsCSVResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MailRecipientsCSVResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MailRecipientsCSVResponse429Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MailRecipientsCSVResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MailRecipientsCSVResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r MailRecipientsCSVResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MailRecipientsCSVResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MailRecipientsCSVResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MailRecipientsCSVResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MailRecipientsCSVResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MailRecipientsCSVResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// MailRecipientHistoryResponse401Headers the declared response headers of an HTTP 401 response for MailRecipientHistory
+type MailRecipientHistoryResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// MailRecipientHistoryResponse429Headers the declared response headers of an HTTP 429 response for MailRecipientHistory
+type MailRecipientHistoryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type MailRecipientHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RecipientHistoryList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *ValidationFailed
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *MailRecipientHistoryResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *MailRecipientHistoryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MailRecipientHistoryResponse) GetJSON200() *RecipientHistoryList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r MailRecipientHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r MailRecipientHistoryResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r MailRecipientHistoryResponse) GetApplicationproblemJSON422() *ValidationFailed {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r MailRecipientHistoryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r MailRecipientHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MailRecipientHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MailRecipientHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MailRecipientHistoryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19817,6 +24413,26 @@ func (c *ClientWithResponses) AgentEnrollWithResponse(ctx context.Context, body 
 	return ParseAgentEnrollResponse(rsp)
 }
 
+// AgentPolicyWithResponse The web-filtering policy of the agent's contract
+//
+// An agent polls its contract's effective policy with its own agent token as bearer token:
+// the same shape as the staff view, without `customerNumber`, with `ETag: "<version>"`.
+// With `If-None-Match` naming the current version the answer is 304 without a body,
+// answered from memory: polls are cheap. A contract with nothing recorded has the default
+// policy (version 0). 401 for a token the terminals' directory does not accept; 403 when
+// it refuses the terminal (retired, or its contract terminated).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /agent/v1/policy (the `AgentPolicy` operationId).
+func (c *ClientWithResponses) AgentPolicyWithResponse(ctx context.Context, params *AgentPolicyParams, reqEditors ...RequestEditorFn) (*AgentPolicyResponse, error) {
+	rsp, err := c.AgentPolicy(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgentPolicyResponse(rsp)
+}
+
 // AgentTelemetryWithBodyWithResponse Upload a telemetry batch
 //
 // One batch every 15 minutes, with the terminal's agent token as bearer token (it opens
@@ -20236,6 +24852,50 @@ func (c *ClientWithResponses) PublishPriceListWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParsePublishPriceListResponse(rsp)
+}
+
+// PublishQuestionnaireWithBodyWithResponse Publish the leak-risk questionnaire
+//
+// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+// a value (a string, an integer or a boolean, unique within the question), a label (at
+// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+func (c *ClientWithResponses) PublishQuestionnaireWithBodyWithResponse(ctx context.Context, params *PublishQuestionnaireParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PublishQuestionnaireResponse, error) {
+	rsp, err := c.PublishQuestionnaireWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishQuestionnaireResponse(rsp)
+}
+
+// PublishQuestionnaireWithResponse Publish the leak-risk questionnaire
+//
+// Replaces the questionnaire: every diagnosis submitted from now on is scored against it,
+// whatever its `answeredAt`. Rules (422, every field error at once): at least one
+// question (at most 200); question IDs unique, 1 to 64 letters, digits, `_` and `-`; a
+// category (at most 100 characters) and a text (at most 1000); 2 to 20 choices, each with
+// a value (a string, an integer or a boolean, unique within the question), a label (at
+// most 200) and an integer score from 0 to 1000. A higher score is a safer practice.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/catalogs/diagnosis (the `PublishQuestionnaire` operationId).
+func (c *ClientWithResponses) PublishQuestionnaireWithResponse(ctx context.Context, params *PublishQuestionnaireParams, body PublishQuestionnaireJSONRequestBody, reqEditors ...RequestEditorFn) (*PublishQuestionnaireResponse, error) {
+	rsp, err := c.PublishQuestionnaire(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePublishQuestionnaireResponse(rsp)
 }
 
 // PublishPatchCatalogWithBodyWithResponse Publish the patch catalog
@@ -20740,6 +25400,265 @@ func (c *ClientWithResponses) ContractHistoryWithResponse(ctx context.Context, c
 	return ParseContractHistoryResponse(rsp)
 }
 
+// GetWebFilteringWithResponse A contract's web-filtering policy
+//
+// The policy as recorded now (read from the log, so it shows every command that answered):
+// whether filtering is on, the items blocked (the 19 items less the allow-listed ones), the
+// allow-list and block-list entries, and the policy version, also sent as `ETag`. A contract
+// with nothing recorded has the default policy: off, every item blocked, no entries,
+// version 0. A customer number issued to a new order whose contract has not opened yet
+// answers that default too; an unknown one 404 `contract-not-found`. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/contracts/{customerNumber}/web-filtering (the `GetWebFiltering` operationId).
+func (c *ClientWithResponses) GetWebFilteringWithResponse(ctx context.Context, customerNumber CustomerNumberPath, reqEditors ...RequestEditorFn) (*GetWebFilteringResponse, error) {
+	rsp, err := c.GetWebFiltering(ctx, customerNumber, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebFilteringResponse(rsp)
+}
+
+// SetWebFilteringWithBodyWithResponse Turn a contract's web filtering on or off
+//
+// Turns filtering on or off at the customer's request. On needs the contract's
+// web-filtering option in effect (the contract active and the option ordered and
+// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+// has changes nothing (same version). When the option ends (a change order turning it off,
+// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+// honoured (412 on mismatch).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+func (c *ClientWithResponses) SetWebFilteringWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetWebFilteringResponse, error) {
+	rsp, err := c.SetWebFilteringWithBody(ctx, customerNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetWebFilteringResponse(rsp)
+}
+
+// SetWebFilteringWithResponse Turn a contract's web filtering on or off
+//
+// Turns filtering on or off at the customer's request. On needs the contract's
+// web-filtering option in effect (the contract active and the option ordered and
+// completed): otherwise 409 `optionNotInEffect`. Asking for the state the policy already
+// has changes nothing (same version). When the option ends (a change order turning it off,
+// or the termination) filtering goes off by itself. `If-Match` with the policy version is
+// honoured (412 on mismatch).
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/contracts/{customerNumber}/web-filtering (the `SetWebFiltering` operationId).
+func (c *ClientWithResponses) SetWebFilteringWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *SetWebFilteringParams, body SetWebFilteringJSONRequestBody, reqEditors ...RequestEditorFn) (*SetWebFilteringResponse, error) {
+	rsp, err := c.SetWebFiltering(ctx, customerNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetWebFilteringResponse(rsp)
+}
+
+// AddWebFilteringEntryWithBodyWithResponse Add an allow-list or block-list entry
+//
+// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+// a host name (`example.com`, matching itself and its subdomains; international names are
+// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+// `security` categories on the allow-list. The same entry again (same list, same item or
+// the same URL once normalised) changes nothing and answers the entry already there, with
+// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+func (c *ClientWithResponses) AddWebFilteringEntryWithBodyWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddWebFilteringEntryResponse, error) {
+	rsp, err := c.AddWebFilteringEntryWithBody(ctx, customerNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddWebFilteringEntryResponse(rsp)
+}
+
+// AddWebFilteringEntryWithResponse Add an allow-list or block-list entry
+//
+// Puts an item (one of the 19) or a URL on the allow-list or the block-list. A URL entry is
+// a host name (`example.com`, matching itself and its subdomains; international names are
+// kept in their ASCII form) or an `http`/`https` URL prefix (`https://example.com/ads/`).
+// 422 with every field error: `list` not allow/block, neither or both of `item` and `url`,
+// `unknownItem`, `invalidUrl`, and `notAllowListable` for an item of the `illegal` or
+// `security` categories on the allow-list. The same entry again (same list, same item or
+// the same URL once normalised) changes nothing and answers the entry already there, with
+// its `entryId`. The same entry on the other list is 409 `entryInOtherList`; a list holds
+// at most 1000 entries (409 `tooManyEntries`); a terminated contract's lists do not change
+// (409 `contractTerminated`). Entries may be prepared before filtering is turned on.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key` and `If-Match`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/contracts/{customerNumber}/web-filtering/entries (the `AddWebFilteringEntry` operationId).
+func (c *ClientWithResponses) AddWebFilteringEntryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, params *AddWebFilteringEntryParams, body AddWebFilteringEntryJSONRequestBody, reqEditors ...RequestEditorFn) (*AddWebFilteringEntryResponse, error) {
+	rsp, err := c.AddWebFilteringEntry(ctx, customerNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddWebFilteringEntryResponse(rsp)
+}
+
+// RemoveWebFilteringEntryWithResponse Remove an allow-list or block-list entry
+//
+// Takes the entry off its list; 404 `entry-not-found` for an entry the policy does not
+// have (also one removed before). Permission `command` (role `operator`). Honours
+// `Idempotency-Key` and `If-Match`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/contracts/{customerNumber}/web-filtering/entries/{entryId} (the `RemoveWebFilteringEntry` operationId).
+func (c *ClientWithResponses) RemoveWebFilteringEntryWithResponse(ctx context.Context, customerNumber CustomerNumberPath, entryId EntryId, params *RemoveWebFilteringEntryParams, reqEditors ...RequestEditorFn) (*RemoveWebFilteringEntryResponse, error) {
+	rsp, err := c.RemoveWebFilteringEntry(ctx, customerNumber, entryId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveWebFilteringEntryResponse(rsp)
+}
+
+// ListDiagnosesWithResponse The diagnosis queue
+//
+// Diagnoses in the order they were received. `status` keeps `received` (report not sent
+// yet) or `reported` ones; `overdue=true` keeps those whose report is not sent and whose
+// due date has ended (after 17:30 JST on `dueOn`), `overdue=false` the others. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/diagnoses (the `ListDiagnoses` operationId).
+func (c *ClientWithResponses) ListDiagnosesWithResponse(ctx context.Context, params *ListDiagnosesParams, reqEditors ...RequestEditorFn) (*ListDiagnosesResponse, error) {
+	rsp, err := c.ListDiagnoses(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDiagnosesResponse(rsp)
+}
+
+// SubmitDiagnosisWithBodyWithResponse Receive a customer's answers
+//
+// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+// question not answered (`required`) or answered with a value that is not one of its
+// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+// 409 `noQuestionnaire` before any questionnaire is published.
+//
+// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+// date (JST); `reportTo` is the security contact's e-mail.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+func (c *ClientWithResponses) SubmitDiagnosisWithBodyWithResponse(ctx context.Context, params *SubmitDiagnosisParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitDiagnosisResponse, error) {
+	rsp, err := c.SubmitDiagnosisWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitDiagnosisResponse(rsp)
+}
+
+// SubmitDiagnosisWithResponse Receive a customer's answers
+//
+// Scores the answers against the current questionnaire. 422 `validation-failed` with every
+// field error at once: `customerNumber` (required, N and nine digits), `answeredAt`
+// (required, RFC 3339, not in the future), and one `answers.<questionId>` for each
+// question not answered (`required`) or answered with a value that is not one of its
+// choices (`invalidChoice`), and for each answer to a question the questionnaire does not
+// have (`unknownQuestion`). 422 `contractNotActive` when the contract was not active at
+// `answeredAt` (or does not exist). 409 `tooSoon` when the customer's latest diagnosis was
+// answered less than six calendar months before (by JST date), with `nextAllowedOn`.
+// 409 `noQuestionnaire` before any questionnaire is published.
+//
+// `maxScore` is the sum of each question's best choice; `riskLevel` is `high` below 50% of
+// it, `medium` below 80%, else `low`; `dueOn` is the tenth business day after the answer
+// date (JST); `reportTo` is the security contact's e-mail.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/diagnoses (the `SubmitDiagnosis` operationId).
+func (c *ClientWithResponses) SubmitDiagnosisWithResponse(ctx context.Context, params *SubmitDiagnosisParams, body SubmitDiagnosisJSONRequestBody, reqEditors ...RequestEditorFn) (*SubmitDiagnosisResponse, error) {
+	rsp, err := c.SubmitDiagnosis(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSubmitDiagnosisResponse(rsp)
+}
+
+// GetDiagnosisWithResponse One diagnosis
+//
+// Permission `readOperations` (roles `operator`, `auditor`); 404 `diagnosis-not-found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/diagnoses/{diagnosisId} (the `GetDiagnosis` operationId).
+func (c *ClientWithResponses) GetDiagnosisWithResponse(ctx context.Context, diagnosisId DiagnosisId, reqEditors ...RequestEditorFn) (*GetDiagnosisResponse, error) {
+	rsp, err := c.GetDiagnosis(ctx, diagnosisId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDiagnosisResponse(rsp)
+}
+
+// DiagnosisReportSentWithBodyWithResponse Record that the report was sent
+//
+// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+func (c *ClientWithResponses) DiagnosisReportSentWithBodyWithResponse(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DiagnosisReportSentResponse, error) {
+	rsp, err := c.DiagnosisReportSentWithBody(ctx, diagnosisId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiagnosisReportSentResponse(rsp)
+}
+
+// DiagnosisReportSentWithResponse Record that the report was sent
+//
+// The diagnosis becomes `reported`. `sentAt` is required (RFC 3339), not in the future and
+// not before `answeredAt` (422). Recording it again changes nothing: the first `sentAt`
+// stays. Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/diagnoses/{diagnosisId}/report-sent (the `DiagnosisReportSent` operationId).
+func (c *ClientWithResponses) DiagnosisReportSentWithResponse(ctx context.Context, diagnosisId DiagnosisId, params *DiagnosisReportSentParams, body DiagnosisReportSentJSONRequestBody, reqEditors ...RequestEditorFn) (*DiagnosisReportSentResponse, error) {
+	rsp, err := c.DiagnosisReportSent(ctx, diagnosisId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiagnosisReportSentResponse(rsp)
+}
+
 // ListFailuresWithResponse Failure reports
 //
 // Failure reports in the order they were recorded, without the person's contact data.
@@ -21034,6 +25953,139 @@ func (c *ClientWithResponses) InsuranceUsageWithResponse(ctx context.Context, pa
 		return nil, err
 	}
 	return ParseInsuranceUsageResponse(rsp)
+}
+
+// ListMailIssuesWithResponse The issues
+//
+// Every issue by scheduled time, with its delivery: `scheduled` until sent (`late` once
+// 6 hours have passed without it being sent, while the service delivers mail; it keeps
+// trying), then `sent` with `sentAt`, `recipients` (addresses; the list account not
+// counted) and `messages` (SMTP messages). Permission `readOperations` (roles `operator`,
+// `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/mail-magazine/issues (the `ListMailIssues` operationId).
+func (c *ClientWithResponses) ListMailIssuesWithResponse(ctx context.Context, params *ListMailIssuesParams, reqEditors ...RequestEditorFn) (*ListMailIssuesResponse, error) {
+	rsp, err := c.ListMailIssues(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMailIssuesResponse(rsp)
+}
+
+// ScheduleMailIssueWithBodyWithResponse Write and schedule an issue
+//
+// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+// field error at once). Started with `serve --smtp`, the service sends it within a minute
+// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+func (c *ClientWithResponses) ScheduleMailIssueWithBodyWithResponse(ctx context.Context, params *ScheduleMailIssueParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ScheduleMailIssueResponse, error) {
+	rsp, err := c.ScheduleMailIssueWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseScheduleMailIssueResponse(rsp)
+}
+
+// ScheduleMailIssueWithResponse Write and schedule an issue
+//
+// The issue goes out at `sendAt`, or at the next regular time: Wednesday 15:00 JST (today
+// when it is a Wednesday before 15:00). `subject` (at most 200 characters, no control
+// characters) and `body` (plain text, at most 100,000 characters; tabs and line breaks
+// allowed) are required; `sendAt` may not be more than 5 minutes in the past (422, every
+// field error at once). Started with `serve --smtp`, the service sends it within a minute
+// of its time (see `docs/mail-magazine.md`); without it the issue stays `scheduled`.
+//
+// Permission `command` (role `operator`). Honours `Idempotency-Key`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/mail-magazine/issues (the `ScheduleMailIssue` operationId).
+func (c *ClientWithResponses) ScheduleMailIssueWithResponse(ctx context.Context, params *ScheduleMailIssueParams, body ScheduleMailIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*ScheduleMailIssueResponse, error) {
+	rsp, err := c.ScheduleMailIssue(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseScheduleMailIssueResponse(rsp)
+}
+
+// GetMailIssueWithResponse One issue
+//
+// Permission `readOperations` (roles `operator`, `auditor`); 404 `issue-not-found`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/mail-magazine/issues/{issueId} (the `GetMailIssue` operationId).
+func (c *ClientWithResponses) GetMailIssueWithResponse(ctx context.Context, issueId IssueId, reqEditors ...RequestEditorFn) (*GetMailIssueResponse, error) {
+	rsp, err := c.GetMailIssue(ctx, issueId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMailIssueResponse(rsp)
+}
+
+// ListMailRecipientsWithResponse The mail magazine's recipients as of a date
+//
+// Every address registered on a contract active on `asOf` (default today, JST): the
+// contract contact's e-mail list and the security contact's e-mail, lower-cased, each
+// address once, by address. `customerNumbers` are the contracts that register it; `since`
+// is the day it became a recipient without a break since. `count` is the number of
+// recipients as of the date (all pages). Permission `readOperations` (roles `operator`,
+// `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients (the `ListMailRecipients` operationId).
+func (c *ClientWithResponses) ListMailRecipientsWithResponse(ctx context.Context, params *ListMailRecipientsParams, reqEditors ...RequestEditorFn) (*ListMailRecipientsResponse, error) {
+	rsp, err := c.ListMailRecipients(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMailRecipientsResponse(rsp)
+}
+
+// MailRecipientsCSVWithResponse The recipients as of a date, as CSV
+//
+// The same recipients in one file: UTF-8 with a byte-order mark, CRLF line ends, header
+// `email,customerNumbers,since`, several customer numbers joined by a space. Permission
+// `readOperations` (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients.csv (the `MailRecipientsCSV` operationId).
+func (c *ClientWithResponses) MailRecipientsCSVWithResponse(ctx context.Context, params *MailRecipientsCSVParams, reqEditors ...RequestEditorFn) (*MailRecipientsCSVResponse, error) {
+	rsp, err := c.MailRecipientsCSV(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMailRecipientsCSVResponse(rsp)
+}
+
+// MailRecipientHistoryWithResponse Who joined and left the list, when
+//
+// Every address joining (`added`) or leaving (`removed`) through one contract, in date
+// order (then by customer number and address): on the opening date, on the date a change
+// or simple change takes effect, on the termination date. Permission `readOperations`
+// (roles `operator`, `auditor`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/mail-magazine/recipients/history (the `MailRecipientHistory` operationId).
+func (c *ClientWithResponses) MailRecipientHistoryWithResponse(ctx context.Context, params *MailRecipientHistoryParams, reqEditors ...RequestEditorFn) (*MailRecipientHistoryResponse, error) {
+	rsp, err := c.MailRecipientHistory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMailRecipientHistoryResponse(rsp)
 }
 
 // ListOrdersWithResponse The order queue
@@ -21648,6 +26700,99 @@ func ParseAgentEnrollResponse(rsp *http.Response) (*AgentEnrollResponse, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers AgentEnrollResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAgentPolicyResponse parses an HTTP response from a AgentPolicyWithResponse call
+func ParseAgentPolicyResponse(rsp *http.Response) (*AgentPolicyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AgentPolicyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AgentPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AgentPolicyResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 304:
+		var headers AgentPolicyResponse304Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers304 = &headers
+	case rsp.StatusCode == 401:
+		var headers AgentPolicyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AgentPolicyResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -23271,6 +28416,145 @@ func ParsePublishPriceListResponse(rsp *http.Response) (*PublishPriceListRespons
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers PublishPriceListResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePublishQuestionnaireResponse parses an HTTP response from a PublishQuestionnaireWithResponse call
+func ParsePublishQuestionnaireResponse(rsp *http.Response) (*PublishQuestionnaireResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PublishQuestionnaireResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Questionnaire
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Questionnaire
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers PublishQuestionnaireResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers PublishQuestionnaireResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers PublishQuestionnaireResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers PublishQuestionnaireResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -25213,6 +30497,1019 @@ func ParseContractHistoryResponse(rsp *http.Response) (*ContractHistoryResponse,
 	return response, nil
 }
 
+// ParseGetWebFilteringResponse parses an HTTP response from a GetWebFilteringWithResponse call
+func ParseGetWebFilteringResponse(rsp *http.Response) (*GetWebFilteringResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebFilteringResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetWebFilteringResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetWebFilteringResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetWebFilteringResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetWebFilteringResponse parses an HTTP response from a SetWebFilteringWithResponse call
+func ParseSetWebFilteringResponse(rsp *http.Response) (*SetWebFilteringResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetWebFilteringResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest RuleConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetWebFilteringResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers SetWebFilteringResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers SetWebFilteringResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SetWebFilteringResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAddWebFilteringEntryResponse parses an HTTP response from a AddWebFilteringEntryWithResponse call
+func ParseAddWebFilteringEntryResponse(rsp *http.Response) (*AddWebFilteringEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddWebFilteringEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest RuleConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AddWebFilteringEntryResponse201Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers AddWebFilteringEntryResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers AddWebFilteringEntryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers AddWebFilteringEntryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveWebFilteringEntryResponse parses an HTTP response from a RemoveWebFilteringEntryWithResponse call
+func ParseRemoveWebFilteringEntryResponse(rsp *http.Response) (*RemoveWebFilteringEntryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveWebFilteringEntryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest WebFilteringPolicy
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest RuleConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RemoveWebFilteringEntryResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers RemoveWebFilteringEntryResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers RemoveWebFilteringEntryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers RemoveWebFilteringEntryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListDiagnosesResponse parses an HTTP response from a ListDiagnosesWithResponse call
+func ParseListDiagnosesResponse(rsp *http.Response) (*ListDiagnosesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDiagnosesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DiagnosisList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDiagnosesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListDiagnosesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSubmitDiagnosisResponse parses an HTTP response from a SubmitDiagnosisWithResponse call
+func ParseSubmitDiagnosisResponse(rsp *http.Response) (*SubmitDiagnosisResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SubmitDiagnosisResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Diagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Diagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest RuleConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers SubmitDiagnosisResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers SubmitDiagnosisResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers SubmitDiagnosisResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers SubmitDiagnosisResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDiagnosisResponse parses an HTTP response from a GetDiagnosisWithResponse call
+func ParseGetDiagnosisResponse(rsp *http.Response) (*GetDiagnosisResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDiagnosisResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Diagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDiagnosisResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetDiagnosisResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDiagnosisReportSentResponse parses an HTTP response from a DiagnosisReportSentWithResponse call
+func ParseDiagnosisReportSentResponse(rsp *http.Response) (*DiagnosisReportSentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiagnosisReportSentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Diagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Diagnosis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers DiagnosisReportSentResponse200Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 202:
+		var headers DiagnosisReportSentResponse202Headers
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers DiagnosisReportSentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DiagnosisReportSentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListFailuresResponse parses an HTTP response from a ListFailuresWithResponse call
 func ParseListFailuresResponse(rsp *http.Response) (*ListFailuresResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26393,6 +32690,544 @@ func ParseInsuranceUsageResponse(rsp *http.Response) (*InsuranceUsageResponse, e
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers InsuranceUsageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMailIssuesResponse parses an HTTP response from a ListMailIssuesWithResponse call
+func ParseListMailIssuesResponse(rsp *http.Response) (*ListMailIssuesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMailIssuesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IssueList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadCursor
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListMailIssuesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMailIssuesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseScheduleMailIssueResponse parses an HTTP response from a ScheduleMailIssueWithResponse call
+func ParseScheduleMailIssueResponse(rsp *http.Response) (*ScheduleMailIssueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ScheduleMailIssueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Issue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Issue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers ScheduleMailIssueResponse201Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 202:
+		var headers ScheduleMailIssueResponse202Headers
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		if values := rsp.Header.Values("X-Event-Position"); len(values) > 0 {
+			var value int64
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Event-Position", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			}
+			headers.XEventPosition = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 401:
+		var headers ScheduleMailIssueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ScheduleMailIssueResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMailIssueResponse parses an HTTP response from a GetMailIssueWithResponse call
+func ParseGetMailIssueResponse(rsp *http.Response) (*GetMailIssueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMailIssueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Issue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetMailIssueResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetMailIssueResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMailRecipientsResponse parses an HTTP response from a ListMailRecipientsWithResponse call
+func ParseListMailRecipientsResponse(rsp *http.Response) (*ListMailRecipientsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMailRecipientsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MailRecipientList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListMailRecipientsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMailRecipientsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMailRecipientsCSVResponse parses an HTTP response from a MailRecipientsCSVWithResponse call
+func ParseMailRecipientsCSVResponse(rsp *http.Response) (*MailRecipientsCSVResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MailRecipientsCSVResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers MailRecipientsCSVResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers MailRecipientsCSVResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseMailRecipientHistoryResponse parses an HTTP response from a MailRecipientHistoryWithResponse call
+func ParseMailRecipientHistoryResponse(rsp *http.Response) (*MailRecipientHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MailRecipientHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RecipientHistoryList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ValidationFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers MailRecipientHistoryResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers MailRecipientHistoryResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

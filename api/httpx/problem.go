@@ -53,6 +53,34 @@ type Problem struct {
 	Instance  string       `json:"instance,omitempty"`
 	Errors    []FieldError `json:"errors,omitempty"`
 	RequestID string       `json:"requestId,omitempty"`
+	// Extensions are further members of the problem (RFC 9457 3.2), such as the code of a
+	// business rule or the date from which a request may be repeated. They never replace a
+	// member above.
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the standard members, then the extensions.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	body, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return body, err
+	}
+	var std map[string]json.RawMessage
+	if err := json.Unmarshal(body, &std); err != nil {
+		return nil, err
+	}
+	ext := map[string]any{}
+	for k, v := range p.Extensions {
+		if _, taken := std[k]; !taken {
+			ext[k] = v
+		}
+	}
+	more, err := json.Marshal(ext)
+	if err != nil || len(ext) == 0 {
+		return body, err
+	}
+	return append(append(body[:len(body)-1], ','), more[1:]...), nil
 }
 
 func (p *Problem) Error() string {

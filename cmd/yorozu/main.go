@@ -231,6 +231,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&cfg.NATS.URL, "nats-url", "", "NATS server `URL` for --integration-transport nats (nats://host:4222)")
 	fs.StringVar(&cfg.NATS.Stream, "nats-stream", "", "JetStream stream `name` (default YOROZU_INTEGRATION)")
 	fs.StringVar(&cfg.NATS.SubjectPrefix, "nats-subject-prefix", "", "subject `prefix` of the topics (default yorozu.integration.)")
+	fs.StringVar(&cfg.Mail.URL, "smtp", "", "send the mail magazine through this SMTP server: smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://...")
+	fs.StringVar(&cfg.Mail.From, "mail-from", "member@yorozu-sodan.com", "sender `address` of the mail magazine")
+	fs.StringVar(&cfg.Mail.ListTo, "mail-list-to", "", "the mail magazine's list `address`, To: of every message (default: the --mail-from address)")
 	cfg.Insurance = insurance.DefaultTerms
 	fs.Func("insurance-period-start", "first day `MM-DD` of every insurance policy period (default 04-14)", func(v string) (err error) {
 		cfg.Insurance.Year.First, err = insurance.ParseMonthDay(v)

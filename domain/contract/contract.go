@@ -190,3 +190,19 @@ func CustomerNumberAt(v uint64) (string, error) {
 	}
 	return fmt.Sprintf("N%09d", v), nil
 }
+
+// NumberVersion is the inverse of CustomerNumberAt: the version of NumberingStream whose event
+// issued customerNumber, if it has the form of one.
+func NumberVersion(customerNumber string) (uint64, bool) {
+	if len(customerNumber) != 10 || customerNumber[0] != 'N' {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range customerNumber[1:] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, v > 0
+}

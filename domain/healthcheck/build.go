@@ -101,7 +101,7 @@ func Build(in BuildInput) report.Report {
 			sites[site] = acc
 		}
 		for _, h := range t.Month.Harmful {
-			cat := itemCategories[h.Item]
+			cat, _ := CategoryOf(h.Item)
 			s.HarmfulAccess = append(s.HarmfulAccess, report.HarmfulAccess{TerminalID: t.TerminalID, Hostname: t.Hostname,
 				At: h.At, URL: h.URL, Category: cat, Item: h.Item})
 			if cat == CategorySecurity || cat == CategoryIllegal {

@@ -13,34 +13,25 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+
+	"yorozu/domain/webfiltering"
 )
 
-// The six filtered categories and the dictionary items in each.
+// The six filtered categories, as web filtering names them (domain/webfiltering keeps the one
+// list of the 19 items and their categories).
 const (
-	CategoryIllegal  = "illegal"
-	CategorySecurity = "security"
-	CategoryAdult    = "adult"
-	CategoryDating   = "dating"
-	CategoryGambling = "gambling"
-	CategoryExtreme  = "extreme"
+	CategoryIllegal  = string(webfiltering.CategoryIllegal)
+	CategorySecurity = string(webfiltering.CategorySecurity)
+	CategoryAdult    = string(webfiltering.CategoryAdult)
+	CategoryDating   = string(webfiltering.CategoryDating)
+	CategoryGambling = string(webfiltering.CategoryGambling)
+	CategoryExtreme  = string(webfiltering.CategoryExtreme)
 )
-
-// itemCategories maps every dictionary item to its category.
-var itemCategories = map[string]string{
-	"illegalActs": CategoryIllegal, "copyrightInfringement": CategoryIllegal, "childAbuse": CategoryIllegal,
-	"illegalDrugs": CategoryIllegal, "drugMisuse": CategoryIllegal, "suicideInducement": CategoryIllegal,
-	"cracking": CategorySecurity, "malware": CategorySecurity, "driveByDownload": CategorySecurity,
-	"phishingFraud": CategorySecurity, "publicProxy": CategorySecurity, "filterCircumvention": CategorySecurity,
-	"adultPornography": CategoryAdult, "fetishism": CategoryAdult,
-	"dating":   CategoryDating,
-	"gambling": CategoryGambling, "lottery": CategoryGambling,
-	"violentGroupsCults": CategoryExtreme, "grotesque": CategoryExtreme,
-}
 
 // CategoryOf returns the category of a dictionary item.
 func CategoryOf(item string) (string, bool) {
-	c, ok := itemCategories[item]
-	return c, ok
+	c := webfiltering.Item(item).Category()
+	return string(c), c != ""
 }
 
 // ErrDictionary: a dictionary file line that cannot be read.
@@ -86,7 +77,7 @@ func ParseDictionary(r io.Reader) (*Dictionary, error) {
 		domain, item, ok := strings.Cut(line, "\t")
 		domain = normalizeHost(strings.TrimSpace(domain))
 		item = strings.TrimSpace(item)
-		switch _, known := itemCategories[item]; {
+		switch _, known := CategoryOf(item); {
 		case !ok:
 			errs = append(errs, fmt.Errorf("line %d: want domain<TAB>item", n))
 		case domain == "" || strings.ContainsAny(domain, " /:\t"):
@@ -119,11 +110,13 @@ func (d *Dictionary) Match(host string) (item, category string, ok bool) {
 	host = normalizeHost(host)
 	if isIP(host) {
 		item, ok = d.ips[host]
-		return item, itemCategories[item], ok
+		cat, _ := CategoryOf(item)
+		return item, cat, ok
 	}
 	for h := host; h != ""; {
 		if item, ok := d.domains[h]; ok {
-			return item, itemCategories[item], true
+			cat, _ := CategoryOf(item)
+			return item, cat, true
 		}
 		i := strings.IndexByte(h, '.')
 		if i < 0 {

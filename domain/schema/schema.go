@@ -7,13 +7,16 @@ import (
 	"yorozu/domain/billing"
 	"yorozu/domain/consultation"
 	"yorozu/domain/contract"
+	"yorozu/domain/diagnosis"
 	"yorozu/domain/event"
 	"yorozu/domain/failure"
 	"yorozu/domain/healthcheck"
 	"yorozu/domain/insurance"
+	"yorozu/domain/mailmagazine"
 	"yorozu/domain/order"
 	"yorozu/domain/privacy"
 	"yorozu/domain/telemetry"
+	"yorozu/domain/webfiltering"
 )
 
 // Registry returns a codec that knows every domain event.
@@ -24,6 +27,9 @@ func Registry() *event.Registry {
 		contract.RegisterEvents,
 		billing.RegisterEvents,
 		access.RegisterEvents,
+		webfiltering.RegisterEvents,
+		diagnosis.RegisterEvents,
+		mailmagazine.RegisterEvents,
 		consultation.RegisterEvents,
 		failure.RegisterEvents,
 		insurance.RegisterEvents,

@@ -30,6 +30,7 @@ import (
 	"yorozu/adapters/eventstore/esdb"
 	pgevents "yorozu/adapters/eventstore/postgres"
 	"yorozu/adapters/keyring"
+	"yorozu/adapters/mailer"
 	"yorozu/adapters/outbox"
 	"yorozu/adapters/postgres/migrate"
 	"yorozu/adapters/readmodel/memory"
@@ -49,6 +50,7 @@ import (
 	"yorozu/projections/audit"
 	"yorozu/projections/consultations"
 	"yorozu/projections/contracts"
+	"yorozu/projections/diagnoses"
 	"yorozu/projections/failures"
 	insurancerm "yorozu/projections/insurance"
 	"yorozu/projections/invoices"
@@ -87,6 +89,12 @@ type Config struct {
 	// what is left zero is insurance.DefaultTerms'.
 	Insurance insurance.Terms
 
+	// Mail sends the mail magazine (serve --smtp, --mail-from, --mail-list-to); without
+	// Mail.URL issues stay scheduled.
+	Mail mailer.Config
+	// AgentContracts authenticates agents polling their web-filtering policy: the terminals'
+	// directory unless a test sets another.
+	AgentContracts api.AgentAuthenticator
 	// Deadlines of the HTTP server (zero: the default). ReadTimeout bounds the whole request,
 	// headers and body, from its first byte (60 s: an agent's batch of 8 MiB must arrive at
 	// 140 KB/s or better); ReadHeaderTimeout the headers alone (60 s); WriteTimeout the time
@@ -182,6 +190,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Insurance.WithDefaults().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("insurance terms: %w", err))
+	}
+	if _, err := c.mailSender(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -375,6 +386,10 @@ func (a *App) wire() error {
 	}
 	dir := staffdir.New(a.codec)
 	a.Directory = dir.Directory
+	services, err := a.wireServices()
+	if err != nil {
+		return err
+	}
 	for _, p := range append([]projections.Projection{
 		orders.Projection{Codec: a.codec, Calendar: a.calendar},
 		contracts.Projection{Codec: a.codec},
@@ -384,7 +399,7 @@ func (a *App) wire() error {
 		consultations.NewProjection(a.codec),
 		failures.NewProjection(a.codec),
 		insurancerm.NewProjection(a.codec),
-	}, tel.projections...) {
+	}, append(tel.projections, services.projections...)...) {
 		if err := a.Runner.Add(p); err != nil {
 			return err
 		}
@@ -407,6 +422,7 @@ func (a *App) wire() error {
 		DueOrders: queue,
 		Closing:   closingView{View: view, log: a.Events, runner: a.Runner},
 
+		MailDelivery:       services.delivery,
 		Insurance:          terms,
 		PendingAssessments: ledger,
 		Telemetry: commands.TelemetryConfig{Agents: tel.agents, Keys: tel.keys, Log: a.Events, Maintenance: a.Events,
@@ -424,15 +440,25 @@ func (a *App) wire() error {
 			Invoices:  view,
 			Audit:     trail,
 
-			Consultations: consultations.Desk{Models: a.Models},
-			Failures:      failures.Log{Models: a.Models},
-			Insurance:     ledger,
-			Terminals:     terminals.List{Models: a.Models},
-			Reports:       tel.view,
-			Agents:        tel.agents,
+			WebFiltering:         commands.NewLoadWebFiltering(commands.Deps{Events: a.Events, Codec: a.codec, Clock: cfg.Clock}),
+			WebFilteringPolicies: services.policies,
+			Diagnoses:            diagnoses.Queue{Models: a.Models},
+			MailRecipients:       services.recipients,
+			MailIssues:           services.issues,
+			MailDelivering:       services.delivery.Sender != nil,
+			Consultations:        consultations.Desk{Models: a.Models},
+			Failures:             failures.Log{Models: a.Models},
+			Insurance:            ledger,
+			Terminals:            terminals.List{Models: a.Models},
+			Reports:              tel.view,
+			Agents:               tel.agents,
 		},
 	}
 
+	agentContracts := cfg.AgentContracts
+	if agentContracts == nil {
+		agentContracts = terminalContracts{tel.agents}
+	}
 	a.Handler, err = api.New(api.Deps{
 		App:            a.Application,
 		Runner:         a.Runner,
@@ -443,6 +469,7 @@ func (a *App) wire() error {
 		RateLimit:      cfg.RateLimit,
 		RateBurst:      cfg.RateBurst,
 		ReadYourWrites: cfg.ReadYourWrites,
+		AgentContracts: agentContracts,
 		Logger:         cfg.Logger,
 		Metrics:        cfg.Registry,
 
@@ -578,6 +605,9 @@ func (a *App) schedule() scheduler.Config {
 				return fmt.Sprintf("order process manager sent %d notices and completions", done.Sent), err
 			},
 		})
+	}
+	if mail := a.mailJob(); mail != nil {
+		jobs = append(jobs, *mail)
 	}
 	if a.cfg.SchedulerInterval > 0 {
 		jobs = append(jobs, scheduler.Job{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
@@ -40,7 +41,7 @@ func (c Config) integrationTransport() (outbox.Transport, error) {
 }
 
 // startIntegration opens the integration transport and returns the relay loop that forwards the
-// integration events (InvoiceFinalized) from the event log to it.
+// integration events (InvoiceFinalized, MailMagazineSent) from the event log to it, one relay each.
 func (a *App) startIntegration(ctx context.Context) (func(context.Context), error) {
 	t, err := a.cfg.integrationTransport()
 	if err != nil {
@@ -63,7 +64,30 @@ func (a *App) startIntegration(ctx context.Context) (func(context.Context), erro
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) { _ = relay.Run(ctx) }, nil
+	mail, err := ep.NewRelay(outbox.Config{
+		Name:        outbox.MailMagazineSentRelay,
+		Log:         a.Events,
+		Translators: []outbox.Translator{outbox.MailMagazineSent(a.codec)},
+		Logger:      a.cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = mail.Run(ctx) })
+		_ = relay.Run(ctx)
+		wg.Wait()
+	}, nil
+}
+
+// MailMagazineSentEvents subscribes to the MailMagazineSent integration event as consumerGroup
+// (see InvoiceFinalizedEvents).
+func (a *App) MailMagazineSentEvents(ctx context.Context, consumerGroup string) (<-chan *message.Message, error) {
+	if a.integration == nil {
+		return nil, errors.New("integration events: the relay is not running")
+	}
+	return a.integration.Subscribe(ctx, outbox.MailMagazineSentTopic, consumerGroup)
 }
 
 // InvoiceFinalizedEvents subscribes to the InvoiceFinalized integration event as consumerGroup

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -10,8 +11,10 @@ import (
 	"yorozu/adapters/keyring"
 	"yorozu/adapters/scheduler"
 	"yorozu/commands"
+	"yorozu/domain/access"
 	"yorozu/domain/event"
 	"yorozu/domain/healthcheck"
+	"yorozu/domain/telemetry"
 	"yorozu/projections"
 	"yorozu/projections/agents"
 	"yorozu/projections/reports"
@@ -152,3 +155,19 @@ func (a *App) ExpireTelemetry(ctx context.Context) error {
 
 // KeyRing is the telemetry key ring (tests check crypto-shredding through it).
 func (a *App) KeyRing() *keyring.Ring { return a.keys }
+
+// terminalContracts authenticates the agents polling their web-filtering policy with the
+// terminals' directory: a token the directory does not know is 401, a retired terminal's or a
+// terminated contract's is refused as its uploads are.
+type terminalContracts struct{ dir *agents.Directory }
+
+func (t terminalContracts) AuthenticateAgent(ctx context.Context, token string) (string, error) {
+	term, err := t.dir.Authenticate(ctx, token)
+	if errors.Is(err, telemetry.ErrBadAgentToken) {
+		return "", access.ErrUnauthenticated
+	}
+	if err != nil {
+		return "", err
+	}
+	return term.CustomerNumber, nil
+}
