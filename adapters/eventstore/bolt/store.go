@@ -99,6 +99,8 @@ var (
 	keyPosition = []byte("position")
 	keyStream   = []byte("stream")
 	keyRange    = []byte("range")
+	// keyImporting marks a file an Import is filling (transfer.go).
+	keyImporting = []byte("importing")
 )
 
 // Options tune a store. The zero value is ready to use.
@@ -122,11 +124,12 @@ func (o Options) withDefaults() Options {
 
 // Store is the bbolt event store. It implements event.Store and is safe for concurrent use.
 type Store struct {
-	db     *bbolt.DB
-	writer *groupcommit.Writer
-	signal catchup.Signal
-	head   atomic.Uint64
-	closed atomic.Bool
+	db        *bbolt.DB
+	writer    *groupcommit.Writer
+	signal    catchup.Signal
+	head      atomic.Uint64
+	closed    atomic.Bool
+	importing atomic.Bool
 }
 
 var _ event.Store = (*Store)(nil)
@@ -170,6 +173,9 @@ func Open(path string, opts Options) (*Store, error) {
 		case len(v) != 8 || beUint64(v) != formatVersion:
 			return fmt.Errorf("bolt event store: %s has an unknown format", path)
 		}
+		if meta.Get(keyImporting) != nil {
+			return fmt.Errorf("%w: %s", ErrIncompleteImport, path)
+		}
 		head = counter(meta, keyPosition)
 		return nil
 	})
@@ -193,6 +199,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 	if len(stream) > MaxStreamName {
 		return event.AppendResult{}, fmt.Errorf("%w: stream name longer than %d bytes", event.ErrInvalidDraft, MaxStreamName)
 	}
+	if s.importing.Load() {
+		return event.AppendResult{}, event.ErrImporting
+	}
 	a := &groupcommit.Append{Stream: stream, Expected: expected, Drafts: drafts}
 	if err := s.writer.Do(ctx, a); err != nil {
 		return event.AppendResult{}, err
@@ -203,7 +212,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 // commit is the groupcommit.CommitFunc: one bbolt transaction for the whole batch.
 func (s *Store) commit(batch []*groupcommit.Append) error {
 	var last uint64
+	refused := false
 	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyImporting) != nil {
+			// An Import began after these appends passed Append's own check.
+			for _, a := range batch {
+				a.Err = event.ErrImporting
+			}
+			refused = true
+			return nil
+		}
 		w := newWriteTx(tx)
 		for _, a := range batch {
 			res, refused, err := w.append(a.Stream, a.Expected, a.Drafts)
@@ -217,6 +235,9 @@ func (s *Store) commit(batch []*groupcommit.Append) error {
 	})
 	if err != nil {
 		return s.mapErr(err)
+	}
+	if refused {
+		return nil
 	}
 	s.head.Store(last)
 	s.signal.Notify()
@@ -275,7 +296,7 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) })
 }
 
 // TruncateBefore implements event.Store.
@@ -283,7 +304,7 @@ func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint6
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) })
 }
 
 // ExpireBefore implements event.Store: it deletes the day buckets of the UTC days before the one
@@ -292,7 +313,17 @@ func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) })
+}
+
+// maintain runs one removal in its own transaction, unless an Import is filling the file.
+func (s *Store) maintain(fn func(tx *bbolt.Tx) error) error {
+	return s.mapErr(s.db.Update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyImporting) != nil {
+			return event.ErrImporting
+		}
+		return fn(tx)
+	}))
 }
 
 // Backup writes a consistent copy of the store file to w while the store stays open for reads
