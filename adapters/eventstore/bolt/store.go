@@ -110,6 +110,11 @@ type Options struct {
 	LockTimeout time.Duration
 	// MaxBatch is the most appends that share one transaction. Default 256.
 	MaxBatch int
+	// MmapSize is the address space reserved for the file's memory map at open (the file itself
+	// grows only as needed). bbolt must remap when the file outgrows it, which waits for every
+	// read transaction to end: with room to spare, a long read (Export, a backup) never holds
+	// appends up, and a large import does not copy its pages at each remap. Default 4 GiB.
+	MmapSize int
 }
 
 func (o Options) withDefaults() Options {
@@ -118,6 +123,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
+	}
+	if o.MmapSize <= 0 {
+		o.MmapSize = 4 << 30
 	}
 	return o
 }
@@ -148,7 +156,8 @@ func Open(path string, opts Options) (*Store, error) {
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		// The array freelist slows down badly once retention has freed many pages.
-		FreelistType: bbolt.FreelistMapType,
+		FreelistType:    bbolt.FreelistMapType,
+		InitialMmapSize: opts.MmapSize,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)

@@ -21,10 +21,15 @@ package bolt
 // positions (how one append is stored), at most event.MaxBatch long.
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
+	"math"
+	"slices"
 
 	bbolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -98,33 +103,44 @@ func (s *Store) Import(ctx context.Context, head event.Position, events iter.Seq
 		err = s.mapErr(err)
 	}()
 
-	check := event.NewImportCheck(head)
-	var b importBatch
+	// Event IDs used twice are found when the ID index is sorted.
+	check := event.NewImportCheck(head).WithoutIDs()
+	ix := newImportIndex(int(min(head, 1<<24)))
+	w := startImportWriter(s.db, ix)
+	var c importChunk
 	for rec, rerr := range events {
 		if rerr != nil {
-			return rerr
+			return errors.Join(rerr, w.stop())
 		}
 		if err := check.Check(&rec); err != nil {
-			return err
+			return errors.Join(err, w.stop())
 		}
-		b.add(rec)
-		if len(b.recs) >= importChunkEvents || b.bytes >= importChunkBytes {
+		c.add(rec)
+		if len(c.recs) >= importChunkEvents || c.bytes >= importChunkBytes {
 			if err := ctx.Err(); err != nil {
+				return errors.Join(err, w.stop())
+			}
+			next, err := w.write(&c, false)
+			if err != nil {
 				return err
 			}
-			if err := s.db.Update(func(tx *bbolt.Tx) error { return b.write(tx, false) }); err != nil {
-				return err
-			}
+			c = next
 		}
 	}
 	if err := ctx.Err(); err != nil {
+		return errors.Join(err, w.stop())
+	}
+	if _, err := w.write(&c, true); err != nil {
+		return err
+	}
+	if err := w.stop(); err != nil {
+		return err
+	}
+	if err := ix.write(ctx, s.db); err != nil {
 		return err
 	}
 	last := max(uint64(head), uint64(check.Last()))
 	err = s.db.Update(func(tx *bbolt.Tx) error {
-		if err := b.write(tx, true); err != nil {
-			return err
-		}
 		meta := tx.Bucket(bucketMeta)
 		if err := meta.Put(keyPosition, u64Key(last)); err != nil {
 			return err
@@ -139,72 +155,127 @@ func (s *Store) Import(ctx context.Context, head event.Position, events iter.Seq
 	return nil
 }
 
-// importBatch gathers records for one import transaction, with each one's place in the batch it
-// was appended with (index). The run at the end may go on in the next records, so a write
-// that is not the last keeps it for the next transaction.
-type importBatch struct {
-	recs  []event.Record
-	index []uint16
-	bytes int
+// importChunk gathers records for one import transaction, with each one's place in the batch
+// it was appended with (runIndex). The run at its end may go on in the next records, so a chunk
+// that is not the last is written without it, and it begins the next chunk.
+type importChunk struct {
+	recs     []event.Record
+	runIndex []uint16
+	bytes    int
 	// open is where the last run starts in recs.
 	open int
 }
 
-func (b *importBatch) add(r event.Record) {
-	n := len(b.recs)
+func (c *importChunk) add(r event.Record) {
+	if c.recs == nil {
+		// A transaction's worth, and the run that may be carried over: no growth on the way.
+		c.recs = make([]event.Record, 0, importChunkEvents+event.MaxBatch)
+		c.runIndex = make([]uint16, 0, importChunkEvents+event.MaxBatch)
+	}
+	n := len(c.recs)
 	if n > 0 {
-		p := &b.recs[n-1]
-		if i := b.index[n-1]; int(i)+1 < event.MaxBatch && p.Stream == r.Stream && p.CommandID == r.CommandID &&
+		p := &c.recs[n-1]
+		if i := c.runIndex[n-1]; int(i)+1 < event.MaxBatch && p.Stream == r.Stream && p.CommandID == r.CommandID &&
 			p.StreamVersion+1 == r.StreamVersion && p.Position+1 == r.Position {
-			b.recs = append(b.recs, r)
-			b.index = append(b.index, i+1)
-			b.bytes += len(r.Data)
+			c.recs = append(c.recs, r)
+			c.runIndex = append(c.runIndex, i+1)
+			c.bytes += len(r.Data)
 			return
 		}
 	}
-	b.open = n
-	b.recs = append(b.recs, r)
-	b.index = append(b.index, 0)
-	b.bytes += len(r.Data)
+	c.open = n
+	c.recs = append(c.recs, r)
+	c.runIndex = append(c.runIndex, 0)
+	c.bytes += len(r.Data)
 }
 
-// write stores the closed runs (all of them if last) in tx and keeps the open one.
-func (b *importBatch) write(tx *bbolt.Tx, last bool) error {
-	upTo := b.open
+// importWriter writes chunks in transactions of its own goroutine, one while the next is
+// gathered and checked.
+type importWriter struct {
+	jobs    chan *importChunk
+	free    chan *importChunk
+	failed  chan struct{} // closed at the writer's first error
+	done    chan error
+	stopped bool
+	err     error
+}
+
+func startImportWriter(db *bbolt.DB, ix *importIndex) *importWriter {
+	w := &importWriter{jobs: make(chan *importChunk), free: make(chan *importChunk, 1),
+		failed: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for c := range w.jobs {
+			if err == nil {
+				err = db.Update(func(tx *bbolt.Tx) error {
+					wt := newWriteTx(tx)
+					if err := wt.importRecords(c.recs, c.runIndex, ix); err != nil {
+						return err
+					}
+					return wt.finish()
+				})
+				if err != nil {
+					close(w.failed)
+				}
+			}
+			clear(c.recs)
+			c.recs, c.runIndex, c.bytes, c.open = c.recs[:0], c.runIndex[:0], 0, 0
+			select {
+			case w.free <- c:
+			default:
+			}
+		}
+		w.done <- err
+	}()
+	return w
+}
+
+// write hands the closed runs of c (all of it if last) to the writer and returns the chunk to
+// go on with, which starts with c's open run. It fails with the error of an earlier chunk.
+func (w *importWriter) write(c *importChunk, last bool) (importChunk, error) {
+	upTo := c.open
 	if last {
-		upTo = len(b.recs)
+		upTo = len(c.recs)
 	}
-	if upTo == 0 {
-		return nil
+	var next importChunk
+	select {
+	case f := <-w.free:
+		next = *f
+	default:
 	}
-	w := newWriteTx(tx)
-	if err := w.importRecords(b.recs[:upTo], b.index[:upTo]); err != nil {
-		return err
+	for i := upTo; i < len(c.recs); i++ {
+		next.add(c.recs[i])
 	}
-	if err := w.finish(); err != nil {
-		return err
+	job := &importChunk{recs: c.recs[:upTo], runIndex: c.runIndex[:upTo]}
+	select {
+	case w.jobs <- job:
+		return next, nil
+	case <-w.failed:
+		return next, w.stop()
 	}
-	rest := copy(b.recs, b.recs[upTo:])
-	copy(b.index, b.index[upTo:])
-	clear(b.recs[rest:])
-	b.recs, b.index = b.recs[:rest], b.index[:rest]
-	b.open, b.bytes = 0, 0
-	for i := range b.recs {
-		b.bytes += len(b.recs[i].Data)
-	}
-	return nil
 }
 
-// importRecords stores records as they are; index is each one's place in its batch, and the
-// batch ends where the next record's index is 0 (or at the end of recs, which holds whole runs).
-func (w *writeTx) importRecords(recs []event.Record, index []uint16) error {
+// stop waits for the chunks handed over and returns the writer's first error.
+func (w *importWriter) stop() error {
+	if !w.stopped {
+		w.stopped = true
+		close(w.jobs)
+		w.err = <-w.done
+	}
+	return w.err
+}
+
+// importRecords stores the records of recs in the log as they are and gathers their version and
+// ID entries into ix; runIndex is each record's place in its batch, and a batch ends where the
+// next record's runIndex is 0 (or at the end of recs, which holds whole runs).
+func (w *writeTx) importRecords(recs []event.Record, runIndex []uint16, ix *importIndex) error {
 	// Counts, from the end: a record's batch is as long as the last index of its run plus one.
 	counts := make([]uint16, len(recs))
 	for i := len(recs) - 1; i >= 0; i-- {
-		if i+1 < len(recs) && index[i+1] != 0 {
+		if i+1 < len(recs) && runIndex[i+1] != 0 {
 			counts[i] = counts[i+1]
 		} else {
-			counts[i] = index[i] + 1
+			counts[i] = runIndex[i] + 1
 		}
 	}
 	for i := range recs {
@@ -222,18 +293,137 @@ func (w *writeTx) importRecords(recs []event.Record, index []uint16) error {
 			}
 		}
 		p := &w.main
+		day := mainPartition
 		if event.TimePartitioned(r.Stream) {
-			if p, err = w.day(dayOf(r.RecordedAt)); err != nil {
+			day = dayOf(r.RecordedAt)
+			if p, err = w.day(day); err != nil {
 				return err
 			}
 		}
 		w.position = uint64(r.Position)
-		entry := idEntry{stream: m.id, version: r.StreamVersion, position: w.position, index: index[i], count: counts[i]}
-		if err := w.put(p, r, entry); err != nil {
+		posKey := w.alloc(8)
+		binary.BigEndian.PutUint64(posKey, w.position)
+		w.scratch = appendRecord(w.scratch[:0], r, m.id)
+		val := w.alloc(len(w.scratch))
+		copy(val, w.scratch)
+		if err := p.log.Put(posKey, val); err != nil {
 			return err
+		}
+		ix.add(day, r.ID, idEntry{stream: m.id, version: r.StreamVersion, position: w.position, index: runIndex[i], count: counts[i]})
+		if p.bucket != nil {
+			if !p.rangeKnown || w.position < p.minPos {
+				p.minPos = w.position
+			}
+			if !p.rangeKnown || w.position > p.maxPos {
+				p.maxPos = w.position
+			}
+			p.rangeKnown, p.rangeDirty = true, true
 		}
 		m.lastVersion, m.lastHash = r.StreamVersion, r.Hash
 		w.dirty[r.Stream] = true
+	}
+	return nil
+}
+
+// mainPartition stands for the main log among the days of importIndex.
+const mainPartition int64 = math.MinInt64
+
+// importIndex holds the version and ID entries of an import until the whole log is in, then
+// writes them in key order. bbolt keeps a transaction's inserts into a page in one sorted slice
+// until the commit splits it: keys in random order (event IDs, and versions of interleaved
+// streams) would cost a copy of that slice per insert, and spread over a grown tree they would
+// make every commit rewrite most of its pages. In key order, each insert appends to the right
+// edge of the tree and every page is written about once. Sorted, the IDs also show an ID used
+// twice, in one partition or two.
+type importIndex struct {
+	entries []importID
+}
+
+type importID struct {
+	id  [16]byte
+	day int64 // partition: mainPartition or a UTC day
+	e   idEntry
+}
+
+// newImportIndex expects about n entries.
+func newImportIndex(n int) *importIndex { return &importIndex{entries: make([]importID, 0, n)} }
+
+func (ix *importIndex) add(day int64, id [16]byte, e idEntry) {
+	ix.entries = append(ix.entries, importID{id: id, day: day, e: e})
+}
+
+// importIndexChunk is how many entries one index transaction writes.
+const importIndexChunk = 250_000
+
+func (ix *importIndex) write(ctx context.Context, db *bbolt.DB) error {
+	es := ix.entries
+	// The ID index, in ID order, partition by partition.
+	slices.SortFunc(es, func(a, b importID) int { return bytes.Compare(a.id[:], b.id[:]) })
+	for i := 1; i < len(es); i++ {
+		if es[i].id == es[i-1].id {
+			return fmt.Errorf("%w: event %x is at positions %d and %d", event.ErrInvalidImport, es[i].id, es[i-1].e.position, es[i].e.position)
+		}
+	}
+	// A stable sort by partition keeps each partition's entries in ID order.
+	slices.SortStableFunc(es, func(a, b importID) int { return cmp.Compare(a.day, b.day) })
+	err := writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
+		w.scratch = e.e.append(w.scratch[:0])
+		val := w.alloc(len(w.scratch))
+		copy(val, w.scratch)
+		return part.ids.Put(e.id[:], val)
+	})
+	if err != nil {
+		return err
+	}
+	// The version index, in (stream, version) order, partition by partition.
+	slices.SortFunc(es, func(a, b importID) int {
+		if c := cmp.Compare(a.day, b.day); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.e.stream, b.e.stream); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e.version, b.e.version)
+	})
+	err = writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
+		key := w.alloc(16)
+		binary.BigEndian.PutUint64(key, e.e.stream)
+		binary.BigEndian.PutUint64(key[8:], e.e.version)
+		val := w.alloc(8)
+		binary.BigEndian.PutUint64(val, e.e.position)
+		return part.versions.Put(key, val)
+	})
+	ix.entries = nil
+	return err
+}
+
+// writeSorted calls put for every entry, grouped by partition, in transactions of
+// importIndexChunk entries.
+func writeSorted(ctx context.Context, db *bbolt.DB, es []importID, put func(w *writeTx, part *partition, e *importID) error) error {
+	for from := 0; from < len(es); from += importIndexChunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := db.Update(func(tx *bbolt.Tx) error {
+			w := newWriteTx(tx)
+			for i := from; i < min(from+importIndexChunk, len(es)); i++ {
+				e := &es[i]
+				part := &w.main
+				if e.day != mainPartition {
+					var err error
+					if part, err = w.day(e.day); err != nil {
+						return err
+					}
+				}
+				if err := put(w, part, e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
