@@ -31,6 +31,8 @@ commands:
   migrate        apply PostgreSQL schema migrations
   rebuild        rebuild read models from the event log (--projection NAME for one)
   verify         check every stream's hash chain
+  backup         write a backup of the event log (--out DIR; keeps 2)
+  restore FILE   load a backup into an empty store
 Store options (every command): --data DIR (default ./var), --postgres URL, --eventstore URL
 `
 
@@ -72,6 +74,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return rebuild(ctx, rest, stdout)
 	case "verify":
 		return verify(ctx, rest, stdout)
+	case "backup":
+		return backupCmd(ctx, rest, stdout)
+	case "restore":
+		return restoreCmd(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
