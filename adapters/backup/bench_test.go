@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"syscall"
 	"testing"
@@ -96,7 +97,7 @@ func fixtureStore(b *testing.B) *bolt.Store {
 // restores it into a new embedded store, each timed on its own.
 func BenchmarkEmbedded(b *testing.B) {
 	src := fixtureStore(b)
-	var backupT, verifyT, restoreT phase
+	backupT, verifyT, restoreT := phase{name: "backup"}, phase{name: "verify"}, phase{name: "restore"}
 	var sum backup.Summary
 	for i := 0; i < b.N; i++ {
 		var err error
@@ -122,9 +123,9 @@ func BenchmarkEmbedded(b *testing.B) {
 	}
 	fi, _ := os.Stat(sum.File)
 	b.ReportMetric(float64(fi.Size())/float64(sum.Events), "file-bytes/event")
-	backupT.report(b, "backup", sum.Events*b.N)
-	verifyT.report(b, "verify", sum.Events*b.N)
-	restoreT.report(b, "restore", sum.Events*b.N)
+	backupT.report(b, sum.Events*b.N)
+	verifyT.report(b, sum.Events*b.N)
+	restoreT.report(b, sum.Events*b.N)
 }
 
 // BenchmarkPostgres restores a backup of benchEvents() events into a fresh PostgreSQL database,
@@ -138,7 +139,7 @@ func BenchmarkPostgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StartTimer()
-	var restoreT, backupT phase
+	restoreT, backupT := phase{name: "restore"}, phase{name: "backup"}
 	for i := 0; i < b.N; i++ {
 		s, err := pgevents.Open(context.Background(), pgtest.NewDatabase(b), pgevents.Options{Migrate: true})
 		if err != nil {
@@ -156,13 +157,16 @@ func BenchmarkPostgres(b *testing.B) {
 		}
 		s.Close()
 	}
-	restoreT.report(b, "restore", sum.Events*b.N)
-	backupT.report(b, "backup", sum.Events*b.N)
+	restoreT.report(b, sum.Events*b.N)
+	backupT.report(b, sum.Events*b.N)
 }
 
 // phase measures one timed step: its wall-clock time and the CPU time of the whole process
 // (user and system, all threads), which other processes on the machine do not inflate.
-type phase struct{ wall, cpu time.Duration }
+type phase struct {
+	name      string
+	wall, cpu time.Duration
+}
 
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
@@ -172,12 +176,13 @@ func cpuTime() time.Duration {
 
 func (p *phase) run(fn func()) {
 	start, cpu := time.Now(), cpuTime()
-	fn()
+	// Labelled for CPU profiles: go tool pprof -tagfocus phase=restore
+	pprof.Do(context.Background(), pprof.Labels("phase", p.name), func(context.Context) { fn() })
 	p.wall += time.Since(start)
 	p.cpu += cpuTime() - cpu
 }
 
-func (p phase) report(b *testing.B, name string, events int) {
-	b.ReportMetric(float64(events)/p.wall.Seconds(), name+"-events/s")
-	b.ReportMetric(float64(p.cpu.Microseconds())/float64(events), name+"-cpu-µs/event")
+func (p phase) report(b *testing.B, events int) {
+	b.ReportMetric(float64(events)/p.wall.Seconds(), p.name+"-events/s")
+	b.ReportMetric(float64(p.cpu.Microseconds())/float64(events), p.name+"-cpu-µs/event")
 }

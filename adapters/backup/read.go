@@ -34,14 +34,14 @@ type Reader struct {
 	events  int
 	long    []byte
 	fields  []field
-	intern  interner
+	intern  *interner
 	done    bool
 	read    bool
 }
 
 // NewReader reads the header of the backup file r.
 func NewReader(r io.Reader) (*Reader, error) {
-	rd := &Reader{content: sha256.New(), intern: make(interner)}
+	rd := &Reader{content: sha256.New(), intern: newInterner()}
 	var magic [2]byte
 	n, err := io.ReadFull(r, magic[:])
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {

@@ -21,7 +21,6 @@ package bolt
 // positions (how one append is stored), at most event.MaxBatch long.
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/binary"
@@ -303,10 +302,7 @@ func (w *writeTx) importRecords(recs []event.Record, runIndex []uint16, ix *impo
 		w.position = uint64(r.Position)
 		posKey := w.alloc(8)
 		binary.BigEndian.PutUint64(posKey, w.position)
-		w.scratch = appendRecord(w.scratch[:0], r, m.id)
-		val := w.alloc(len(w.scratch))
-		copy(val, w.scratch)
-		if err := p.log.Put(posKey, val); err != nil {
+		if err := p.log.Put(posKey, w.encodeRecord(r, m.id)); err != nil {
 			return err
 		}
 		ix.add(day, r.ID, idEntry{stream: m.id, version: r.StreamVersion, position: w.position, index: runIndex[i], count: counts[i]})
@@ -323,6 +319,23 @@ func (w *writeTx) importRecords(recs []event.Record, runIndex []uint16, ix *impo
 		w.dirty[r.Stream] = true
 	}
 	return nil
+}
+
+// encodeRecord encodes r straight into the transaction's arena (alloc, then copy, would write
+// every record twice).
+func (w *writeTx) encodeRecord(r *event.Record, streamNum uint64) []byte {
+	most := 1 + 16 + 2*32 + 7*binary.MaxVarintLen64 + 4*(1+binary.MaxVarintLen64) +
+		len(r.Type) + len(r.Actor) + len(r.CommandID) + len(r.CorrelationID) + len(r.CausationID) + len(r.Data)
+	if most > 16<<10 {
+		return appendRecord(make([]byte, 0, most), r, streamNum)
+	}
+	if cap(w.arena)-len(w.arena) < most {
+		w.arena = make([]byte, 0, 1<<20)
+	}
+	start := len(w.arena)
+	rec := appendRecord(w.arena[start:start:start+most], r, streamNum)
+	w.arena = w.arena[:start+len(rec)]
+	return rec[:len(rec):len(rec)]
 }
 
 // mainPartition stands for the main log among the days of importIndex.
@@ -357,35 +370,12 @@ const importIndexChunk = 250_000
 
 func (ix *importIndex) write(ctx context.Context, db *bbolt.DB) error {
 	es := ix.entries
-	// The ID index, in ID order, partition by partition.
-	slices.SortFunc(es, func(a, b importID) int { return bytes.Compare(a.id[:], b.id[:]) })
-	for i := 1; i < len(es); i++ {
-		if es[i].id == es[i-1].id {
-			return fmt.Errorf("%w: event %x is at positions %d and %d", event.ErrInvalidImport, es[i].id, es[i-1].e.position, es[i].e.position)
-		}
-	}
-	// A stable sort by partition keeps each partition's entries in ID order.
-	slices.SortStableFunc(es, func(a, b importID) int { return cmp.Compare(a.day, b.day) })
+	// The version index, in (stream, version) order, partition by partition. The entries are in
+	// log order, where each stream's versions ascend: ordering them by partition and stream,
+	// keeping that order, is enough. The main partition's by counting (stream numbers are
+	// dense), the days' by a stable sort.
+	es = byStream(es)
 	err := writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
-		w.scratch = e.e.append(w.scratch[:0])
-		val := w.alloc(len(w.scratch))
-		copy(val, w.scratch)
-		return part.ids.Put(e.id[:], val)
-	})
-	if err != nil {
-		return err
-	}
-	// The version index, in (stream, version) order, partition by partition.
-	slices.SortFunc(es, func(a, b importID) int {
-		if c := cmp.Compare(a.day, b.day); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.e.stream, b.e.stream); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.e.version, b.e.version)
-	})
-	err = writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
 		key := w.alloc(16)
 		binary.BigEndian.PutUint64(key, e.e.stream)
 		binary.BigEndian.PutUint64(key[8:], e.e.version)
@@ -393,8 +383,71 @@ func (ix *importIndex) write(ctx context.Context, db *bbolt.DB) error {
 		binary.BigEndian.PutUint64(val, e.e.position)
 		return part.versions.Put(key, val)
 	})
+	if err != nil {
+		return err
+	}
+	// The ID index, in ID order, partition by partition. Comparing the IDs as two integers is
+	// several times faster than bytes.Compare, with the same order.
+	slices.SortFunc(es, func(a, b importID) int {
+		if c := cmp.Compare(binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8])); c != 0 {
+			return c
+		}
+		return cmp.Compare(binary.BigEndian.Uint64(a.id[8:]), binary.BigEndian.Uint64(b.id[8:]))
+	})
+	for i := 1; i < len(es); i++ {
+		if es[i].id == es[i-1].id {
+			return fmt.Errorf("%w: event %x is at positions %d and %d", event.ErrInvalidImport, es[i].id, es[i-1].e.position, es[i].e.position)
+		}
+	}
+	// A stable sort by partition keeps each partition's entries in ID order.
+	slices.SortStableFunc(es, func(a, b importID) int { return cmp.Compare(a.day, b.day) })
+	err = writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
+		w.scratch = e.e.append(w.scratch[:0])
+		val := w.alloc(len(w.scratch))
+		copy(val, w.scratch)
+		return part.ids.Put(e.id[:], val)
+	})
 	ix.entries = nil
 	return err
+}
+
+// byStream returns es (in log order) ordered by partition and stream number, keeping the log
+// order within each stream: the main partition first, by counting, then the days.
+func byStream(es []importID) []importID {
+	var maxStream uint64
+	mains := 0
+	for i := range es {
+		if es[i].day == mainPartition {
+			mains++
+			maxStream = max(maxStream, es[i].e.stream)
+		}
+	}
+	start := make([]int, maxStream+2)
+	for i := range es {
+		if es[i].day == mainPartition {
+			start[es[i].e.stream+1]++
+		}
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]importID, len(es))
+	days := out[mains:mains]
+	for i := range es {
+		if es[i].day == mainPartition {
+			out[start[es[i].e.stream]] = es[i]
+			start[es[i].e.stream]++
+		} else {
+			days = append(days, es[i])
+		}
+	}
+	slices.SortStableFunc(days, func(a, b importID) int {
+		if c := cmp.Compare(a.day, b.day); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.e.stream, b.e.stream)
+	})
+	return out
 }
 
 // writeSorted calls put for every entry, grouped by partition, in transactions of
