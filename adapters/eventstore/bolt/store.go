@@ -54,6 +54,11 @@
 // the entries of truncated and deleted events (about 30 bytes each), so that a late retry of a
 // truncated batch is still recognised instead of appended again, and an ID is never reused.
 // Entries of telemetry events go with their day.
+//
+// # Export and import
+//
+// Backups read the whole log in one read transaction, and restores load a whole log into an
+// empty file in large transactions, indexes last and in key order (transfer.go).
 package bolt
 
 import (

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,33 @@ func TestInterruptedImportIsRefusedAtOpen(t *testing.T) {
 	}
 	if _, err := bolt.Open(copyPath, bolt.Options{}); !errors.Is(err, bolt.ErrIncompleteImport) {
 		t.Fatalf("opening a file left by an interrupted import: %v, want ErrIncompleteImport", err)
+	}
+}
+
+// TestUUIDLikeStringsComeBackAsTheyWere: actor and IDs that are UUIDs in canonical form are
+// stored in 16 bytes; any other spelling (upper case, braces) is stored as it is.
+func TestUUIDLikeStringsComeBackAsTheyWere(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	id := uuid.New()
+	d := storetest.Draft(1, time.Now())
+	d.Actor = id.String()
+	d.CommandID = strings.ToUpper(id.String())
+	d.CorrelationID = "{" + id.String()[1:] + "}"
+	d.CausationID = id.String()[:35] + "g"
+	if _, err := s.Append(ctx, "order-1", event.NoStream(), []event.Draft{d}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ReadStream(ctx, "order-1", 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := got[0]
+	if r.Actor != d.Actor || r.CommandID != d.CommandID || r.CorrelationID != d.CorrelationID || r.CausationID != d.CausationID {
+		t.Fatalf("read back %q %q %q %q, want %q %q %q %q", r.Actor, r.CommandID, r.CorrelationID, r.CausationID,
+			d.Actor, d.CommandID, d.CorrelationID, d.CausationID)
+	}
+	if event.ComputeHash(&r) != r.Hash {
+		t.Fatal("the record read back does not hash as stored")
 	}
 }
