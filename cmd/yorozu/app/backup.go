@@ -122,6 +122,8 @@ func Restore(ctx context.Context, cfg Config, file string) (RestoreSummary, erro
 	logFile := filepath.Join(cfg.DataDir, bolt.FileName)
 	_, statErr := os.Stat(logFile)
 	created := embedded && errors.Is(statErr, os.ErrNotExist)
+	_, statErr = os.Stat(cfg.DataDir)
+	createdDir := embedded && errors.Is(statErr, os.ErrNotExist)
 	if cfg.PostgresURL != "" && cfg.EventStoreURL == "" {
 		if err := refuseUsedDatabase(ctx, cfg.PostgresURL); err != nil {
 			return RestoreSummary{}, err
@@ -142,6 +144,9 @@ func Restore(ctx context.Context, cfg Config, file string) (RestoreSummary, erro
 		if created {
 			// The store this restore made holds nothing: leave the directory as it was.
 			_ = os.Remove(logFile)
+			if createdDir {
+				_ = os.Remove(cfg.DataDir) // only if empty
+			}
 		}
 		return RestoreSummary{}, restoreError(file, err)
 	}
