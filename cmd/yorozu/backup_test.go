@@ -672,6 +672,25 @@ func testBackupWhileServing(t *testing.T, c *cli) {
 		t.Fatalf("%d of %d orders restored: the backup was not taken in the middle of the writes", restoredOrders, len(ids))
 	}
 	srv.stop()
+
+	// The same backup into a new PostgreSQL database, served there: the same orders, the same
+	// answers, the same login.
+	dsn := pgtest.NewDatabase(t)
+	if rp := c.restore(last.File, "--postgres", dsn); rp.Head != hdr.Head || rp.Events != last.Events {
+		t.Fatalf("restore into PostgreSQL printed %+v", rp)
+	}
+	srv = c.serveWithEnv([]string{masterKeyEnv(t, data)}, "--postgres", dsn)
+	tok3 := loginAt(srv, op, time.Now().Add(30*time.Second))
+	for _, id := range ids {
+		if !in["order-"+id] {
+			srv.expect("GET", "/api/v1/orders/"+id, tok3, nil, http.StatusNotFound)
+			continue
+		}
+		if got := srv.expect("GET", "/api/v1/orders/"+id, tok3, nil, http.StatusOK); !bytes.Equal(got, answers[id]) {
+			t.Fatalf("order %s after the restore into PostgreSQL:\n%s\nbefore:\n%s", id, got, answers[id])
+		}
+	}
+	srv.stop()
 }
 
 func loginAt(s *server, st staff, at time.Time) string {
