@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"iter"
 	"os"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"syscall"
@@ -61,7 +62,7 @@ func benchLog(n int) iter.Seq2[event.Record, error] {
 					break
 				}
 				tp := tips[s]
-				d := event.Draft{ID: uuid.Must(uuid.NewV7()), Type: "OrderReceived", SchemaVersion: 1,
+				d := event.Draft{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(pos))), Type: "OrderReceived", SchemaVersion: 1,
 					EffectiveAt: at, RecordedAt: at, Actor: "staff-0042", CommandID: command, CorrelationID: command, Data: benchData}
 				pos++
 				r := event.Seal(d, name, tp.version+1, tp.hash)
@@ -164,8 +165,15 @@ func BenchmarkPostgres(b *testing.B) {
 // phase measures one timed step: its wall-clock time and the CPU time of the whole process
 // (user and system, all threads), which other processes on the machine do not inflate.
 type phase struct {
-	name      string
-	wall, cpu time.Duration
+	name          string
+	wall, cpu, gc time.Duration
+}
+
+// gcTime is the CPU time the garbage collector has used so far.
+func gcTime() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
 }
 
 func cpuTime() time.Duration {
@@ -175,14 +183,16 @@ func cpuTime() time.Duration {
 }
 
 func (p *phase) run(fn func()) {
-	start, cpu := time.Now(), cpuTime()
+	start, cpu, gc := time.Now(), cpuTime(), gcTime()
 	// Labelled for CPU profiles: go tool pprof -tagfocus phase=restore
 	pprof.Do(context.Background(), pprof.Labels("phase", p.name), func(context.Context) { fn() })
 	p.wall += time.Since(start)
 	p.cpu += cpuTime() - cpu
+	p.gc += gcTime() - gc
 }
 
 func (p phase) report(b *testing.B, events int) {
 	b.ReportMetric(float64(events)/p.wall.Seconds(), p.name+"-events/s")
 	b.ReportMetric(float64(p.cpu.Microseconds())/float64(events), p.name+"-cpu-µs/event")
+	b.ReportMetric(float64(p.gc.Microseconds())/float64(events), p.name+"-gc-µs/event")
 }
