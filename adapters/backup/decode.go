@@ -1,6 +1,7 @@
 package backup
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -81,17 +82,26 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// skipString returns the index after the string that starts at b[i] == '"'.
+// skipString returns the index after the string that starts at b[i] == '"'. It finds each
+// quote with bytes.IndexByte (which scans many bytes at a time) and looks back for the
+// backslashes that would escape it. Raw control characters are not looked for: lines are split
+// on "\n" already, and whatever else a string holds is covered by the file's checksum and the
+// event's hash.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, nil
-		case c == '\\':
-			j++
-		case c < 0x20:
-			return 0, errors.New("control character in a string")
+	for j := i + 1; j < len(b); {
+		q := bytes.IndexByte(b[j:], '"')
+		if q < 0 {
+			break
 		}
+		j += q
+		escapes := 0
+		for k := j - 1; k > i && b[k] == '\\'; k-- {
+			escapes++
+		}
+		if escapes%2 == 0 {
+			return j + 1, nil
+		}
+		j++
 	}
 	return 0, errors.New("unterminated string")
 }
@@ -143,12 +153,10 @@ func str(v []byte) (string, error) {
 		return "", errors.New("not a string")
 	}
 	inner := v[1 : len(v)-1]
-	for _, c := range inner {
-		if c == '\\' {
-			var s string
-			err := json.Unmarshal(v, &s)
-			return s, err
-		}
+	if bytes.IndexByte(inner, '\\') >= 0 {
+		var s string
+		err := json.Unmarshal(v, &s)
+		return s, err
 	}
 	return string(inner), nil
 }
@@ -240,6 +248,7 @@ func hashVal(v []byte) (event.Hash, error) {
 // the last command (the events of one command, and often its correlation and causation IDs).
 type interner struct {
 	common map[string]string
+	last   [3]string // the last stream, type and actor: consecutive events often share them
 	recent [3]string
 	// slab is where payloads are copied, many to an allocation: one allocation per payload
 	// was a tenth of the cost of reading a file.
@@ -261,19 +270,34 @@ func (in *interner) copyData(b []byte) []byte {
 
 func newInterner() *interner { return &interner{common: make(map[string]string)} }
 
-func (in *interner) str(v []byte) (string, error) {
+func (in *interner) str(kind int, v []byte) (string, error) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", errors.New("not a string")
 	}
-	if s, ok := in.common[string(v[1:len(v)-1])]; ok {
-		return s, nil
+	raw := v[1 : len(v)-1]
+	if in.last[kind] == string(raw) {
+		return in.last[kind], nil
 	}
-	s, err := str(v)
-	if err == nil && len(in.common) < 4096 {
-		in.common[string(v[1:len(v)-1])] = s
+	s, ok := in.common[string(raw)]
+	if !ok {
+		var err error
+		if s, err = str(v); err != nil {
+			return "", err
+		}
+		if len(in.common) < 4096 {
+			in.common[string(raw)] = s
+		}
 	}
-	return s, err
+	in.last[kind] = s
+	return s, nil
 }
+
+// Kinds of interned strings.
+const (
+	internStream = iota
+	internType
+	internActor
+)
 
 // id is for command, correlation and causation IDs: it reuses one of the last three.
 func (in *interner) id(v []byte) (string, error) {
@@ -331,13 +355,13 @@ func decodeEvent(fields []field, r *event.Record, in *interner) error {
 			}
 		case "stream":
 			bit = fStream
-			r.Stream, err = in.str(f.val)
+			r.Stream, err = in.str(internStream, f.val)
 		case "streamVersion":
 			bit = fVersion
 			r.StreamVersion, err = uintVal(f.val)
 		case "type":
 			bit = fType
-			r.Type, err = in.str(f.val)
+			r.Type, err = in.str(internType, f.val)
 		case "schemaVersion":
 			bit = fSchema
 			var n uint64
@@ -353,7 +377,7 @@ func decodeEvent(fields []field, r *event.Record, in *interner) error {
 			r.RecordedAt, err = timeVal(f.val)
 		case "actor":
 			bit = fActor
-			r.Actor, err = in.str(f.val)
+			r.Actor, err = in.str(internActor, f.val)
 		case "commandId":
 			bit = fCommand
 			r.CommandID, err = in.id(f.val)

@@ -33,6 +33,7 @@ type Reader struct {
 	line    int
 	events  int
 	long    []byte
+	raw     []byte // the last line read, with its "\n"
 	fields  []field
 	intern  *interner
 	done    bool
@@ -73,8 +74,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: line 1: %v", ErrDamaged, err)
 	}
-	rd.content.Write(line)
-	rd.content.Write([]byte{'\n'})
+	rd.content.Write(rd.raw)
 	return rd, nil
 }
 
@@ -96,6 +96,7 @@ func (r *Reader) next() ([]byte, error) {
 	}
 	switch {
 	case err == nil:
+		r.raw = line
 		return line[:len(line)-1], nil
 	case errors.Is(err, io.EOF) && len(line) == 0:
 		return nil, io.EOF
@@ -140,8 +141,7 @@ func (r *Reader) Events() iter.Seq2[event.Record, error] {
 				yield(event.Record{}, fmt.Errorf("%w: line %d: %v", ErrDamaged, r.line, err))
 				return
 			}
-			r.content.Write(line)
-			r.content.Write([]byte{'\n'})
+			r.content.Write(r.raw)
 			r.events++
 			if !yield(rec, nil) {
 				return

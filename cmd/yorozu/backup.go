@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"yorozu/cmd/yorozu/app"
 )
@@ -44,20 +42,6 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	return printJSON(stdout, sum)
 }
 
-// batchGC sets the garbage collector for a process that does one large job: a restore keeps a
-// few hundred MB live (a transaction's pages, the index entries of the whole log) and allocates
-// several GB on the way; with the default GOGC=100 collecting took a third of its CPU time
-// (docs/benchmarks.md). GOGC=400 under a soft limit of 2 GiB; GOGC and GOMEMLIMIT set in the
-// environment win.
-func batchGC() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(2 << 30)
-	}
-}
-
 // restoreCmd is `yorozu restore FILE`: the backup into an empty store of any engine.
 func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg app.Config
@@ -85,7 +69,6 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(fs.Output(), "usage: yorozu restore FILE [--data DIR | --postgres URL | --eventstore URL]")
 		return exitCode(2)
 	}
-	batchGC()
 	sum, err := app.Restore(ctx, cfg, file)
 	if storeLocked(err) {
 		return fmt.Errorf("restore refused: the data directory %s is in use by a running server; "+

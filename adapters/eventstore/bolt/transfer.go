@@ -277,20 +277,29 @@ func (w *writeTx) importRecords(recs []event.Record, runIndex []uint16, ix *impo
 			counts[i] = runIndex[i] + 1
 		}
 	}
+	var (
+		prevName string
+		m        *streamMeta
+	)
 	for i := range recs {
 		r := &recs[i]
-		m, err := w.stream(r.Stream)
-		if err != nil {
-			return err
-		}
-		if m == nil {
-			w.lastStream++
-			m = &streamMeta{id: w.lastStream, first: r.StreamVersion}
-			w.streams[r.Stream] = m
-			if err := w.names.Put(u64Key(m.id), []byte(r.Stream)); err != nil {
+		if m == nil || r.Stream != prevName { // the events of a batch share their stream
+			var err error
+			if m, err = w.stream(r.Stream); err != nil {
 				return err
 			}
+			if m == nil {
+				w.lastStream++
+				m = &streamMeta{id: w.lastStream, first: r.StreamVersion}
+				w.streams[r.Stream] = m
+				if err := w.names.Put(u64Key(m.id), []byte(r.Stream)); err != nil {
+					return err
+				}
+			}
+			w.dirty[r.Stream] = true
+			prevName = r.Stream
 		}
+		var err error
 		p := &w.main
 		day := mainPartition
 		if event.TimePartitioned(r.Stream) {
@@ -316,7 +325,6 @@ func (w *writeTx) importRecords(recs []event.Record, runIndex []uint16, ix *impo
 			p.rangeKnown, p.rangeDirty = true, true
 		}
 		m.lastVersion, m.lastHash = r.StreamVersion, r.Hash
-		w.dirty[r.Stream] = true
 	}
 	return nil
 }
