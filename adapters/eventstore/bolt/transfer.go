@@ -380,23 +380,23 @@ func (ix *importIndex) write(ctx context.Context, db *bbolt.DB) error {
 	es := ix.entries
 	// The version index, in (stream, version) order, partition by partition. The entries are in
 	// log order, where each stream's versions ascend: ordering them by partition and stream,
-	// keeping that order, is enough. The main partition's by counting (stream numbers are
-	// dense), the days' by a stable sort.
-	byID := make(chan []importID, 1)
+	// keeping that order, is enough: the main partition's by counting (stream numbers are
+	// dense), the days' by a stable sort, into a copy.
+	versions := byStream(es)
+	sorted := make(chan struct{})
 	go func() {
-		// The ID order is sorted on the other core while the version index is written.
-		ids := slices.Clone(es)
-		slices.SortFunc(ids, func(a, b importID) int {
-			// Two integers compare several times faster than bytes.Compare, in the same order.
+		// es, no longer needed in log order, is sorted by ID on the other core while the
+		// version index is written. Two integers compare several times faster than
+		// bytes.Compare, in the same order.
+		defer close(sorted)
+		slices.SortFunc(es, func(a, b importID) int {
 			if c := cmp.Compare(binary.BigEndian.Uint64(a.id[:8]), binary.BigEndian.Uint64(b.id[:8])); c != 0 {
 				return c
 			}
 			return cmp.Compare(binary.BigEndian.Uint64(a.id[8:]), binary.BigEndian.Uint64(b.id[8:]))
 		})
-		byID <- ids
 	}()
-	es = byStream(es)
-	err := writeSorted(ctx, db, es, func(w *writeTx, part *partition, e *importID) error {
+	err := writeSorted(ctx, db, versions, func(w *writeTx, part *partition, e *importID) error {
 		key := w.alloc(16)
 		binary.BigEndian.PutUint64(key, e.e.stream)
 		binary.BigEndian.PutUint64(key[8:], e.e.version)
@@ -404,7 +404,8 @@ func (ix *importIndex) write(ctx context.Context, db *bbolt.DB) error {
 		binary.BigEndian.PutUint64(val, e.e.position)
 		return part.versions.Put(key, val)
 	})
-	es = <-byID // received even on error: the sorting goroutine ends
+	versions = nil
+	<-sorted // waited for even on error: the sorting goroutine ends
 	if err != nil {
 		return err
 	}
