@@ -1,7 +1,7 @@
 package main
 
 // Forwarding to a running server. The embedded store locks its file: while `yorozu serve` runs
-// on --data DIR, `staff add`, `apikey create`, `verify` and `rebuild` on the same DIR cannot
+// on --data DIR, `staff add`, `apikey create`, `verify`, `rebuild` and `backup` on the same DIR cannot
 // open it (bolt.ErrLocked, after about a second). They then send their command to that server
 // through its admin socket DIR/yorozu.sock (see app/admin.go for the protocol and its access
 // control) and print what it answers, exactly as they would have printed it themselves, with the

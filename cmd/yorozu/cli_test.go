@@ -856,7 +856,13 @@ func (l *lockedBuffer) String() string {
 // serve starts `yorozu serve` and waits until /readyz answers 200.
 func (c *cli) serve(args ...string) *server {
 	c.t.Helper()
-	s := c.start(args...)
+	return c.serveWithEnv(nil, args...)
+}
+
+// serveWithEnv is serve with more environment variables.
+func (c *cli) serveWithEnv(env []string, args ...string) *server {
+	c.t.Helper()
+	s := c.startWithEnv(env, args...)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if status, _, err := do(http.DefaultClient, "GET", s.url+"/readyz", "", nil); err == nil && status == http.StatusOK {
@@ -878,8 +884,17 @@ func (c *cli) serve(args ...string) *server {
 // it has logged "serving" with the address it is bound to.
 func (c *cli) start(args ...string) *server {
 	c.t.Helper()
+	return c.startWithEnv(nil, args...)
+}
+
+// startWithEnv is start with more environment variables.
+func (c *cli) startWithEnv(env []string, args ...string) *server {
+	c.t.Helper()
 	cmd := exec.Command(c.bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = c.dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	logs := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {

@@ -43,6 +43,8 @@ commands:
   verify         check every stream's hash chain and that every event decodes
   version        print the version, VCS revision and Go version
   agentsim       play simulated terminals against a server (--url, --enrollment-token, --terminals)
+  backup         write a backup of the event log (--out DIR; keeps 2)
+  restore FILE   load a backup into an empty store
 Store options (every command): --data DIR (default ./var), --postgres URL, --eventstore URL
 (--data names the embedded store: not with --postgres or --eventstore)
 "yorozu <command> --help" lists a command's options.
@@ -96,6 +98,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return verify(ctx, rest, stdout)
 	case "agentsim":
 		return runAgentsim(ctx, rest, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, rest, stdout)
+	case "restore":
+		return restoreCmd(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

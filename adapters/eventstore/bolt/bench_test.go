@@ -272,3 +272,41 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// BenchmarkImport loads a log of 200,000 events (100-event batches over 1,000 streams, sealed
+// beforehand) into an empty store, as a restore does.
+func BenchmarkImport(b *testing.B) {
+	const events, batch, streams = 200_000, 100, 1000
+	recs := make([]event.Record, 0, events)
+	tips := make(map[string]event.Record)
+	now := time.Now()
+	for i := 0; i < events; i += batch {
+		st := fmt.Sprintf("order-%04d", (i/batch)%streams)
+		for _, d := range benchDrafts(batch) {
+			d.RecordedAt = now
+			prev := tips[st]
+			r := event.Seal(d, st, prev.StreamVersion+1, prev.Hash)
+			r.Position = event.Position(len(recs) + 1)
+			tips[st] = r
+			recs = append(recs, r)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := openBench(b, b.TempDir())
+		b.StartTimer()
+		err := s.Import(context.Background(), event.Position(len(recs)), func(yield func(event.Record, error) bool) {
+			for _, r := range recs {
+				if !yield(r, nil) {
+					return
+				}
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportRate(b, b.N*events)
+}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -52,9 +53,22 @@ func appendRecord(buf []byte, r *event.Record, streamNum uint64) []byte {
 
 func appendMaybeUUID(buf []byte, s string) []byte {
 	if len(s) == 36 {
-		if id, err := uuid.Parse(s); err == nil && id.String() == s {
-			buf = append(buf, 1)
-			return append(buf, id[:]...)
+		if id, err := uuid.Parse(s); err == nil {
+			// Only the canonical form (lowercase) comes back as the same string.
+			var canon [36]byte
+			hex.Encode(canon[0:8], id[0:4])
+			canon[8] = '-'
+			hex.Encode(canon[9:13], id[4:6])
+			canon[13] = '-'
+			hex.Encode(canon[14:18], id[6:8])
+			canon[18] = '-'
+			hex.Encode(canon[19:23], id[8:10])
+			canon[23] = '-'
+			hex.Encode(canon[24:], id[10:])
+			if string(canon[:]) == s {
+				buf = append(buf, 1)
+				return append(buf, id[:]...)
+			}
 		}
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(s))<<1)

@@ -110,8 +110,29 @@ func (lc *logCursor) set(k, v []byte) {
 }
 
 func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]event.Record, error) {
+	// Start small and let append grow: a caught-up reader asks for a page of thousands and gets a
+	// few events, many times a second, and zeroing a page-sized slice each time costs more than
+	// the read.
+	size := limit
+	if size <= 0 || size > 64 {
+		size = 64
+	}
+	out := make([]event.Record, 0, size)
+	err := scanAll(ctx, tx, after, func(rec event.Record) bool {
+		out = append(out, rec)
+		return limit <= 0 || len(out) < limit
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// scanAll calls yield with every event after `after` in position order, until yield returns
+// false, within one read transaction.
+func scanAll(ctx context.Context, tx *bbolt.Tx, after uint64, yield func(event.Record) bool) error {
 	if after == ^uint64(0) {
-		return nil, nil
+		return nil
 	}
 	start := u64Key(after + 1)
 	var cursors []*logCursor
@@ -133,19 +154,11 @@ func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]even
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 
 	rr := newRecordReader(tx)
-	// Start small and let append grow: a caught-up reader asks for a page of thousands and gets a
-	// few events, many times a second, and zeroing a page-sized slice each time costs more than
-	// the read.
-	size := limit
-	if size <= 0 || size > 64 {
-		size = 64
-	}
-	out := make([]event.Record, 0, size)
-	for limit <= 0 || len(out) < limit {
+	for n := 1; ; n++ {
 		// Merge by position. There is one cursor per partition that still has events after the
 		// reader (the main log and a few days), so a linear pick is cheaper than a heap.
 		var next *logCursor
@@ -155,19 +168,20 @@ func readAll(ctx context.Context, tx *bbolt.Tx, after uint64, limit int) ([]even
 			}
 		}
 		if next == nil {
-			break
+			return nil
 		}
-		if len(out)%ctxCheckEvery == ctxCheckEvery-1 {
+		if n%ctxCheckEvery == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		rec, err := rr.decode(next.val, next.pos)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, rec)
+		if !yield(rec) {
+			return nil
+		}
 		next.set(next.c.Next())
 	}
-	return out, nil
 }

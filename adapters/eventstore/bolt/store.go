@@ -63,6 +63,11 @@
 // store refuses everything with that error (nothing more is written to a damaged file), and
 // Options.OnDamage tells the owner, which stops the service: the file must be restored from a
 // backup.
+//
+// # Export and import
+//
+// Backups read the whole log in one read transaction, and restores load a whole log into an
+// empty file in large transactions, indexes last and in key order (transfer.go).
 package bolt
 
 import (
@@ -123,6 +128,8 @@ var (
 	keyPosition = []byte("position")
 	keyStream   = []byte("stream")
 	keyRange    = []byte("range")
+	// keyImporting marks a file an Import is filling (transfer.go).
+	keyImporting = []byte("importing")
 )
 
 // Options tune a store. The zero value is ready to use.
@@ -135,6 +142,12 @@ type Options struct {
 	// OnDamage is called once, with the *DamagedError, when the file turns out to be damaged
 	// after it was opened (Open itself returns the error).
 	OnDamage func(error)
+
+	// MmapSize is the address space reserved for the file's memory map at open (the file itself
+	// grows only as needed). bbolt must remap when the file outgrows it, which waits for every
+	// read transaction to end: with room to spare, a long read (Export, a backup) never holds
+	// appends up, and a large import does not copy its pages at each remap. Default 4 GiB.
+	MmapSize int
 }
 
 func (o Options) withDefaults() Options {
@@ -144,19 +157,23 @@ func (o Options) withDefaults() Options {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
 	}
+	if o.MmapSize <= 0 {
+		o.MmapSize = 4 << 30
+	}
 	return o
 }
 
 // Store is the bbolt event store. It implements event.Store and is safe for concurrent use.
 type Store struct {
-	db       *bbolt.DB
-	path     string
-	onDamage func(error)
-	writer   *groupcommit.Writer
-	signal   catchup.Signal
-	head     atomic.Uint64
-	closed   atomic.Bool
-	damaged  atomic.Pointer[DamagedError]
+	db        *bbolt.DB
+	path      string
+	onDamage  func(error)
+	writer    *groupcommit.Writer
+	signal    catchup.Signal
+	head      atomic.Uint64
+	closed    atomic.Bool
+	damaged   atomic.Pointer[DamagedError]
+	importing atomic.Bool
 }
 
 var _ event.Store = (*Store)(nil)
@@ -197,6 +214,9 @@ func Open(path string, opts Options) (*Store, error) {
 		case len(v) != 8 || beUint64(v) != formatVersion:
 			return fmt.Errorf("bolt event store: %s has an unknown format", path)
 		}
+		if meta.Get(keyImporting) != nil {
+			return fmt.Errorf("%w: %s", ErrIncompleteImport, path)
+		}
 		head = counter(meta, keyPosition)
 		return nil
 	})
@@ -224,7 +244,8 @@ func openDB(path string, opts Options) (db *bbolt.DB, err error) {
 	db, err = bbolt.Open(path, 0o600, &bbolt.Options{
 		Timeout: opts.LockTimeout,
 		// The array freelist slows down badly once retention has freed many pages.
-		FreelistType: bbolt.FreelistMapType,
+		FreelistType:    bbolt.FreelistMapType,
+		InitialMmapSize: opts.MmapSize,
 	})
 	switch {
 	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrChecksum), errors.Is(err, bolterrors.ErrVersionMismatch):
@@ -283,6 +304,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 	if len(stream) > MaxStreamName {
 		return event.AppendResult{}, fmt.Errorf("%w: stream name longer than %d bytes", event.ErrInvalidDraft, MaxStreamName)
 	}
+	if s.importing.Load() {
+		return event.AppendResult{}, event.ErrImporting
+	}
 	a := &groupcommit.Append{Stream: stream, Expected: expected, Drafts: drafts}
 	if err := s.writer.Do(ctx, a); err != nil {
 		return event.AppendResult{}, err
@@ -293,7 +317,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 // commit is the groupcommit.CommitFunc: one bbolt transaction for the whole batch.
 func (s *Store) commit(batch []*groupcommit.Append) error {
 	var last uint64
+	refused := false
 	err := s.update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyImporting) != nil {
+			// An Import began after these appends passed Append's own check.
+			for _, a := range batch {
+				a.Err = event.ErrImporting
+			}
+			refused = true
+			return nil
+		}
 		w := newWriteTx(tx)
 		for _, a := range batch {
 			res, refused, err := w.append(a.Stream, a.Expected, a.Drafts)
@@ -307,6 +340,9 @@ func (s *Store) commit(batch []*groupcommit.Append) error {
 	})
 	if err != nil {
 		return s.mapErr(err)
+	}
+	if refused {
+		return nil
 	}
 	s.head.Store(last)
 	s.signal.Notify()
@@ -365,7 +401,7 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return deleteStream(tx, stream) })
 }
 
 // TruncateBefore implements event.Store.
@@ -373,7 +409,7 @@ func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint6
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return truncateBefore(tx, stream, version) })
 }
 
 // ExpireBefore implements event.Store: it deletes the day buckets of the UTC days before the one
@@ -382,7 +418,17 @@ func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
 	if err := s.usable(ctx); err != nil {
 		return err
 	}
-	return s.mapErr(s.update(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) }))
+	return s.maintain(func(tx *bbolt.Tx) error { return expireBefore(tx, dayOf(cutoff.UTC())) })
+}
+
+// maintain runs one removal in its own transaction, unless an Import is filling the file.
+func (s *Store) maintain(fn func(tx *bbolt.Tx) error) error {
+	return s.mapErr(s.update(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketMeta).Get(keyImporting) != nil {
+			return event.ErrImporting
+		}
+		return fn(tx)
+	}))
 }
 
 // Backup writes a consistent copy of the store file to w while the store stays open for reads

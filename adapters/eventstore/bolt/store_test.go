@@ -23,6 +23,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) event.Store { return openTemp(t) })
 }
 
+func TestTransferConformance(t *testing.T) {
+	storetest.RunTransfer(t, func(t *testing.T) event.Store { return openTemp(t) }, storetest.ImportOptions{})
+}
+
 func TestSurvivesKill(t *testing.T) {
 	storetest.RunCrash(t, storetest.CrashTarget{
 		Prepare: func(t *testing.T) string { return t.TempDir() },

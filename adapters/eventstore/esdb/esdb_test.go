@@ -30,3 +30,22 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestTransferConformance checks, against a real server, that an import into a store that holds
+// events is refused. The rest of the import suite needs an empty database for every test, which
+// a shared server cannot give; it runs against the protocol fake (TestTransferAgainstProtocolFake).
+func TestTransferConformance(t *testing.T) {
+	url := os.Getenv("YOROZU_TEST_ESDB_URL")
+	if url == "" {
+		t.Skip("set YOROZU_TEST_ESDB_URL=esdb://host:2113?tls=false to run the EventStoreDB conformance suite")
+	}
+	storetest.RunTransfer(t, func(t *testing.T) event.Store {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := esdb.Open(ctx, url, esdb.Options{})
+		if err != nil {
+			t.Fatalf("open %s: %v", url, err)
+		}
+		return s
+	}, storetest.ImportOptions{NewPositions: true, NotAtomic: true, WholeStreamsOnly: true, SharedServer: true})
+}

@@ -517,3 +517,19 @@ func TestSuiteAgainstProtocolFake(t *testing.T) {
 		return s
 	})
 }
+
+// TestTransferAgainstProtocolFake runs the import conformance tests against a fresh fake per test
+// (an import needs an empty store).
+func TestTransferAgainstProtocolFake(t *testing.T) {
+	quiet := slog.New(slog.DiscardHandler)
+	storetest.RunTransfer(t, func(t *testing.T) event.Store {
+		_, url := startFakeServer(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		s, err := Open(ctx, url, Options{Logger: quiet})
+		if err != nil {
+			t.Fatalf("open the fake: %v", err)
+		}
+		return s
+	}, storetest.ImportOptions{NewPositions: true, NotAtomic: true, WholeStreamsOnly: true})
+}

@@ -18,6 +18,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"sync"
@@ -44,6 +45,8 @@ type Store struct {
 
 	signal catchup.Signal
 	fault  atomic.Pointer[appendFault]
+	// importing is set, under the write lock, while Import gathers its records.
+	importing bool
 }
 
 // streamState is what the store knows of one stream. It outlives the stream's events: the last
@@ -129,6 +132,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 func (s *Store) append(stream string, expected event.ExpectedVersion, drafts []event.Draft) (event.AppendResult, error) {
 	if s.closed.Load() {
 		return event.AppendResult{}, event.ErrClosed
+	}
+	if s.importing {
+		return event.AppendResult{}, event.ErrImporting
 	}
 	st := s.streams[stream]
 	if st != nil && st.deleted {
@@ -282,6 +288,9 @@ func (s *Store) DeleteStream(ctx context.Context, stream string) error {
 	if s.closed.Load() {
 		return event.ErrClosed
 	}
+	if s.importing {
+		return event.ErrImporting
+	}
 	st := s.streams[stream]
 	if st == nil {
 		st = &streamState{}
@@ -308,6 +317,9 @@ func (s *Store) TruncateBefore(ctx context.Context, stream string, version uint6
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return event.ErrClosed
+	}
+	if s.importing {
+		return event.ErrImporting
 	}
 	st := s.streams[stream]
 	if st == nil || st.deleted || len(st.events) == 0 || st.events[0].StreamVersion >= version {
@@ -336,6 +348,9 @@ func (s *Store) ExpireBefore(ctx context.Context, cutoff time.Time) error {
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return event.ErrClosed
+	}
+	if s.importing {
+		return event.ErrImporting
 	}
 	for name, st := range s.streams {
 		if event.TimePartitioned(name) && len(st.events) > 0 {
@@ -377,4 +392,118 @@ func (s *Store) usable(ctx context.Context) error {
 		return event.ErrClosed
 	}
 	return ctx.Err()
+}
+
+var _ event.Exporter = (*Store)(nil)
+var _ event.Importer = (*Store)(nil)
+
+// Export implements event.Exporter: the log as it was when Export took the read lock, copied,
+// so that appends and removals go on while fn reads.
+func (s *Store) Export(ctx context.Context, fn func(head event.Position, events iter.Seq2[event.Record, error]) error) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	s.mu.RLock()
+	if s.closed.Load() {
+		s.mu.RUnlock()
+		return event.ErrClosed
+	}
+	head := event.Position(s.head)
+	// Records are never changed in place, but ExpireBefore compacts the slice that holds them.
+	recs := slices.Clone(s.log)
+	s.mu.RUnlock()
+	return fn(head, func(yield func(event.Record, error) bool) {
+		for i, r := range recs {
+			if i%4096 == 4095 && ctx.Err() != nil {
+				yield(event.Record{}, ctx.Err())
+				return
+			}
+			r.Data = slices.Clone(r.Data)
+			if !yield(r, nil) {
+				return
+			}
+		}
+	})
+}
+
+// Import implements event.Importer. Records are checked and gathered first and the store takes
+// them in one step at the end, so a failed import leaves it as empty as it was; appends are
+// refused while it runs. A batch is taken to be a run of records of one stream with one command
+// ID and consecutive versions and positions, as in the embedded store.
+func (s *Store) Import(ctx context.Context, head event.Position, events iter.Seq2[event.Record, error]) error {
+	if err := s.usable(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if s.closed.Load() {
+		s.mu.Unlock()
+		return event.ErrClosed
+	}
+	if s.head != 0 || len(s.streams) != 0 || s.importing {
+		s.mu.Unlock()
+		return event.ErrNotEmpty
+	}
+	s.importing = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.importing = false
+		s.mu.Unlock()
+	}()
+
+	check := event.NewImportCheck(head)
+	var (
+		log     []event.Record
+		streams = make(map[string]*streamState)
+		ids     = make(map[uuid.UUID]idEntry)
+		run     []uuid.UUID // the IDs of the batch being gathered
+	)
+	closeRun := func() {
+		for i, id := range run {
+			e := ids[id]
+			e.index, e.count = i, len(run)
+			ids[id] = e
+		}
+		run = run[:0]
+	}
+	for rec, err := range events {
+		if err != nil {
+			return err
+		}
+		if err := check.Check(&rec); err != nil {
+			return err
+		}
+		if len(log)%4096 == 4095 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rec.Data = slices.Clone(rec.Data)
+		if n := len(log); n > 0 {
+			p := &log[n-1]
+			if !(len(run) < event.MaxBatch && p.Stream == rec.Stream && p.CommandID == rec.CommandID &&
+				p.StreamVersion+1 == rec.StreamVersion && p.Position+1 == rec.Position) {
+				closeRun()
+			}
+		}
+		run = append(run, rec.ID)
+		log = append(log, rec)
+		st := streams[rec.Stream]
+		if st == nil {
+			st = &streamState{}
+			streams[rec.Stream] = st
+		}
+		st.events = append(st.events, rec)
+		st.lastVersion, st.lastHash = rec.StreamVersion, rec.Hash
+		ids[rec.ID] = idEntry{stream: rec.Stream, version: rec.StreamVersion, position: rec.Position}
+	}
+	closeRun()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return event.ErrClosed
+	}
+	s.log, s.streams, s.ids = log, streams, ids
+	s.head = max(uint64(head), uint64(check.Last()))
+	s.signal.Notify()
+	return nil
 }

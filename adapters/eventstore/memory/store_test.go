@@ -18,6 +18,10 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) event.Store { return memory.New() })
 }
 
+func TestTransferConformance(t *testing.T) {
+	storetest.RunTransfer(t, func(t *testing.T) event.Store { return memory.New() }, storetest.ImportOptions{})
+}
+
 var base = time.Date(2025, 7, 1, 7, 0, 0, 0, time.UTC)
 
 // TestFailAppendsCrashBetweenTwoAppends plays a use case that appends to two streams, has it

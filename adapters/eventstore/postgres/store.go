@@ -111,6 +111,8 @@ type Store struct {
 	wconn   *pgx.Conn // the writer's connection, see writerConn
 	signal  catchup.Signal
 	closed  atomic.Bool
+	// importing is set while Import runs; appends of this Store are refused meanwhile.
+	importing atomic.Bool
 
 	// ctx ends at Close; it stops the listener.
 	ctx    context.Context

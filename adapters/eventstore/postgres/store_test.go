@@ -55,6 +55,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestTransferConformance(t *testing.T) {
+	storetest.RunTransfer(t, func(t *testing.T) event.Store {
+		s, _ := open(t, postgres.Options{})
+		return s
+	}, storetest.ImportOptions{})
+}
+
 func TestCrash(t *testing.T) {
 	storetest.RunCrash(t, storetest.CrashTarget{
 		Prepare: func(t *testing.T) string {

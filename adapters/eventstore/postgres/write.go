@@ -27,6 +27,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected event.Expect
 	if err := validateText(stream, drafts); err != nil {
 		return event.AppendResult{}, err
 	}
+	if s.importing.Load() {
+		return event.AppendResult{}, event.ErrImporting
+	}
 	a := &groupcommit.Append{Stream: stream, Expected: expected, Drafts: drafts}
 	if err := s.writer.Do(ctx, a); err != nil {
 		return event.AppendResult{}, err

@@ -2,10 +2,10 @@ package app
 
 // The admin channel: the embedded store (bbolt) locks its file, so while `yorozu serve` runs on
 // a data directory no other process can open it. The operations tools (`staff add`, `apikey
-// create`, `verify`, `rebuild`, and the credential life cycle: `staff disable|enable|unlock|
-// set-password|reset-totp`, `apikey list|revoke`) then forward their command to the running
-// server through a unix socket in the data directory, DIR/yorozu.sock, which Serve opens on the
-// embedded store only.
+// create`, `verify`, `rebuild`, `backup`, and the credential life cycle: `staff disable|enable|
+// unlock|set-password|reset-totp`, `apikey list|revoke`) then forward their command to the
+// running server through a unix socket in the data directory, DIR/yorozu.sock, which Serve opens
+// on the embedded store only.
 //
 // The protocol is JSON over HTTP/1.1 on that socket:
 //
@@ -18,6 +18,7 @@ package app
 //	POST /v1/apikeys/revoke {"name"}              → the key as listed
 //	POST /v1/verify   {}                          → the audit report {"ok", "checkedEvents", "firstBroken"}
 //	POST /v1/rebuild  {"projections": [...]}      → {"rebuilt": {name: events}, "seconds", "note"}
+//	POST /v1/backup   {"out": "/abs/dir"}         → {"file", "events", "sha256"}
 //
 // A refused command answers a non-2xx status with {"error": "..."}, the message the direct path
 // would print.
@@ -66,6 +67,7 @@ const (
 	AdminPathAPIKeys = "/v1/apikeys"
 	AdminPathVerify  = "/v1/verify"
 	AdminPathRebuild = "/v1/rebuild"
+	AdminPathBackup  = "/v1/backup"
 )
 
 // Paths of the credential life cycle in the admin protocol.
@@ -103,6 +105,12 @@ type AdminRebuildResult struct {
 	Rebuilt map[string]uint64 `json:"rebuilt"`
 	Seconds float64           `json:"seconds"`
 	Note    string            `json:"note"`
+}
+
+// AdminBackupRequest is the body of POST /v1/backup: the directory to write into, absolute
+// (the tool resolves it from its own working directory, which the server does not share).
+type AdminBackupRequest struct {
+	Out string `json:"out"`
 }
 
 // AdminError is the body of a refused admin request.
@@ -220,6 +228,12 @@ func (a *App) AdminHandler() http.Handler {
 	}))
 	mux.Handle("POST "+AdminPathRebuild, adminOp(log, func(ctx context.Context, in AdminRebuildRequest) (any, error) {
 		return a.liveRebuild(ctx, in.Projections)
+	}))
+	mux.Handle("POST "+AdminPathBackup, adminOp(log, func(ctx context.Context, in AdminBackupRequest) (any, error) {
+		if !filepath.IsAbs(in.Out) {
+			return nil, fmt.Errorf("backup: the output directory %q is not absolute", in.Out)
+		}
+		return a.Backup(ctx, in.Out)
 	}))
 	return mux
 }
