@@ -9,6 +9,7 @@ import (
 	"golang.org/x/text/width"
 
 	"yorozu/domain/calendar"
+	"yorozu/domain/validation"
 )
 
 // The value rules of the form table, one small function per kind of value. Each returns nil for a
@@ -145,7 +146,7 @@ func emailList(maxLen int) textRule {
 			return p
 		}
 		for i, addr := range strings.Split(s, ",") {
-			if !isAddrSpec(addr) {
+			if !validation.IsEmailAddress(addr) {
 				return problemf(CodeInvalidEmail, "address %d (%q) is not a valid e-mail address; separate addresses with a comma and no spaces", i+1, addr)
 			}
 		}
@@ -162,58 +163,11 @@ func email(maxLen int) textRule {
 		if strings.Contains(s, ",") {
 			return problemf(CodeInvalidEmail, "must be one e-mail address, not a list")
 		}
-		if !isAddrSpec(s) {
+		if !validation.IsEmailAddress(s) {
 			return problemf(CodeInvalidEmail, "is not a valid e-mail address")
 		}
 		return nil
 	}
-}
-
-// isAddrSpec accepts the addr-spec of RFC 5322 restricted to what mail systems deliver in
-// practice: a dot-atom local part (no quoted strings, no comments, at most 64 characters) and a
-// host name of at least two dot-separated labels of letters, digits and inner hyphens, the last
-// label not all digits (no domain literals). ASCII only.
-func isAddrSpec(s string) bool {
-	at := strings.LastIndexByte(s, '@')
-	if at < 1 || at > 64 {
-		return false
-	}
-	local, domain := s[:at], s[at+1:]
-	for _, atom := range strings.Split(local, ".") {
-		if atom == "" {
-			return false
-		}
-		for i := 0; i < len(atom); i++ {
-			if !isAtext(atom[i]) {
-				return false
-			}
-		}
-	}
-	labels := strings.Split(domain, ".")
-	if len(labels) < 2 || len(domain) > 253 {
-		return false
-	}
-	for _, label := range labels {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !isASCIIAlnum(c) && c != '-' {
-				return false
-			}
-		}
-	}
-	return !isDigits(labels[len(labels)-1])
-}
-
-func isASCIIAlnum(c byte) bool {
-	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9')
-}
-
-// isAtext is RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~.
-func isAtext(c byte) bool {
-	return isASCIIAlnum(c) || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
 // password: minLen to maxLen characters of [A-Za-z0-9], with at least one lower-case letter, one

@@ -129,7 +129,7 @@ func (e *Errors) Email(field string, v *string, required bool) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if !isAddrSpec(s) {
+	if !IsEmailAddress(s) {
 		e.Add(field, CodeInvalidEmail, "is not a valid e-mail address")
 		return "", false
 	}
@@ -210,7 +210,11 @@ func isDigits(s string) bool {
 	return s != ""
 }
 
-func isAddrSpec(s string) bool {
+// IsEmailAddress accepts the addr-spec of RFC 5322 restricted to what mail systems deliver in
+// practice: a dot-atom local part (no quoted strings, no comments, at most 64 characters) and a
+// host name of at least two dot-separated labels of letters, digits and inner hyphens, the last
+// label not all digits (no domain literals). ASCII only.
+func IsEmailAddress(s string) bool {
 	at := strings.LastIndexByte(s, '@')
 	if at < 1 || at > 64 {
 		return false
