@@ -33,27 +33,93 @@ type fileData struct {
 
 // OpenFile opens (or starts) the key ring file of a data directory.
 func OpenFile(dir string) (*FileBackend, error) {
-	b := &FileBackend{path: filepath.Join(dir, FileName), data: fileData{Format: 1, Keys: map[string][]byte{}, Destroyed: map[string]time.Time{}}}
-	raw, err := os.ReadFile(b.path)
+	b := &FileBackend{path: filepath.Join(dir, FileName)}
+	data, err := readFile(b.path)
+	if err != nil {
+		return nil, err
+	}
+	b.data = data
+	return b, nil
+}
+
+// readFile reads the key ring file at path; a missing file is an empty key ring.
+func readFile(path string) (fileData, error) {
+	data := fileData{Format: 1, Keys: map[string][]byte{}, Destroyed: map[string]time.Time{}}
+	raw, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return b, nil
+		return data, nil
 	case err != nil:
-		return nil, fmt.Errorf("keyring: %w", err)
+		return fileData{}, fmt.Errorf("keyring: %w", err)
 	}
-	if err := json.Unmarshal(raw, &b.data); err != nil {
-		return nil, fmt.Errorf("keyring: %s: %w", b.path, err)
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return fileData{}, fmt.Errorf("keyring: %s: %w", path, err)
 	}
-	if b.data.Format != 1 {
-		return nil, fmt.Errorf("keyring: %s: unknown format %d", b.path, b.data.Format)
+	if data.Format != 1 {
+		return fileData{}, fmt.Errorf("keyring: %s: unknown format %d", path, data.Format)
 	}
-	if b.data.Keys == nil {
-		b.data.Keys = map[string][]byte{}
+	if data.Keys == nil {
+		data.Keys = map[string][]byte{}
 	}
-	if b.data.Destroyed == nil {
-		b.data.Destroyed = map[string]time.Time{}
+	if data.Destroyed == nil {
+		data.Destroyed = map[string]time.Time{}
 	}
-	return b, nil
+	return data, nil
+}
+
+// List implements Transfer: the entries as this backend holds them, which is the file as it was
+// read at OpenFile plus this process's own changes. Another process reading the file of a
+// running server sees it whole, before or after a change: every change renames a complete new
+// file over the old one.
+func (b *FileBackend) List(context.Context) ([]Entry, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]Entry, 0, len(b.data.Keys)+len(b.data.Destroyed))
+	for cn, w := range b.data.Keys {
+		if _, gone := b.data.Destroyed[cn]; gone {
+			continue // Load treats it as destroyed
+		}
+		out = append(out, Entry{CustomerNumber: cn, Wrapped: w})
+	}
+	for cn, at := range b.data.Destroyed {
+		out = append(out, Entry{CustomerNumber: cn, DestroyedAt: at.UTC()})
+	}
+	sortEntries(out)
+	return out, nil
+}
+
+// Import implements Transfer. The file is read again first, so that one written since OpenFile
+// is not overwritten; the new file is written as every change is (a complete file renamed into
+// place), so a failed import leaves no file, or the empty one that was there.
+func (b *FileBackend) Import(_ context.Context, entries []Entry) error {
+	if err := CheckEntries(entries); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	current, err := readFile(b.path)
+	if err != nil {
+		return err
+	}
+	if len(current.Keys) > 0 || len(current.Destroyed) > 0 || len(b.data.Keys) > 0 || len(b.data.Destroyed) > 0 {
+		return fmt.Errorf("%w: %s holds %d keys and %d tombstones", ErrNotEmpty, b.path,
+			max(len(current.Keys), len(b.data.Keys)), max(len(current.Destroyed), len(b.data.Destroyed)))
+	}
+	next := fileData{Format: 1, Keys: map[string][]byte{}, Destroyed: map[string]time.Time{}}
+	for _, e := range entries {
+		if e.Destroyed() {
+			next.Destroyed[e.CustomerNumber] = e.DestroyedAt.UTC()
+		} else {
+			next.Keys[e.CustomerNumber] = e.Wrapped
+		}
+	}
+	old := b.data
+	b.data = next
+	if err := b.save(); err != nil {
+		b.data = old
+		return err
+	}
+	return nil
 }
 
 // Load implements Backend.

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,16 +25,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pquerna/otp/totp"
 	bbolt "go.etcd.io/bbolt"
 
 	"yorozu/adapters/backup"
 	"yorozu/adapters/eventstore/bolt"
+	"yorozu/adapters/keyring"
 	"yorozu/adapters/postgres/pgtest"
 	"yorozu/cmd/yorozu/app"
 	"yorozu/cmd/yorozu/app/apptest"
 	"yorozu/domain/event"
+	"yorozu/domain/schema"
+	"yorozu/domain/telemetry"
 )
 
 func TestBackupAndRestore(t *testing.T) {
@@ -49,6 +55,14 @@ func TestBackupAndRestore(t *testing.T) {
 	t.Run("damaged files and non-empty stores are refused", func(t *testing.T) {
 		t.Parallel()
 		testRestoreRefusals(t, newCLI(t, bin))
+	})
+	t.Run("everything and crypto-shredding", func(t *testing.T) {
+		t.Parallel()
+		testRestoreEverything(t, newCLI(t, bin))
+	})
+	t.Run("keyring commands", func(t *testing.T) {
+		t.Parallel()
+		testKeyRingCommands(t, newCLI(t, bin))
 	})
 	t.Run("a broken chain fails the backup", func(t *testing.T) {
 		t.Parallel()
@@ -313,6 +327,7 @@ func comparable(t *testing.T, body []byte, head event.Position, cursors bool) st
 			if !cursors {
 				delete(x, "next")
 			}
+			delete(x, "requestId") // a problem's: the request's own ID
 			for _, e := range x {
 				walk(e)
 			}
@@ -812,4 +827,662 @@ func testBrokenChainBackup(t *testing.T, c *cli) {
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("a failed backup left %d files in %s", len(entries), out)
 	}
+}
+
+// ---- everything the service keeps, telemetry and its key ring ----
+
+// Distinctive strings of two contracts' telemetry: S's contract is terminated (its data key
+// destroyed), K's stays. Neither appears in any report (a report names a web site by its
+// registrable domain, example.com and example.net here, and lists full URLs only for the
+// hosts of the URL dictionary), so neither may appear in plain text anywhere in a backup.
+const (
+	canaryS = "canary-shredded-5d2c9e"
+	canaryK = "canary-live-8b41f0"
+)
+
+// testRestoreEverything: a store with orders, invoices, consultations, insurance claims and
+// telemetry (a sealed and a running monthly report) is backed up through its running server while
+// writers keep appending orders, consultations and telemetry batches; restored into a new
+// embedded directory and a new PostgreSQL database with the same master key and the key ring
+// moved by `yorozu keyring export` and `import`, every read model answers as the original did at
+// the backup's head. The terminated contract's telemetry stays unreadable on every restored
+// store, also from a backup taken before its termination.
+func testRestoreEverything(t *testing.T, c *cli) {
+	ctx := context.Background()
+	dirA := filepath.Join(c.dir, "a")
+	configure := func(cfg *app.Config) {
+		cfg.Issuer, cfg.RegistrationNumber = "株式会社YOROZU", "T1234567890123"
+		cfg.RateLimit = -1 // the writers below are one client
+	}
+	env := apptest.Start(t, apptest.Embedded, apptest.Options{DataDir: dirA, Now: jstAt("2025-07-01 09:00"), Configure: configure})
+	// The tools reach this server through its admin socket, as they reach `yorozu serve`.
+	stopAdmin := serveAdminSocket(t, env)
+	state := buildBillingState(t, env) // the clock is at 2025-09-02 10:00
+	tok := state.opToken
+	K, L, S := state.customers[0], state.customers[1], state.customers[2]
+
+	// Telemetry: catalogs, a terminal on K and one on S enrolled in August, August and
+	// September batches.
+	env.Clock.Set(jstAt("2025-08-25 10:00"))
+	expectStatus(t, env.Do("POST", "/api/v1/catalogs/patches", tok, map[string]any{"entries": []map[string]any{
+		{"build": "22631", "name": "Windows 11 23H2", "latestRevision": 4460, "endOfSupport": "2026-11-10"}}}), 201)
+	expectStatus(t, env.Do("POST", "/api/v1/catalogs/software", tok, map[string]any{"entries": []map[string]any{
+		{"name": "7-Zip", "latestVersion": "23.01"}, {"name": "Google Chrome", "latestVersion": "126.0.2"}}}), 201)
+	agentK := enrollAgent(t, env, tok, K, "PC-K1")
+	agentS := enrollAgent(t, env, tok, S, "PC-S1")
+	first := telemetryBatch(env,
+		webVisit(jstAt("2025-08-25 09:00"), "https://"+canaryK+".example.net/q3/budget.xlsx", "社外秘 "+canaryK, 120),
+		webVisit(jstAt("2025-08-25 09:05"), "https://www.yorozu-sodan.com/", "", 30),
+		map[string]any{"type": "logon", "at": jstAt("2025-08-23 10:00").Format(time.RFC3339), "user": "tanaka"}, // Saturday
+		map[string]any{"type": "device", "at": jstAt("2025-08-22 11:00").Format(time.RFC3339), "class": "usbStorage", "name": "Cruzer", "vendor": "SanDisk", "serial": "S1"})
+	first["inventory"] = map[string]any{
+		"os":       map[string]string{"edition": "Windows 11 Pro", "version": "23H2", "build": "22631.4037"},
+		"updates":  []map[string]string{{"kb": "KB5040442", "installedOn": "2025-08-13"}},
+		"software": []map[string]string{{"name": "7-Zip", "version": "23.01", "publisher": "Igor Pavlov"}, {"name": "Google Chrome", "version": "125.0.1", "publisher": "Google"}},
+		"hardware": map[string]any{"manufacturer": "FUJITSU", "model": "U9313", "cpu": "i5", "memoryMB": 16384, "diskGB": 512},
+	}
+	uploadBatch(t, env, agentK, first)
+	uploadBatch(t, env, agentS, telemetryBatch(env,
+		webVisit(jstAt("2025-08-22 10:00"), "https://"+canaryS+".example.com/plans/merger.pdf", "極秘 "+canaryS, 300)))
+	env.Clock.Set(jstAt("2025-09-02 10:00"))
+	uploadBatch(t, env, agentK, telemetryBatch(env, webVisit(jstAt("2025-09-01 11:00"), "https://www.yorozu-sodan.com/news", "", 60)))
+	uploadBatch(t, env, agentS, telemetryBatch(env,
+		webVisit(jstAt("2025-09-01 10:00"), "https://"+canaryS+".example.com/plans/", "極秘 "+canaryS, 40)))
+
+	// August is sealed on September 16th; September runs on.
+	env.Clock.Set(jstAt("2025-09-16 01:00"))
+	if n, err := env.App.SealDueReports(ctx); err != nil || n != 2 {
+		t.Fatalf("sealing August: %d reports, %v; want K's and S's", n, err)
+	}
+	uploadBatch(t, env, agentK, telemetryBatch(env, webVisit(jstAt("2025-09-15 16:00"), "https://"+canaryK+".example.net/", "", 45),
+		map[string]any{"type": "app", "at": jstAt("2025-09-15 16:01").Format(time.RFC3339), "action": "start", "name": "7-Zip"}))
+	uploadBatch(t, env, agentS, telemetryBatch(env, webVisit(jstAt("2025-09-15 17:00"), "https://"+canaryS+".example.com/board", "", 20)))
+
+	// The help desk: an e-mail answered, a long phone call declined and closed, an e-mail left
+	// open past its due time, an inquiry rejected.
+	env.Clock.Set(jstAt("2025-09-16 10:00"))
+	answered := intake(t, env, tok, K, "email", "2025-09-16 10:00", 0)
+	expectStatus(t, env.Do("POST", "/api/v1/consultations/"+answered+"/triage", tok, map[string]any{"category": "suspiciousMail"}), 200)
+	expectStatus(t, env.Do("POST", "/api/v1/consultations/"+answered+"/reply", tok, map[string]any{
+		"answeredAt": "2025-09-16T15:00:00+09:00", "body": "添付ファイルは開かずに削除してください。"}), 200)
+	declined := intake(t, env, tok, L, "phone", "2025-09-16 11:00", 45)
+	expectStatus(t, env.Do("POST", "/api/v1/consultations/"+declined+"/triage", tok, map[string]any{"decision": "decline", "reason": "thirdPartyProduct"}), 200)
+	expectStatus(t, env.Do("POST", "/api/v1/consultations/"+declined+"/close", tok, map[string]any{"closedAt": "2025-09-16T11:50:00+09:00"}), 200)
+	overdue := intake(t, env, tok, K, "email", "2025-09-12 10:00", 0)
+	rejected := intake(t, env, tok, "N999999999", "email", "2025-09-16 10:30", 0)
+	consultations := []string{answered, declined, overdue, rejected}
+
+	// Insurance: a claim assessed and paid, one still filed.
+	var paid, filed struct{ ClaimID, Status string }
+	expectStatus(t, env.Do("POST", "/api/v1/insurance/claims", tok, map[string]any{"customerNumber": K, "incidentDate": "2025-09-10",
+		"kind": "incidentResponse", "costType": "investigation", "claimedAmount": 300000}), 201).JSON(t, &paid)
+	expectStatus(t, env.Do("POST", "/api/v1/insurance/claims/"+paid.ClaimID+"/assess", tok, map[string]any{"assessedAmount": 250000}), 200)
+	expectStatus(t, env.Do("POST", "/api/v1/insurance/claims/"+paid.ClaimID+"/pay", tok, nil), 200)
+	expectStatus(t, env.Do("POST", "/api/v1/insurance/claims", tok, map[string]any{"customerNumber": L, "incidentDate": "2025-09-11",
+		"kind": "liability", "claimedAmount": 100000}), 201).JSON(t, &filed)
+	if paid.Status != "filed" || filed.Status != "filed" {
+		t.Fatalf("claims: %+v %+v", paid, filed)
+	}
+
+	// Before the termination: S's telemetry opens with its key (the canary is in it), and a
+	// backup and a key ring export are taken (forwarded to the server, read beside it).
+	if p := openBatches(t, readLog(t, env), S, env.App.KeyRing()); p.err != nil || p.batches != 3 || !strings.Contains(p.plain, canaryS) {
+		t.Fatalf("S's telemetry before the termination: %d batches, %v", p.batches, p.err)
+	}
+	before := c.backup("--data", dirA, "--out", filepath.Join(c.dir, "before"))
+	exportBefore := c.keyringExport("--data", dirA, "--out", filepath.Join(c.dir, "keyring-before.json"))
+	if exportBefore.Keys != 2 || exportBefore.Destroyed != 0 {
+		t.Fatalf("key ring before the termination: %+v", exportBefore)
+	}
+
+	// S is cancelled: at its completion the contract is terminated, its open reports sealed and
+	// its data key destroyed.
+	var cancel struct{ OrderID string }
+	expectStatus(t, env.Do("POST", "/api/v1/orders", tok, formFile(t, "cancel", map[string]any{"customerNumber": S,
+		"commonCustomerId": "C0000000102", "appliedOn": "2025/9/16", "desiredDate": "2025/9/30"})), 201).JSON(t, &cancel)
+	expectStatus(t, env.Do("POST", "/api/v1/orders/"+cancel.OrderID+"/accept", tok, map[string]string{"acceptedAt": "2025-09-16T10:00:00+09:00"}), 200)
+	env.Clock.Set(jstAt("2025-09-30 09:00"))
+	expectStatus(t, env.Do("POST", "/api/v1/orders/"+cancel.OrderID+"/complete", tok, nil), 200)
+	if _, err := env.App.KeyRing().Key(ctx, S); !errors.Is(err, telemetry.ErrKeyDestroyed) {
+		t.Fatalf("S's key after the termination: %v", err)
+	}
+
+	// Writers keep appending orders, consultations and K's telemetry while the backup is taken
+	// through the server.
+	env.Clock.Set(jstAt("2025-09-30 10:00"))
+	var (
+		mu     sync.Mutex
+		acked  = map[string]int{}
+		orders []string
+		wg     sync.WaitGroup
+	)
+	stop := make(chan struct{})
+	client := &http.Client{Timeout: 30 * time.Second}
+	write := func(kind string, body func(i int) (path, token string, v any)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				path, token, v := body(i)
+				status, raw, err := do(client, "POST", env.Server.URL+path, token, v)
+				if err != nil || (status != http.StatusOK && status != http.StatusCreated) {
+					t.Errorf("%s: POST %s: %d %s %v", kind, path, status, raw, err)
+					return
+				}
+				mu.Lock()
+				acked[kind]++
+				if kind == "order" {
+					var o struct{ OrderID string }
+					_ = json.Unmarshal(raw, &o)
+					orders = append(orders, o.OrderID)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	write("order", func(i int) (string, string, any) {
+		return "/api/v1/orders", tok, formFile(t, "new", map[string]any{"appliedOn": "2025/9/30", "desiredDate": "2025/10/1",
+			"commonCustomerId": fmt.Sprintf("C%010d", 600+i)})
+	})
+	write("consultation", func(i int) (string, string, any) {
+		return "/api/v1/consultations", tok, consultationForm(K, "email", "2025-09-30 10:00", 0)
+	})
+	write("telemetry", func(i int) (string, string, any) {
+		return "/agent/v1/telemetry", agentK.AgentToken, telemetryBatch(env,
+			webVisit(jstAt("2025-09-30 09:50"), fmt.Sprintf("https://www.site%d.co.jp/", i%7), "", i%90))
+	})
+	waitFor := func(n int) {
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			mu.Lock()
+			done := acked["order"] >= n && acked["consultation"] >= n && acked["telemetry"] >= n
+			got := fmt.Sprint(acked)
+			mu.Unlock()
+			if done || t.Failed() {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("writers acknowledged %s within 60 s, want %d of each", got, n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor(5)
+	served := c.backup("--data", dirA, "--out", filepath.Join(c.dir, "served"))
+	waitFor(10)
+	close(stop)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// The key ring is exported after the backup, so it holds every key the backup's events were
+	// sealed with; while the server runs (keyring.json is read, never written, by the tool).
+	exportFile := filepath.Join(c.dir, "keyring.json")
+	exported := c.keyringExport("--data", dirA, "--out", exportFile)
+	if exported.Keys != 1 || exported.Destroyed != 1 || exported.File != exportFile {
+		t.Fatalf("key ring export after the termination: %+v; want K's key and S's tombstone", exported)
+	}
+	onStdout := c.mustRun("", "keyring", "export", "--data", dirA)
+	if doc := readKeyRingDoc(t, []byte(onStdout.stdout)); !reflect.DeepEqual(doc.Entries(), readKeyRingFile(t, exportFile).Entries()) {
+		t.Fatal("the export on standard output differs from the one in the file")
+	}
+	stopAdmin()
+	env.Stop()
+
+	// The backup is the log at its head: every event up to it, nothing after, and writes went on
+	// after it.
+	hdr, fileRecs := fileEvents(t, served.File)
+	all, _ := storeEvents(t, dirA)
+	var upTo []event.Record
+	for _, r := range all {
+		if r.Position <= hdr.Head {
+			upTo = append(upTo, r)
+		}
+	}
+	if len(upTo) == len(all) || !reflect.DeepEqual(fileRecs, upTo) {
+		t.Fatalf("backup at head %d: %d events; the log holds %d up to it and %d in all", hdr.Head, len(fileRecs), len(upTo), len(all))
+	}
+	// The key stays out, and so does every plain text of telemetry, live or shredded.
+	key, _ := os.ReadFile(filepath.Join(dirA, "master.key"))
+	for _, f := range []string{before.File, served.File, exportFile, exportBefore.File} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{canaryS, canaryK, string(key), base64.StdEncoding.EncodeToString(key), fmt.Sprintf("%x", key)} {
+			if bytes.Contains(raw, []byte(s)) {
+				t.Fatalf("%s holds %q in plain text", filepath.Base(f), s)
+			}
+		}
+	}
+
+	// The stores compared. The original kept appending after the backup, so it cannot answer
+	// as it stood at the head any more; the reference is the original cut at the head: its own
+	// log's events up to the head, loaded into a new directory (without the backup file), with
+	// its own master key and key ring file. The restored stores must answer exactly as that
+	// store does: the same events, the same keys, the same clock, the same requests in the same
+	// order.
+	dirR, dirB, dirP := filepath.Join(c.dir, "ref"), filepath.Join(c.dir, "b"), filepath.Join(c.dir, "p")
+	importEvents(t, dirR, hdr.Head, upTo)
+	copyFile(t, filepath.Join(dirA, "keyring.json"), filepath.Join(dirR, "keyring.json"))
+	for _, d := range []string{dirR, dirB, dirP} {
+		copyFile(t, filepath.Join(dirA, "master.key"), filepath.Join(d, "master.key"))
+	}
+	dsn := pgtest.NewDatabase(t)
+	c.restore(served.File, "--data", dirB)
+	c.restore(served.File, "--postgres", dsn)
+	c.keyringImport(exportFile, nil, "--data", dirB)
+	c.keyringImport(exportFile, []string{masterKeyEnv(t, dirA)}, "--postgres", dsn)
+
+	now := jstAt("2025-09-30 12:00")
+	envs := map[string]*apptest.Env{
+		"reference": apptest.Start(t, apptest.Embedded, apptest.Options{DataDir: dirR, Now: now, Configure: configure}),
+		"embedded":  apptest.Start(t, apptest.Embedded, apptest.Options{DataDir: dirB, Now: now, Configure: configure}),
+		"postgres":  apptest.Start(t, apptest.Postgres, apptest.Options{DataDir: dirP, PostgresURL: dsn, Now: now, Configure: configure}),
+	}
+	names := []string{"reference", "embedded", "postgres"}
+	compare := func(tok, path string, status int) {
+		t.Helper()
+		var want []byte
+		for _, n := range names {
+			r := envs[n].Do("GET", path, tok, nil)
+			if r.Status != status {
+				t.Fatalf("%s: GET %s: %d %s", n, path, r.Status, r.Body)
+			}
+			if n == "reference" {
+				want = r.Body
+				continue
+			}
+			cursors := n != "postgres"
+			if w, got := comparable(t, want, hdr.Head, cursors), comparable(t, r.Body, hdr.Head, cursors); got != w {
+				t.Errorf("GET %s differs on the %s store:\n--- reference\n%s\n--- %s\n%s", path, n, w, n, got)
+			}
+		}
+	}
+	reads := state.reads()
+	add := func(path string) { reads = append(reads, [3]string{path, tok, path}) }
+	for _, q := range []string{"", "?status=open", "?status=closed", "?status=rejected", "?overdue=true", "?customerNumber=" + K} {
+		add("/api/v1/consultations" + q)
+	}
+	add("/api/v1/consultations/stats?month=2025-09")
+	add("/api/v1/consultations/long-calls?month=2025-09")
+	add("/api/v1/consultations/outbound-calls?asOf=2025-12-31")
+	for _, id := range consultations {
+		add("/api/v1/consultations/" + id)
+	}
+	add("/api/v1/insurance/claims")
+	add("/api/v1/insurance/claims/" + paid.ClaimID)
+	add("/api/v1/insurance/claims/" + filed.ClaimID)
+	add("/api/v1/insurance/usage?customerNumber=" + K + "&period=2025")
+	for _, cn := range []string{K, S} {
+		for _, m := range []string{"2025-08", "2025-09"} {
+			add("/api/v1/reports/" + cn + "/" + m)
+		}
+		add("/api/v1/terminals?customerNumber=" + cn)
+	}
+	add("/api/v1/reports/" + K + "/2025-09.html")
+	add("/api/v1/reports/" + K + "/2025-09/webTop30.csv")
+	add("/api/v1/terminals")
+	add("/api/v1/terminals?silentDays=14")
+	add("/api/v1/orders?status=received")
+	add("/api/v1/contracts/" + S)
+	for _, rd := range reads {
+		compare(rd[1], rd[2], http.StatusOK)
+	}
+	for _, listing := range []string{"/api/v1/consultations?limit=3", "/api/v1/orders?limit=4", "/api/v1/terminals?limit=1"} {
+		var want string
+		for _, n := range names {
+			got := comparable(t, []byte(allPages(t, envs[n], tok, listing)), hdr.Head, false)
+			if n == "reference" {
+				want = got
+			} else if got != want {
+				t.Errorf("the pages of %s differ on the %s store:\n%s\n---\n%s", listing, n, want, got)
+			}
+		}
+	}
+	// What was compared holds what the scenario made: K's August sealed and September running
+	// with the batches up to the head, S's months sealed at its termination, the orders written
+	// before the head and not after.
+	ref := envs["reference"]
+	for _, want := range []struct{ cn, month, status string }{{K, "2025-08", "sealed"}, {K, "2025-09", "provisional"}, {S, "2025-08", "sealed"}, {S, "2025-09", "sealed"}} {
+		var rep struct {
+			Status   string
+			Sections struct{ WebTop30 []struct{ Site string } }
+		}
+		expectStatus(t, ref.Do("GET", "/api/v1/reports/"+want.cn+"/"+want.month, tok, nil), 200).JSON(t, &rep)
+		if rep.Status != want.status || len(rep.Sections.WebTop30) == 0 {
+			t.Errorf("report %s %s: %s with %d sites, want %s with sites", want.cn, want.month, rep.Status, len(rep.Sections.WebTop30), want.status)
+		}
+	}
+	in := map[string]bool{}
+	for _, r := range upTo {
+		in[r.Stream] = true
+	}
+	kept := 0
+	for _, id := range orders {
+		if in["order-"+id] {
+			kept++
+			compare(tok, "/api/v1/orders/"+id, http.StatusOK)
+		} else {
+			compare(tok, "/api/v1/orders/"+id, http.StatusNotFound)
+		}
+	}
+	if kept == 0 || kept == len(orders) {
+		t.Errorf("%d of the %d orders written during the backup are in it: it was not taken in the middle of the writes", kept, len(orders))
+	}
+
+	// Crypto-shredding survives the restore: on both restored stores S's batches are in the log
+	// and cannot be opened, through the service's key ring or a fresh one over the imported
+	// backend; K's open, with their plain text.
+	backends := map[string]keyring.Backend{"embedded": nil, "postgres": keyring.NewPostgres(pgPool(t, dsn))}
+	for _, n := range []string{"embedded", "postgres"} {
+		recs := readLog(t, envs[n])
+		rings := []telemetry.KeyRing{envs[n].App.KeyRing()}
+		if b := backends[n]; b != nil {
+			rings = append(rings, newRing(t, b, key))
+		}
+		for _, ring := range rings {
+			if p := openBatches(t, recs, S, ring); p.batches != 3 || !errors.Is(p.err, telemetry.ErrKeyDestroyed) {
+				t.Errorf("%s: S's %d batches: %v; want 3 that cannot be opened (key destroyed)", n, p.batches, p.err)
+			}
+			if p := openBatches(t, recs, K, ring); p.err != nil || p.batches < 5 || !strings.Contains(p.plain, canaryK) {
+				t.Errorf("%s: K's %d batches: %v; want them open, with their plain text", n, p.batches, p.err)
+			}
+		}
+	}
+	for _, n := range names {
+		envs[n].Stop()
+	}
+	// The embedded one again, with a fresh key ring over its file.
+	checkShredded(t, dirB, key, S, K, 3)
+
+	// A backup taken before the termination, restored with the key ring exported after it, does
+	// not open S's telemetry either: the tombstone came with the key ring.
+	dirE := filepath.Join(c.dir, "e")
+	c.restore(before.File, "--data", dirE)
+	copyFile(t, filepath.Join(dirA, "master.key"), filepath.Join(dirE, "master.key"))
+	c.keyringImport(exportFile, nil, "--data", dirE)
+	checkShredded(t, dirE, key, S, K, 3)
+	// An export taken before the termination still holds S's key: it opens the old backup's
+	// batches (why docs/backup.md says to keep only the newest export).
+	dirOld := filepath.Join(c.dir, "old")
+	copyFile(t, filepath.Join(dirA, "master.key"), filepath.Join(dirOld, "master.key"))
+	c.keyringImport(exportBefore.File, nil, "--data", dirOld)
+	oldRing, err := keyring.OpenFile(dirOld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, beforeRecs := fileEvents(t, before.File)
+	if p := openBatches(t, beforeRecs, S, newRing(t, oldRing, key)); p.err != nil || !strings.Contains(p.plain, canaryS) {
+		t.Errorf("the key ring exported before the termination does not open S's batches: %v", p.err)
+	}
+}
+
+// checkShredded opens the restored embedded store in dir with a fresh key ring over its file:
+// the shredded contract's batches (want of them) cannot be opened, the live contract's can.
+func checkShredded(t *testing.T, dir string, master []byte, shredded, live string, want int) {
+	t.Helper()
+	recs, _ := storeEvents(t, dir)
+	b, err := keyring.OpenFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := newRing(t, b, master)
+	if p := openBatches(t, recs, shredded, ring); p.batches != want || !errors.Is(p.err, telemetry.ErrKeyDestroyed) {
+		t.Errorf("%s: %s's %d batches: %v; want %d that cannot be opened (key destroyed)", dir, shredded, p.batches, p.err, want)
+	}
+	if p := openBatches(t, recs, live, ring); p.err != nil || p.batches == 0 || !strings.Contains(p.plain, canaryK) {
+		t.Errorf("%s: %s's %d batches: %v; want them open", dir, live, p.batches, p.err)
+	}
+}
+
+// serveAdminSocket serves env's admin protocol on the socket of its data directory, as `yorozu
+// serve` does on the embedded store, and returns the function that closes it.
+func serveAdminSocket(t *testing.T, env *apptest.Env) func() {
+	t.Helper()
+	path := app.AdminSocketPath(env.Config.DataDir)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: env.App.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = srv.Close()
+			_ = os.Remove(path)
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// keyringExport runs `yorozu keyring export` with --out and checks its summary.
+func (c *cli) keyringExport(args ...string) app.KeyRingSummary {
+	c.t.Helper()
+	r := c.mustRun("", append([]string{"keyring", "export"}, args...)...)
+	return decodeKeyRingSummary(c.t, r.stdout)
+}
+
+// keyringImport runs `yorozu keyring import FILE` and checks that its summary matches the file.
+func (c *cli) keyringImport(file string, env []string, store ...string) app.KeyRingSummary {
+	c.t.Helper()
+	r := c.runWithEnv(env, "", append([]string{"keyring", "import", file}, store...)...)
+	if r.code != 0 {
+		c.t.Fatalf("keyring import %s %q: exit %d\n%s", file, store, r.code, r.stderr)
+	}
+	sum := decodeKeyRingSummary(c.t, r.stdout)
+	doc := readKeyRingFile(c.t, file)
+	if sum.File != file || sum.Keys != len(doc.Keys) || sum.Destroyed != len(doc.Destroyed) {
+		c.t.Fatalf("keyring import printed %+v for %s (%d keys, %d tombstones)", sum, file, len(doc.Keys), len(doc.Destroyed))
+	}
+	return sum
+}
+
+func decodeKeyRingSummary(t *testing.T, stdout string) app.KeyRingSummary {
+	t.Helper()
+	var raw map[string]any
+	decodeOne(t, stdout, &raw)
+	var sum app.KeyRingSummary
+	decodeOne(t, stdout, &sum)
+	if len(raw) != 3 || sum.File == "" {
+		t.Fatalf("printed %s; want {file, keys, destroyed}", stdout)
+	}
+	return sum
+}
+
+func readKeyRingDoc(t *testing.T, raw []byte) *keyring.Document {
+	t.Helper()
+	doc, err := keyring.ReadDocument(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func readKeyRingFile(t *testing.T, path string) *keyring.Document {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readKeyRingDoc(t, raw)
+}
+
+func newRing(t *testing.T, b keyring.Backend, master []byte) *keyring.Ring {
+	t.Helper()
+	r, err := keyring.New(b, master, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func pgPool(t *testing.T, dsn string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	raw, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// importEvents loads records, a log up to head, into a new embedded store in dir.
+func importEvents(t *testing.T, dir string, head event.Position, recs []event.Record) {
+	t.Helper()
+	s, err := bolt.OpenDir(dir, bolt.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Import(context.Background(), head, func(yield func(event.Record, error) bool) {
+		for _, r := range recs {
+			if !yield(r, nil) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readLog reads the whole log of a running service.
+func readLog(t *testing.T, env *apptest.Env) []event.Record {
+	t.Helper()
+	recs, err := env.App.Events.ReadAll(context.Background(), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// opened is what openBatches found: how many batches the contract has in the log, the plain
+// text (JSON) of those it opened, and the error of the first it could not open.
+type opened struct {
+	batches int
+	plain   string
+	err     error
+}
+
+// openBatches decrypts every telemetry batch of contract cn in recs with the contract's key from
+// ring, as the report projection does.
+func openBatches(t *testing.T, recs []event.Record, cn string, ring telemetry.KeyRing) opened {
+	t.Helper()
+	codec := schema.Registry()
+	var out opened
+	var plain strings.Builder
+	for _, r := range recs {
+		if !strings.HasPrefix(r.Stream, telemetry.TelemetryCategory+"-"+cn+"-") {
+			continue
+		}
+		e, err := codec.Decode(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, ok := e.(*telemetry.BatchReceived)
+		if !ok {
+			continue
+		}
+		out.batches++
+		if out.err != nil {
+			continue
+		}
+		k, err := ring.Key(context.Background(), cn)
+		if err != nil {
+			out.err = err
+			continue
+		}
+		p, err := telemetry.OpenPayload(k, telemetry.PayloadAD(cn, b.TerminalID, b.BatchID), b.PayloadSealed)
+		if err != nil {
+			out.err = err
+			continue
+		}
+		raw, _ := json.Marshal(p)
+		plain.Write(raw)
+	}
+	out.plain = plain.String()
+	return out
+}
+
+// ---- telemetry and help desk through the API ----
+
+type agentCredentials struct{ TerminalID, AgentToken string }
+
+// enrollAgent issues an enrollment token for contract cn and enrolls a Windows terminal with it.
+func enrollAgent(t *testing.T, env *apptest.Env, tok, cn, host string) agentCredentials {
+	t.Helper()
+	var et struct{ EnrollmentToken string }
+	expectStatus(t, env.Do("POST", "/api/v1/contracts/"+cn+"/enrollment-tokens", tok, nil), 201).JSON(t, &et)
+	var a agentCredentials
+	expectStatus(t, env.Do("POST", "/agent/v1/enroll", "", map[string]any{"enrollmentToken": et.EnrollmentToken, "hostname": host,
+		"hardwareId": "HW-" + host, "os": map[string]string{"edition": "Windows 11 Pro", "version": "23H2", "build": "22631.4037"},
+		"assetManagementTools": []string{}}), 201).JSON(t, &a)
+	return a
+}
+
+func webVisit(at time.Time, url, title string, seconds int) map[string]any {
+	return map[string]any{"type": "web", "at": at.Format(time.RFC3339), "url": url, "seconds": seconds, "title": title}
+}
+
+// telemetryBatch is a batch of records with a new batch ID, collected over the 15 minutes
+// before the clock's time.
+func telemetryBatch(env *apptest.Env, records ...map[string]any) map[string]any {
+	to := env.Clock.Now().UTC()
+	return map[string]any{"batchId": uuid.NewString(), "sequence": 1, "collectedFrom": to.Add(-15 * time.Minute).Format(time.RFC3339),
+		"collectedTo": to.Format(time.RFC3339), "records": records}
+}
+
+// uploadBatch sends a batch and checks that every record was accepted.
+func uploadBatch(t *testing.T, env *apptest.Env, a agentCredentials, batch map[string]any) {
+	t.Helper()
+	var ans struct {
+		Accepted  int
+		Duplicate bool
+	}
+	expectStatus(t, env.Do("POST", "/agent/v1/telemetry", a.AgentToken, batch), 200).JSON(t, &ans)
+	if n := len(batch["records"].([]map[string]any)); ans.Accepted != n || ans.Duplicate {
+		t.Fatalf("batch: %+v, want %d records accepted", ans, n)
+	}
+}
+
+// consultationForm is an inquiry from the example contractor (the order forms' company).
+func consultationForm(cn, channel, receivedAt string, minutes int) map[string]any {
+	f := map[string]any{"channel": channel, "receivedAt": jstAt(receivedAt).Format(time.RFC3339), "customerNumber": cn,
+		"companyName": "株式会社大和商事", "personName": "山田　太郎", "phone": "03-1234-5678",
+		"subject": "不審なメールが届きました", "body": "添付ファイルを開いてしまいました。"}
+	if channel == "email" {
+		f["email"] = "yamada@yamato-shoji.co.jp"
+	} else {
+		f["durationMinutes"] = minutes
+	}
+	return f
+}
+
+func intake(t *testing.T, env *apptest.Env, tok, cn, channel, receivedAt string, minutes int) string {
+	t.Helper()
+	var out struct{ ConsultationID string }
+	expectStatus(t, env.Do("POST", "/api/v1/consultations", tok, consultationForm(cn, channel, receivedAt, minutes)), 201).JSON(t, &out)
+	return out.ConsultationID
 }

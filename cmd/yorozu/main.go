@@ -45,6 +45,9 @@ commands:
   agentsim       play simulated terminals against a server (--url, --enrollment-token, --terminals)
   backup         write a backup of the event log (--out DIR; keeps 2)
   restore FILE   load a backup into an empty store
+  keyring export write the telemetry key ring (wrapped keys, tombstones) as JSON (--out FILE)
+  keyring import FILE
+                 load a key ring export into an empty key ring (same master key)
 Store options (every command): --data DIR (default ./var), --postgres URL, --eventstore URL
 (--data names the embedded store: not with --postgres or --eventstore)
 "yorozu <command> --help" lists a command's options.
@@ -74,7 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitCode(2)
 	}
 	cmd, rest := args[0], args[1:]
-	if (cmd == "staff" || cmd == "apikey") && len(rest) > 0 {
+	if (cmd == "staff" || cmd == "apikey" || cmd == "keyring") && len(rest) > 0 {
 		cmd, rest = cmd+" "+rest[0], rest[1:]
 	}
 	switch cmd {
@@ -102,6 +105,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return backupCmd(ctx, rest, stdout)
 	case "restore":
 		return restoreCmd(ctx, rest, stdout)
+	case "keyring export":
+		return keyringExport(ctx, rest, stdout)
+	case "keyring import":
+		return keyringImport(ctx, rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -146,6 +153,35 @@ func parse(fs *flag.FlagSet, args []string) error {
 	if fs.NArg() > 0 {
 		return &usageError{fs: fs, err: fmt.Errorf("unexpected argument %q (every option starts with --)", fs.Arg(0))}
 	}
+	return oneStore(fs)
+}
+
+// parseFile reads the arguments of a command that takes one file: before the options or after
+// them, and one store.
+func parseFile(fs *flag.FlagSet, args []string, operand string) (string, error) {
+	fs.SetOutput(io.Discard)
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", &usageError{fs: fs, err: err}
+	}
+	rest := fs.Args()
+	if file == "" && len(rest) > 0 {
+		file, rest = rest[0], rest[1:]
+	}
+	if len(rest) > 0 {
+		return "", &usageError{fs: fs, err: fmt.Errorf("unexpected argument %q (one %s only)", rest[0], operand)}
+	}
+	if file == "" {
+		return "", &usageError{fs: fs, err: fmt.Errorf("no %s given", operand)}
+	}
+	return file, oneStore(fs)
+}
+
+// oneStore refuses store options that name two stores.
+func oneStore(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	if given["data"] && (given["postgres"] || given["eventstore"]) {

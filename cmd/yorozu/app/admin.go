@@ -5,7 +5,9 @@ package app
 // create`, `verify`, `rebuild`, `backup`, and the credential life cycle: `staff disable|enable|
 // unlock|set-password|reset-totp`, `apikey list|revoke`) then forward their command to the
 // running server through a unix socket in the data directory, DIR/yorozu.sock, which Serve opens
-// on the embedded store only.
+// on the embedded store only. `keyring export` needs no forwarding (it reads DIR/keyring.json,
+// which the server only ever replaces whole) and `keyring import` is refused while a server
+// holds the directory (keyring.go).
 //
 // The protocol is JSON over HTTP/1.1 on that socket:
 //
