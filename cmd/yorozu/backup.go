@@ -17,12 +17,8 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("backup")
 	storeFlags(fs, &cfg)
 	fs.StringVar(&out, "out", "", "backup `directory` (default DATA/backups, or ./backups with --postgres or --eventstore)")
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "yorozu backup: unexpected argument %q\n", fs.Arg(0))
-		return exitCode(2)
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if out == "" {
 		out = app.DefaultBackupDir(cfg)
@@ -47,27 +43,13 @@ func restoreCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	var cfg app.Config
 	fs := newFlags("restore")
 	storeFlags(fs, &cfg)
-	// The file may come before the options or after them.
-	var file string
-	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
-		file, args = args[0], args[1:]
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: yorozu restore FILE [options]\n\noptions:\n")
+		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
-	}
-	if file == "" && fs.NArg() > 0 {
-		file = fs.Arg(0)
-		if fs.NArg() > 1 {
-			fmt.Fprintf(fs.Output(), "yorozu restore: one backup file, got %q\n", fs.Args())
-			return exitCode(2)
-		}
-	} else if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "yorozu restore: one backup file, got %q and %q\n", file, fs.Args())
-		return exitCode(2)
-	}
-	if file == "" {
-		fmt.Fprintln(fs.Output(), "usage: yorozu restore FILE [--data DIR | --postgres URL | --eventstore URL]")
-		return exitCode(2)
+	file, err := parseFile(fs, args, "backup file")
+	if err != nil {
+		return err
 	}
 	sum, err := app.Restore(ctx, cfg, file)
 	if storeLocked(err) {

@@ -117,7 +117,8 @@ func testUsage(t *testing.T, c *cli) {
 
 	// --help: the command's options on standard output, exit 0.
 	for _, args := range [][]string{{"serve", "--help"}, {"serve", "-h"}, {"verify", "--help"}, {"migrate", "-help"},
-		{"staff", "add", "--help"}, {"apikey", "create", "--help"}, {"rebuild", "--help"}, {"--help"}, {"help"}} {
+		{"staff", "add", "--help"}, {"apikey", "create", "--help"}, {"rebuild", "--help"}, {"backup", "--help"}, {"restore", "--help"},
+		{"keyring", "export", "--help"}, {"keyring", "import", "-h"}, {"agentsim", "--help"}, {"--help"}, {"help"}} {
 		r := c.run("", args...)
 		if r.code != 0 || !strings.Contains(r.stdout, "usage: yorozu") || r.stderr != "" {
 			t.Errorf("yorozu %q: exit %d, stdout %q, stderr %q; want exit 0 with the usage on standard output", args, r.code, r.stdout, r.stderr)
@@ -136,6 +137,11 @@ func testUsage(t *testing.T, c *cli) {
 		{[]string{"serve", "now"}, `unexpected argument "now"`},
 		{[]string{"verify", "--data", "x", "extra"}, `unexpected argument "extra"`},
 		{[]string{"rebuild", "audit"}, `unexpected argument "audit"`},
+		{[]string{"backup", "now"}, `unexpected argument "now"`},
+		{[]string{"agentsim", "--terminals", "3"}, "--url, --enrollment-token and --terminals are required"},
+		{[]string{"restore"}, "no backup file given"},
+		{[]string{"restore", "a.jsonl", "b.jsonl"}, `unexpected argument "b.jsonl"`},
+		{[]string{"backup", "--data", "d", "--postgres", "postgres://nowhere/db"}, "--data names the embedded event store"},
 		{[]string{"serve", "--data", "d", "--postgres", "postgres://nowhere/db"}, "--data names the embedded event store"},
 		{[]string{"verify", "--eventstore", "esdb://nowhere", "--data", "d"}, "--data names the embedded event store"},
 		{[]string{"migrate", "--postgres", "postgres://nowhere/db", "--data", "d"}, "--data names the embedded event store"},

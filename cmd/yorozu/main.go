@@ -502,7 +502,6 @@ func verify(ctx context.Context, args []string, stdout io.Writer) error {
 func runAgentsim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg agentsim.Config
 	fs := newFlags("agentsim")
-	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.URL, "url", "", "server `URL` (http://127.0.0.1:8080)")
 	fs.StringVar(&cfg.EnrollmentToken, "enrollment-token", "", "enrollment `token` of the contract the terminals join")
 	fs.IntVar(&cfg.Terminals, "terminals", 0, "`number` of simulated terminals")
@@ -511,8 +510,11 @@ func runAgentsim(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&cfg.Speedup, "speedup", 1, "divide the interval by this in wall-clock time")
 	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "requests in flight at most")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed (the same seed makes the same terminals and records)")
-	if err := fs.Parse(args); err != nil {
-		return exitCode(2)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfg.URL == "" || cfg.EnrollmentToken == "" || cfg.Terminals <= 0 {
+		return &usageError{fs: fs, err: errors.New("--url, --enrollment-token and --terminals are required")}
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
