@@ -9,9 +9,6 @@ package backup_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"iter"
 	"os"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -20,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"yorozu/adapters/backup"
 	"yorozu/adapters/eventstore/bolt"
 	pgevents "yorozu/adapters/eventstore/postgres"
+	"yorozu/adapters/eventstore/storetest"
 	"yorozu/adapters/postgres/pgtest"
 	"yorozu/domain/event"
 )
@@ -38,45 +34,6 @@ func benchEvents() int {
 	return 1_000_000
 }
 
-// A typical business event: about 250 bytes of JSON and a full envelope.
-var benchData = json.RawMessage(`{"orderId":"0193a6f2-7c1e-7d3a-9b2e-4f5a6b7c8d9e","customerNumber":"N000012345",` +
-	`"commonCustomerId":"C0123456789","plan":"standard","additionalIds":3,"options":["webFilter"],` +
-	`"appliedAt":"2026-11-02T09:30:00Z","monthlyFeeYen":5500,"note":"renewal"}`)
-
-// benchLog yields n sealed events over 10,000 streams, in batches of 1 to 3 with one command ID.
-func benchLog(n int) iter.Seq2[event.Record, error] {
-	return func(yield func(event.Record, error) bool) {
-		type tip struct {
-			version uint64
-			hash    event.Hash
-		}
-		tips := make(map[int]tip)
-		at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-		pos := event.Position(0)
-		for pos < event.Position(n) {
-			s := int(pos) * 7919 % 10_000
-			name := fmt.Sprintf("order-%08d", s)
-			command := uuid.NewString()
-			for range 1 + int(pos)%3 {
-				if pos == event.Position(n) {
-					break
-				}
-				tp := tips[s]
-				d := event.Draft{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(pos))), Type: "OrderReceived", SchemaVersion: 1,
-					EffectiveAt: at, RecordedAt: at, Actor: "staff-0042", CommandID: command, CorrelationID: command, Data: benchData}
-				pos++
-				r := event.Seal(d, name, tp.version+1, tp.hash)
-				r.Position = pos
-				tips[s] = tip{r.StreamVersion, r.Hash}
-				if !yield(r, nil) {
-					return
-				}
-			}
-			at = at.Add(time.Second)
-		}
-	}
-}
-
 // fixtureStore makes an embedded store of benchEvents() events (by Import, not timed).
 func fixtureStore(b *testing.B) *bolt.Store {
 	b.Helper()
@@ -88,7 +45,7 @@ func fixtureStore(b *testing.B) *bolt.Store {
 	}
 	b.Cleanup(func() { _ = s.Close() })
 	n := benchEvents()
-	if err := s.Import(context.Background(), event.Position(n), benchLog(n)); err != nil {
+	if err := s.Import(context.Background(), event.Position(n), storetest.SyntheticLog(n)); err != nil {
 		b.Fatal(err)
 	}
 	return s

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"yorozu/adapters/eventstore/bolt"
+	"yorozu/adapters/eventstore/storetest"
 	"yorozu/adapters/postgres/pgtest"
 	"yorozu/domain/event"
 )
@@ -43,7 +41,7 @@ func BenchmarkCLIBackupRestore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := s.Import(context.Background(), event.Position(n), benchLog(n)); err != nil {
+	if err := s.Import(context.Background(), event.Position(n), storetest.SyntheticLog(n)); err != nil {
 		b.Fatal(err)
 	}
 	s.Close()
@@ -84,42 +82,4 @@ func BenchmarkCLIBackupRestore(b *testing.B) {
 	report("backup", backupWall, backupCPU)
 	report("restore", restoreWall, restoreCPU)
 	report("restore-pg", pgWall, pgCPU)
-}
-
-// benchLog yields n sealed events over 10,000 streams, in batches of 1 to 3 with one command
-// ID, each with a typical business payload of about 250 bytes.
-func benchLog(n int) iter.Seq2[event.Record, error] {
-	data := []byte(`{"orderId":"0193a6f2-7c1e-7d3a-9b2e-4f5a6b7c8d9e","customerNumber":"N000012345",` +
-		`"commonCustomerId":"C0123456789","plan":"standard","additionalIds":3,"options":["webFilter"],` +
-		`"appliedAt":"2026-11-02T09:30:00Z","monthlyFeeYen":5500,"note":"renewal"}`)
-	return func(yield func(event.Record, error) bool) {
-		type tip struct {
-			version uint64
-			hash    event.Hash
-		}
-		tips := make(map[int]tip)
-		at := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
-		pos := event.Position(0)
-		for pos < event.Position(n) {
-			st := int(pos) * 7919 % 10_000
-			name := fmt.Sprintf("order-%08d", st)
-			command := uuid.NewString()
-			for range 1 + int(pos)%3 {
-				if pos == event.Position(n) {
-					break
-				}
-				tp := tips[st]
-				d := event.Draft{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(pos))), Type: "OrderReceived", SchemaVersion: 1,
-					EffectiveAt: at, RecordedAt: at, Actor: "staff-0042", CommandID: command, CorrelationID: command, Data: data}
-				pos++
-				r := event.Seal(d, name, tp.version+1, tp.hash)
-				r.Position = pos
-				tips[st] = tip{r.StreamVersion, r.Hash}
-				if !yield(r, nil) {
-					return
-				}
-			}
-			at = at.Add(time.Second)
-		}
-	}
 }
